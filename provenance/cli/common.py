@@ -1,0 +1,86 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from provenance.errors import PassphraseError, UsageError
+from provenance.identity import pki as dev_pki
+from provenance.identity.keys import is_encrypted
+from provenance.identity.signer import KeySigner, Signer
+
+console = Console(highlight=False)
+console_err = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def passphrase_option(f: F) -> F:
+    return click.option(
+        "--passphrase-env",
+        metavar="VAR",
+        help="Read the private key passphrase from environment variable VAR "
+        "(otherwise you are prompted when the key is encrypted and a terminal is attached).",
+    )(f)
+
+
+def keys_dir_option(f: F) -> F:
+    return click.option(
+        "--keys-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Development PKI folder [default: $PROVENANCE_KEYS_DIR or ./keys].",
+    )(f)
+
+
+def passphrase_from_env(var: str | None) -> bytes | None:
+    if not var:
+        return None
+    value = os.environ.get(var)
+    if value is None:
+        raise UsageError(f"environment variable {var} is not set", hint=f"export {var}=... or drop --passphrase-env")
+    return value.encode()
+
+
+def key_passphrase(key: Path, env_var: str | None) -> bytes | None:
+    """The passphrase for *key*: from the environment, or a prompt when the
+    key is encrypted and a terminal is attached."""
+    passphrase = passphrase_from_env(env_var)
+    if passphrase is not None:
+        return passphrase
+    try:
+        encrypted = is_encrypted(key.read_bytes()[:64])
+    except OSError:
+        return None  # load_private_key reports the real problem
+    if encrypted and sys.stdin.isatty():
+        return str(click.prompt(f"Passphrase for {key}", hide_input=True)).encode()
+    if encrypted:
+        raise PassphraseError(
+            f"{key}: private key is encrypted and no passphrase was given",
+            hint="pass --passphrase-env VAR (no terminal to prompt on)",
+        )
+    return None
+
+
+def load_signer(
+    *, key: Path | None, cert: Path | None, keys_dir: Path | None, passphrase_env: str | None, tsa_url: str | None = None
+) -> Signer:
+    """A signer from --key/--cert, or from the development PKI folder."""
+    pki = dev_pki.DevPKI(keys_dir or dev_pki.default_keys_dir())
+    if (key is None) != (cert is None):
+        raise UsageError("--key and --cert go together", hint="give both, or neither to use the development PKI")
+    if key is None or cert is None:
+        if not pki.exists():
+            raise UsageError(
+                f"no signing identity: {pki.directory} has no development PKI",
+                hint="run 'provenance keys init' or pass --key and --cert",
+            )
+        key, cert = pki.signer_key, pki.chain
+    return KeySigner.from_files(key=key, chain=cert, passphrase=key_passphrase(key, passphrase_env), tsa_url=tsa_url)

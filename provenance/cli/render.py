@@ -1,0 +1,147 @@
+"""The credential card: a verification report for people, with rich."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from provenance.credentials.manifest import SOURCE_LABELS, iptc_term, is_ai
+from provenance.verify.explain import HEADLINES, explain
+from provenance.verify.report import Action, Ingredient, SignerIdentity, Status, StatusKind, VerificationReport, Verdict
+
+BADGES: dict[Verdict, tuple[str, str]] = {
+    Verdict.VERIFIED: ("✔ VERIFIED", "bold green"),
+    Verdict.UNTRUSTED: ("? UNTRUSTED", "bold yellow"),
+    Verdict.TAMPERED: ("✗ TAMPERED", "bold red"),
+    Verdict.INVALID: ("✗ INVALID", "bold red"),
+    Verdict.NO_CREDENTIALS: ("○ NO CREDENTIALS", "bold"),
+    Verdict.ERROR: ("! ERROR", "bold red"),
+}
+
+
+def source_label(uri: str | None) -> str | None:
+    term = iptc_term(uri)
+    return SOURCE_LABELS.get(term or "", term) if term else None
+
+
+def _action_text(action: Action) -> str:
+    name = action.action.removeprefix("c2pa.")
+    extra = []
+    if action.digital_source_type:
+        extra.append(source_label(action.digital_source_type) or "")
+    params = {k: v for k, v in action.parameters.items() if k not in ("ingredients", "ingredientIds", "ingredient")}
+    extra.extend(f"{k}={v}" for k, v in params.items())
+    return f"{name} ({', '.join(e for e in extra if e)})" if extra else name
+
+
+def _signer_line(signer: SignerIdentity | None, verdict: Verdict) -> str:
+    if signer is None:
+        return "unknown signer"
+    if verdict is Verdict.UNTRUSTED:
+        return f"claims to be {signer.display()}; no trusted authority vouches for this"
+    return signer.display()
+
+
+def headline(report: VerificationReport) -> str:
+    """One line: the verdict and who signed."""
+    badge = BADGES[report.verdict][0]
+    if report.verdict is Verdict.ERROR:
+        return f"{badge}  {report.file}: {report.error}"
+    who = ""
+    if report.signer is not None:
+        who = f" — {_signer_line(report.signer, report.verdict)}"
+        if report.verdict is Verdict.VERIFIED and report.signer.trusted_by:
+            who += f", vouched for by {report.signer.trusted_by}"
+    if report.failures:
+        first = report.failures[0]
+        who += f" — {explain(first.code, first.explanation)}"
+    elif report.notes:
+        who += f" — {report.notes[0]}"
+    return f"{badge}  {report.file}{who}"
+
+
+def _node_label(node: Ingredient) -> Text:
+    text = Text()
+    badge, style = BADGES[node.verdict]
+    text.append(f"{node.title or 'untitled'}", style="bold")
+    if node.relationship:
+        text.append(f" [{node.relationship}]", style="dim")
+    text.append(f"  {badge}", style=style)
+    if node.verdict is Verdict.NO_CREDENTIALS:
+        text.append("  the original was not signed", style="dim")
+    elif node.signer is not None:
+        text.append(f"  {_signer_line(node.signer, node.verdict)}")
+    if node.signed_at:
+        text.append(f"  {node.signed_at}", style="dim")
+    if node.actions:
+        text.append("\n" + " → ".join(_action_text(a) for a in node.actions), style="cyan")
+    fails = [s for s in node.status if s.kind is StatusKind.FAILURE]
+    for status in fails:
+        text.append(f"\n✗ {status.code}: {explain(status.code, status.explanation)}", style="red")
+    return text
+
+
+def _add_nodes(tree: Tree, nodes: tuple[Ingredient, ...]) -> None:
+    for node in nodes:
+        _add_nodes(tree.add(_node_label(node)), node.ingredients)
+
+
+def _statuses(statuses: tuple[Status, ...], *, verbose: bool) -> Table | None:
+    shown = [s for s in statuses if verbose or s.kind is StatusKind.FAILURE]
+    if not shown:
+        return None
+    table = Table(show_header=False, box=None, padding=(0, 1))
+    marks = {StatusKind.FAILURE: ("✗", "red"), StatusKind.SUCCESS: ("✓", "green"), StatusKind.INFORMATIONAL: ("i", "dim")}
+    for status in shown:
+        mark, style = marks[status.kind]
+        table.add_row(Text(mark, style=style), Text(status.code, style=style), explain(status.code, status.explanation))
+    return table
+
+
+def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType:
+    """The full card for one report."""
+    badge, style = BADGES[report.verdict]
+    if report.verdict is Verdict.ERROR:
+        return Panel(Text(report.error or "error"), title=Text(badge, style=style), title_align="left", border_style=style)
+    rows = Table.grid(padding=(0, 2))
+    rows.add_column(style="dim", no_wrap=True)
+    rows.add_column()
+    rows.add_row("Verdict", Text(HEADLINES[report.verdict], style=style))
+    rows.add_row("File", report.file)
+    if report.signer is not None:
+        rows.add_row("Signed by", _signer_line(report.signer, report.verdict))
+        if report.signer.issuer:
+            rows.add_row("Issued by", report.signer.issuer)
+        if report.verdict is Verdict.VERIFIED:
+            rows.add_row("Vouched by", report.signer.trusted_by or "a trusted anchor")
+    if report.signed_at:
+        clock = "trusted time-stamp" if report.timestamped else "signer's own clock, not time-stamped"
+        rows.add_row("Signed at", f"{report.signed_at} ({clock})")
+    if report.generator:
+        rows.add_row("Generator", report.generator)
+    if report.title:
+        rows.add_row("Title", report.title)
+    if report.digital_source_type:
+        rows.add_row("Source", source_label(report.digital_source_type) or report.digital_source_type)
+    if report.actions:
+        rows.add_row("Actions", " → ".join(_action_text(a) for a in report.actions))
+    if report.credentials_source == "sidecar":
+        rows.add_row("Credentials", "from sidecar file")
+    parts: list[RenderableType] = [rows]
+    if report.ai_generated or is_ai(report.digital_source_type):
+        parts.append(Text("⚠ AI-generated content: the signer declares this clip was made or changed with generative AI",
+                          style="bold magenta"))
+    for note in report.notes:
+        parts.append(Text(f"note: {note}", style="yellow"))
+    if report.ingredients:
+        tree = Tree(Text("Ingredient chain (newest first)", style="bold"))
+        _add_nodes(tree, report.ingredients)
+        parts.append(tree)
+    table = _statuses(report.status, verbose=verbose)
+    if table is not None:
+        parts.append(Text("All status codes" if verbose else "Failing checks", style="bold"))
+        parts.append(table)
+    return Panel(Group(*parts), title=Text(badge, style=style), title_align="left", border_style=style)

@@ -1,0 +1,41 @@
+"""``provenance sign``: embed content credentials at publication."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from provenance.cli.common import console, keys_dir_option, load_signer, passphrase_option
+from provenance.credentials.manifest import SourceType
+from provenance.sign import sign as sign_clip
+
+
+@click.command()
+@click.argument("input", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Signed file to write (never the input).")
+@click.option("--key", type=click.Path(path_type=Path, dir_okay=False), help="Private key (PEM).")
+@click.option("--cert", type=click.Path(path_type=Path, dir_okay=False),
+              help="Certificate chain (PEM): signer first, then intermediates, no root.")
+@keys_dir_option
+@passphrase_option
+@click.option("--title", help="Title recorded in the manifest [default: the file name].")
+@click.option("--author", help="Author recorded in the manifest [default: the certificate's CN].")
+@click.option("--source", type=click.Choice([s.value for s in SourceType]), default="camera", show_default=True,
+              help="How the content was made (the IPTC digital source type).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def sign(input: Path, output: Path, key: Path | None, cert: Path | None, keys_dir: Path | None,
+         passphrase_env: str | None, title: str | None, author: str | None, source: str, force: bool,
+         as_json: bool) -> None:
+    """Sign INPUT (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT."""
+    signer = load_signer(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env)
+    result = sign_clip(input, output, signer=signer, title=title, author=author, source=SourceType(source), force=force)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    kept = " (its previous credentials kept as parent)" if result.parent_manifest else ""
+    console.print(f"[green]✓[/] signed {result.output} as {result.signer}{kept}")
+    console.print(f"  manifest {result.manifest_id}")

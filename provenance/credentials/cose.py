@@ -1,0 +1,108 @@
+"""Just enough JUMBF and COSE to read what c2pa-python does not expose: the
+certificate chain (x5chain) and the time-stamp header of each manifest's
+claim signature. Used for display and for naming which trust source
+vouched; c2pa-rs remains the judge of validity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cbor2
+from cryptography import x509
+
+_X5CHAIN = 33
+
+
+@dataclass(frozen=True)
+class SignatureHeaders:
+    chain: tuple[x509.Certificate, ...]
+    timestamped: bool
+
+
+def _boxes(buf: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    i = start
+    while i + 8 <= end:
+        size = int.from_bytes(buf[i : i + 4], "big")
+        kind = buf[i + 4 : i + 8]
+        header = 8
+        if size == 1:
+            size = int.from_bytes(buf[i + 8 : i + 16], "big")
+            header = 16
+        elif size == 0:
+            size = end - i
+        if size < header or i + size > end:
+            return
+        yield kind, i + header, i + size
+        i += size
+
+
+def _label(buf: bytes, start: int, end: int) -> str | None:
+    """Label of the ``jumd`` description box that opens a superbox."""
+    for kind, s, e in _boxes(buf, start, end):
+        if kind != b"jumd":
+            return None
+        toggles = buf[s + 16] if s + 16 < e else 0
+        if not toggles & 0x02:
+            return None
+        raw = buf[s + 17 : e]
+        return raw.split(b"\x00", 1)[0].decode("utf-8", "replace")
+    return None
+
+
+def _children(buf: bytes, start: int, end: int) -> Iterator[tuple[str | None, int, int]]:
+    for kind, s, e in _boxes(buf, start, end):
+        if kind == b"jumb":
+            yield _label(buf, s, e), s, e
+
+
+def signature_headers(store: bytes) -> dict[str, SignatureHeaders]:
+    """Map each manifest label in a JUMBF manifest store to its signature's
+    certificate chain and whether it carries an RFC 3161 time-stamp."""
+    result: dict[str, SignatureHeaders] = {}
+    for _, s, e in _children(store, 0, len(store)):  # the "c2pa" store superbox
+        for manifest_label, ms, me in _children(store, s, e):
+            if manifest_label is None:
+                continue
+            for label, ss, se in _children(store, ms, me):
+                if label != "c2pa.signature":
+                    continue
+                for kind, cs, ce in _boxes(store, ss, se):
+                    if kind == b"cbor":
+                        headers = _parse_cose(store[cs:ce])
+                        if headers is not None:
+                            result[manifest_label] = headers
+    return result
+
+
+def _parse_cose(data: bytes) -> SignatureHeaders | None:
+    try:
+        obj = cbor2.loads(data)
+        if isinstance(obj, cbor2.CBORTag):
+            obj = obj.value
+        protected = cbor2.loads(obj[0]) if obj[0] else {}
+        unprotected = obj[1] or {}
+    except (cbor2.CBORDecodeError, IndexError, TypeError, ValueError):
+        return None
+    raw = None
+    for header in (protected, unprotected):
+        raw = raw or header.get(_X5CHAIN) or header.get("x5chain")  # older writers used the text label
+    ders = [raw] if isinstance(raw, bytes) else list(raw or [])
+    chain = []
+    for der in ders:
+        try:
+            chain.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            break
+    keys = set(protected) | set(unprotected)
+    timestamped = bool(keys & {"sigTst", "sigTst2"})
+    return SignatureHeaders(tuple(chain), timestamped)
+
+
+def manifest_labels(store: bytes) -> list[str]:
+    """Labels of the manifests in a JUMBF store, oldest first (the last one
+    is the active manifest)."""
+    labels: list[str] = []
+    for _, s, e in _children(store, 0, len(store)):
+        labels.extend(label for label, _, _ in _children(store, s, e) if label)
+    return labels

@@ -1,0 +1,1 @@
+"""Identity: keys, certificates, the development PKI and signers."""

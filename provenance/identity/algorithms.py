@@ -1,0 +1,73 @@
+"""Signature algorithms C2PA allows, with their key generation and the raw
+signature form COSE wants (ECDSA as r||s, RSA-PSS with salt = hash length)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from provenance.errors import IdentityError
+from provenance.identity.keys import PrivateKey
+
+
+class SigningAlgorithm(str, Enum):
+    ES256 = "es256"
+    ES384 = "es384"
+    ES512 = "es512"
+    PS256 = "ps256"
+    PS384 = "ps384"
+    PS512 = "ps512"
+    ED25519 = "ed25519"
+
+    @property
+    def hash(self) -> hashes.HashAlgorithm:
+        return {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}.get(
+            self.value[-3:], hashes.SHA512()
+        )
+
+
+_CURVES: dict[SigningAlgorithm, ec.EllipticCurve] = {
+    SigningAlgorithm.ES256: ec.SECP256R1(),
+    SigningAlgorithm.ES384: ec.SECP384R1(),
+    SigningAlgorithm.ES512: ec.SECP521R1(),
+}
+_EC_ALG_BY_CURVE = {type(c).__name__: a for a, c in _CURVES.items()}
+
+
+def generate_key(alg: SigningAlgorithm) -> PrivateKey:
+    if alg in _CURVES:
+        return ec.generate_private_key(_CURVES[alg])
+    if alg is SigningAlgorithm.ED25519:
+        return ed25519.Ed25519PrivateKey.generate()
+    return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+
+
+def algorithm_for_key(key: PrivateKey) -> SigningAlgorithm:
+    """The natural C2PA algorithm for *key* (RSA keys sign with PS256)."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        alg = _EC_ALG_BY_CURVE.get(type(key.curve).__name__)
+        if alg is None:
+            raise IdentityError(
+                f"EC curve {key.curve.name} is not allowed by C2PA", hint="use P-256, P-384 or P-521"
+            )
+        return alg
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return SigningAlgorithm.ED25519
+    if key.key_size < 2048:
+        raise IdentityError(f"RSA key of {key.key_size} bits is too small", hint="use at least 2048 bits")
+    return SigningAlgorithm.PS256
+
+
+def sign_raw(key: PrivateKey, alg: SigningAlgorithm, data: bytes) -> bytes:
+    """Sign *data* and return the signature in COSE form."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(alg.hash)))
+        size = (key.curve.key_size + 7) // 8
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(data)
+    pss = padding.PSS(mgf=padding.MGF1(alg.hash), salt_length=alg.hash.digest_size)
+    return key.sign(data, pss, alg.hash)

@@ -1,0 +1,1 @@
+"""Media: container detection (formats) and PyAV work (av_tools)."""

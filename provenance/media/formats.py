@@ -1,0 +1,99 @@
+"""Container detection from the file's own bytes (no PyAV, no c2pa).
+
+The extension is a hint people get wrong; the first bytes are not. A file is
+accepted for embedding only when its bytes are a container c2pa-rs can embed
+a manifest in: ISO BMFF (MP4, MOV, M4V) or RIFF AVI.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from provenance.errors import InputError, MalformedMediaError, UnsupportedFormatError
+
+
+@dataclass(frozen=True)
+class MediaFormat:
+    """A container provenance can embed credentials in."""
+
+    name: str
+    mime_type: str
+    extensions: tuple[str, ...]
+
+
+MP4 = MediaFormat("MP4", "video/mp4", (".mp4",))
+MOV = MediaFormat("MOV", "video/quicktime", (".mov", ".qt"))
+M4V = MediaFormat("M4V", "video/x-m4v", (".m4v",))
+AVI = MediaFormat("AVI", "video/x-msvideo", (".avi",))
+
+SUPPORTED: tuple[MediaFormat, ...] = (MP4, MOV, M4V, AVI)
+SUPPORTED_NAMES = ", ".join(f.name for f in SUPPORTED)
+
+_BMFF_TOP_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"uuid", b"pnot"}
+_BY_EXTENSION = {ext: fmt for fmt in SUPPORTED for ext in fmt.extensions}
+
+# Magic numbers of containers people try that cannot carry an embedded manifest.
+_KNOWN_OTHERS: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
+    (0, b"OggS", "Ogg"),
+    (0, b"FLV", "FLV"),
+    (0, b"\x00\x00\x01\xba", "MPEG-PS"),
+    (0, b"\x30\x26\xb2\x75", "ASF/WMV"),
+)
+
+_SUPPORTED_HINT = f"provenance embeds credentials in {SUPPORTED_NAMES} files"
+
+
+def _unsupported(path: Path, what: str) -> UnsupportedFormatError:
+    return UnsupportedFormatError(
+        f"{path}: {what} is not a supported container",
+        hint=f"{_SUPPORTED_HINT}; remux it to MP4 first",
+    )
+
+
+def detect(path: Path) -> MediaFormat:
+    """Return the container of *path*, judged by its bytes.
+
+    Raises :class:`InputError` for a missing, empty or unreadable file,
+    :class:`UnsupportedFormatError` for a known but unsupported container or
+    for bytes that are no video at all.
+
+    >>> detect(Path("clip.mp4")).mime_type  # doctest: +SKIP
+    'video/mp4'
+    """
+    try:
+        size = os.stat(path).st_size
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file", hint="check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory", hint="give a video file") from None
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot be read ({exc.strerror})", hint="check its permissions"
+        ) from None
+    if size == 0:
+        raise MalformedMediaError(f"{path}: the file is empty (0 bytes)", hint="give a complete video file")
+    if len(head) >= 12 and head[:4] == b"RIFF":
+        if head[8:12] == b"AVI ":
+            return AVI
+        raise _unsupported(path, f"a RIFF {head[8:12].decode('latin-1').strip()!r} file")
+    if len(head) >= 8 and head[4:8] in _BMFF_TOP_BOXES:
+        if head[4:8] == b"ftyp" and len(head) >= 12:
+            brand = head[8:12]
+            if brand == b"qt  ":
+                return MOV
+            if brand.startswith(b"M4V"):
+                return M4V
+        by_ext = _BY_EXTENSION.get(path.suffix.lower())
+        return by_ext if by_ext is not None and by_ext is not AVI else MP4
+    if len(head) > 188 and head[0] == 0x47 and head[188] == 0x47:
+        raise _unsupported(path, "an MPEG-TS file")
+    for offset, magic, name in _KNOWN_OTHERS:
+        if head[offset : offset + len(magic)] == magic:
+            raise _unsupported(path, f"a {name} file")
+    raise _unsupported(path, "not a recognised video (unknown bytes)")
+

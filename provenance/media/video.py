@@ -1,0 +1,176 @@
+"""Everything provenance does with PyAV: sample clips, thumbnails, re-encodes.
+
+This is the only module that imports ``av``.
+"""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+import numpy as np
+
+from provenance.errors import MalformedMediaError
+
+THUMBNAIL_MAX_WIDTH = 640
+
+
+def _open_error(path: Path, exc: Exception) -> MalformedMediaError:
+    return MalformedMediaError(
+        f"{path}: the video cannot be decoded ({exc})",
+        hint="the file is truncated or damaged; use an intact copy",
+    )
+
+
+def make_sample_clip(
+    path: Path,
+    *,
+    seconds: float = 2.0,
+    width: int = 320,
+    height: int = 240,
+    fps: int = 30,
+    container: str | None = None,
+    codec: str | None = None,
+    audio: bool = True,
+) -> Path:
+    """Encode a short synthetic clip (moving bars and a tone) at *path*.
+
+    The container follows the extension unless *container* is given. AVI gets
+    MPEG-4 Part 2 video, everything else H.264.
+
+    >>> make_sample_clip(Path("/tmp/sample.mp4"))  # doctest: +SKIP
+    """
+    suffix = path.suffix.lower()
+    if codec is None:
+        codec = "mpeg4" if suffix == ".avi" else "libx264"
+    if container is None and suffix == ".m4v":
+        container = "mp4"
+    frames = max(1, int(seconds * fps))
+    with av.open(str(path), "w", format=container) as out:
+        vstream = out.add_stream(codec, rate=fps)
+        vstream.width, vstream.height, vstream.pix_fmt = width, height, "yuv420p"
+        vstream.codec_context.gop_size = fps
+        astream = None
+        if audio:
+            astream = out.add_stream("aac" if codec == "libx264" else "mp3", rate=48000)
+            astream.layout = "mono"
+        ys = np.arange(height, dtype=np.int32)[:, None]
+        xs = np.arange(width, dtype=np.int32)[None, :]
+        for i in range(frames):
+            img = np.empty((height, width, 3), dtype=np.uint8)
+            img[..., 0] = ((xs + i * 4) % 256).astype(np.uint8)
+            img[..., 1] = ((ys * 2 + i) % 256).astype(np.uint8)
+            img[..., 2] = 255 if (i // fps) % 2 else 64
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            frame.time_base = Fraction(1, fps)
+            for packet in vstream.encode(frame):
+                out.mux(packet)
+        for packet in vstream.encode():
+            out.mux(packet)
+        if astream is not None:
+            _encode_tone(out, astream, seconds)
+    return path
+
+
+def _encode_tone(out: av.container.OutputContainer, stream: av.audio.stream.AudioStream, seconds: float) -> None:
+    rate = 48000
+    frame_size = stream.codec_context.frame_size or 1152
+    total = int(seconds * rate)
+    t = np.arange(total, dtype=np.float32) / rate
+    samples = (0.2 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    fmt = stream.codec_context.format.name
+    for start in range(0, total, frame_size):
+        chunk = samples[start : start + frame_size]
+        if len(chunk) < frame_size:
+            chunk = np.pad(chunk, (0, frame_size - len(chunk)))
+        frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
+        frame.sample_rate = rate
+        frame.pts = start
+        frame.time_base = Fraction(1, rate)
+        if fmt != "flt":
+            frame = av.AudioResampler(format=fmt, layout="mono", rate=rate).resample(frame)[0]
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+
+
+def thumbnail_jpeg(path: Path, *, max_width: int = THUMBNAIL_MAX_WIDTH) -> bytes | None:
+    """A JPEG of a representative keyframe: the first keyframe at or after a
+    third of the clip (past fades and slates), or the first frame of a short
+    clip. Returns ``None`` for a file with no video stream.
+    """
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return None
+            stream = container.streams.video[0]
+            stream.codec_context.skip_frame = "NONKEY"
+            frame = None
+            duration = container.duration  # microseconds
+            if duration and duration > 0:
+                try:
+                    container.seek(duration // 3, any_frame=False, backward=True)
+                except av.error.FFmpegError:
+                    container.seek(0)
+            for frame in container.decode(stream):
+                break
+            if frame is None:
+                container.seek(0)
+                for frame in container.decode(stream):
+                    break
+            if frame is None:
+                return None
+            return _encode_jpeg(frame, max_width=max_width)
+    except av.error.FFmpegError as exc:
+        raise _open_error(path, exc) from None
+
+
+def _encode_jpeg(frame: av.VideoFrame, *, max_width: int) -> bytes:
+    width, height = frame.width, frame.height
+    if width > max_width:
+        height = max(2, int(height * max_width / width) // 2 * 2)
+        width = max_width
+    codec = av.CodecContext.create("mjpeg", "w")
+    codec.width, codec.height = width, height
+    codec.pix_fmt = "yuvj420p"
+    codec.time_base = Fraction(1, 25)
+    codec.qscale = 3  # type: ignore[attr-defined]
+    codec.flags |= av.codec.context.Flags.qscale
+    scaled = frame.reformat(width=width, height=height, format="yuvj420p")
+    scaled.pts = 0
+    data = io.BytesIO()
+    for packet in codec.encode(scaled):
+        data.write(bytes(packet))
+    for packet in codec.encode(None):
+        data.write(bytes(packet))
+    return data.getvalue()
+
+
+def reencode(src: Path, dst: Path, *, crf: int = 28) -> Path:
+    """Re-encode *src* to *dst* the way a careless re-upload does: decode every
+    frame and encode it again (H.264, or MPEG-4 in AVI). Metadata and any
+    embedded credentials are dropped, as real re-encoders drop them.
+    """
+    try:
+        with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+            vin = inp.streams.video[0]
+            codec = "mpeg4" if dst.suffix.lower() == ".avi" else "libx264"
+            rate = vin.average_rate or Fraction(30)
+            vout = out.add_stream(codec, rate=rate)
+            vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
+            if codec == "libx264":
+                vout.options = {"crf": str(crf)}
+            for frame in inp.decode(vin):
+                frame.pts = None
+                for packet in vout.encode(frame):
+                    out.mux(packet)
+            for packet in vout.encode():
+                out.mux(packet)
+    except av.error.FFmpegError as exc:
+        raise _open_error(src, exc) from None
+    return dst

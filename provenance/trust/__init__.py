@@ -1,0 +1,1 @@
+"""Trust: anchors, pinned certificates and the names of their sources."""

@@ -1,0 +1,40 @@
+"""Plain-language meaning of the C2PA status codes people meet most."""
+
+from __future__ import annotations
+
+from provenance.verify.report import Verdict
+
+CODES: dict[str, str] = {
+    "assertion.bmffHash.mismatch": "the video/audio bytes changed after signing",
+    "assertion.dataHash.mismatch": "the file's bytes changed after signing",
+    "assertion.boxesHash.mismatch": "the file's boxes changed after signing",
+    "assertion.hashedURI.mismatch": "the manifest itself was altered after signing",
+    "assertion.hashedURI.missing": "a signed part of the manifest is missing",
+    "claimSignature.mismatch": "the claim signature does not match: forged or corrupted",
+    "claimSignature.missing": "the manifest has no signature",
+    "signingCredential.untrusted": "no trusted authority vouches for the signer's certificate",
+    "signingCredential.trusted": "the signer's certificate chains to a trusted authority",
+    "signingCredential.expired": "the signer's certificate had expired when it signed (no trusted time-stamp)",
+    "signingCredential.revoked": "the signer's certificate was revoked",
+    "signingCredential.invalid": "the signer's certificate is not valid for signing C2PA claims",
+    "timeStamp.validated": "a time-stamp authority vouches for the signing time",
+    "timeStamp.untrusted": "the time-stamp authority is not trusted; the signer's own clock is used",
+    "timeStamp.mismatch": "the time-stamp does not match the signature",
+    "ingredient.manifest.mismatch": "an ingredient's manifest was altered",
+    "ingredient.manifest.missing": "an ingredient's manifest is missing",
+    "manifest.missing": "no manifest found",
+    "assertion.action.malformed": "the actions assertion is malformed",
+}
+
+HEADLINES: dict[Verdict, str] = {
+    Verdict.VERIFIED: "intact, validly signed, and the signer is vouched for",
+    Verdict.UNTRUSTED: "intact and validly signed, but no trusted authority vouches for the signer",
+    Verdict.TAMPERED: "the content or its manifest changed after signing",
+    Verdict.INVALID: "the credentials are not valid",
+    Verdict.NO_CREDENTIALS: "no content credentials: nothing says who made this clip",
+    Verdict.ERROR: "the file could not be checked",
+}
+
+
+def explain(code: str, fallback: str = "") -> str:
+    return CODES.get(code, fallback)

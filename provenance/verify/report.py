@@ -1,0 +1,204 @@
+"""Verification results: frozen dataclasses with a stable JSON form.
+
+The dict produced by :meth:`VerificationReport.to_dict` is the documented
+contract of ``provenance verify --json`` (see README, "JSON contract").
+Fields are only ever added, never renamed or removed, within a schema
+version.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from provenance.errors import ExitCode
+
+SCHEMA = "provenance.verify/1"
+
+
+class Verdict(str, enum.Enum):
+    VERIFIED = "verified"
+    UNTRUSTED = "untrusted"
+    TAMPERED = "tampered"
+    INVALID = "invalid"
+    NO_CREDENTIALS = "no_credentials"
+    ERROR = "error"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return _EXIT[self]
+
+    @property
+    def severity(self) -> int:
+        """Higher is worse; used to pick the worst verdict of a batch."""
+        return _SEVERITY[self]
+
+
+_EXIT = {
+    Verdict.VERIFIED: ExitCode.VERIFIED,
+    Verdict.UNTRUSTED: ExitCode.UNTRUSTED,
+    Verdict.TAMPERED: ExitCode.FAILED,
+    Verdict.INVALID: ExitCode.FAILED,
+    Verdict.NO_CREDENTIALS: ExitCode.NO_CREDENTIALS,
+    Verdict.ERROR: ExitCode.BAD_INPUT,
+}
+_SEVERITY = {
+    Verdict.VERIFIED: 0,
+    Verdict.UNTRUSTED: 1,
+    Verdict.NO_CREDENTIALS: 2,
+    Verdict.INVALID: 3,
+    Verdict.TAMPERED: 4,
+    Verdict.ERROR: 5,
+}
+
+
+class StatusKind(str, enum.Enum):
+    SUCCESS = "success"
+    INFORMATIONAL = "informational"
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class Status:
+    """One C2PA validation status code with its explanation."""
+
+    code: str
+    kind: StatusKind
+    explanation: str
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "kind": self.kind.value, "explanation": self.explanation, "url": self.url}
+
+
+@dataclass(frozen=True)
+class SignerIdentity:
+    """Who signed a manifest, read from the claim-signing certificate."""
+
+    common_name: str | None
+    organization: str | None
+    issuer: str | None
+    trusted_by: str | None = None
+    email: str | None = None
+    not_before: str | None = None
+    not_after: str | None = None
+
+    def display(self) -> str:
+        name = self.common_name or "unknown signer"
+        return f"{name} ({self.organization})" if self.organization and self.organization != name else name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "common_name": self.common_name,
+            "organization": self.organization,
+            "issuer": self.issuer,
+            "trusted_by": self.trusted_by,
+            "email": self.email,
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+        }
+
+
+@dataclass(frozen=True)
+class Action:
+    action: str
+    when: str | None = None
+    digital_source_type: str | None = None
+    software_agent: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "when": self.when,
+            "digital_source_type": self.digital_source_type,
+            "software_agent": self.software_agent,
+            "parameters": self.parameters,
+        }
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    """A node of the provenance chain: an ingredient and, when it carried
+    credentials, its own manifest's verdict and ingredients."""
+
+    title: str | None
+    relationship: str | None
+    verdict: Verdict
+    signer: SignerIdentity | None = None
+    manifest_id: str | None = None
+    signed_at: str | None = None
+    actions: tuple[Action, ...] = ()
+    digital_source_type: str | None = None
+    status: tuple[Status, ...] = ()
+    ingredients: tuple[Ingredient, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "relationship": self.relationship,
+            "verdict": self.verdict.value,
+            "signer": self.signer.to_dict() if self.signer else None,
+            "manifest_id": self.manifest_id,
+            "signed_at": self.signed_at,
+            "actions": [a.to_dict() for a in self.actions],
+            "digital_source_type": self.digital_source_type,
+            "status": [s.to_dict() for s in self.status],
+            "ingredients": [i.to_dict() for i in self.ingredients],
+        }
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """The outcome of verifying one file.
+
+    >>> report = verify(Path("clip.mp4"))  # doctest: +SKIP
+    >>> report.verdict is Verdict.VERIFIED, report.signer.common_name  # doctest: +SKIP
+    """
+
+    file: str
+    verdict: Verdict
+    signer: SignerIdentity | None = None
+    signed_at: str | None = None
+    timestamped: bool = False
+    generator: str | None = None
+    title: str | None = None
+    manifest_id: str | None = None
+    actions: tuple[Action, ...] = ()
+    digital_source_type: str | None = None
+    ai_generated: bool = False
+    ingredients: tuple[Ingredient, ...] = ()
+    status: tuple[Status, ...] = ()
+    credentials_source: str | None = None  # "embedded" or "sidecar"
+    notes: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.verdict.exit_code
+
+    @property
+    def failures(self) -> tuple[Status, ...]:
+        return tuple(s for s in self.status if s.kind is StatusKind.FAILURE)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "file": self.file,
+            "verdict": self.verdict.value,
+            "signer": self.signer.to_dict() if self.signer else None,
+            "signed_at": self.signed_at,
+            "timestamped": self.timestamped,
+            "generator": self.generator,
+            "title": self.title,
+            "manifest_id": self.manifest_id,
+            "actions": [a.to_dict() for a in self.actions],
+            "digital_source_type": self.digital_source_type,
+            "ai_generated": self.ai_generated,
+            "ingredients": [i.to_dict() for i in self.ingredients],
+            "status": [s.to_dict() for s in self.status],
+            "credentials_source": self.credentials_source,
+            "notes": list(self.notes),
+            "error": self.error,
+        }
