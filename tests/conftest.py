@@ -1,0 +1,96 @@
+"""Shared fixtures: real clips made with PyAV, a real PKI made with
+cryptography, and the third-party corpus in ../shared when present."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from provenance.cli import cli
+from provenance.identity.certificates import Subject
+from provenance.identity.pki import DevPKI, init_dev_pki
+from provenance.identity.signer import KeySigner
+from provenance.media.video import make_sample_clip
+from provenance.sign import sign
+from provenance.trust.store import SourceKind, TrustStore
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("PROVENANCE_SHARED", REPO.parent / "shared"))
+CORPUS = SHARED / "corpus"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The third-party C2PA corpus; tests that need it skip in a user's clone."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"third-party corpus not found at {CORPUS} (CI has ../shared; a user's clone does not)")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPKI:
+    return init_dev_pki(
+        tmp_path_factory.mktemp("pki"),
+        subject=Subject("Jane Doe", "Example News", "US", email="jane@example.org"),
+    )
+
+
+@pytest.fixture(scope="session")
+def signer(pki: DevPKI) -> KeySigner:
+    return KeySigner.from_files(key=pki.signer_key, chain=pki.chain)
+
+
+@pytest.fixture(scope="session")
+def trust(pki: DevPKI) -> TrustStore:
+    return TrustStore().with_pem_file(pki.root_cert, kind=SourceKind.ANCHORS, name="dev root")
+
+
+@pytest.fixture(scope="session")
+def _clip_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {}
+
+
+@pytest.fixture
+def make_clip(tmp_path: Path, _clip_cache: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``make_clip("mov")`` → a fresh copy of a real PyAV-encoded clip in tmp_path."""
+
+    def factory(ext: str = "mp4", name: str | None = None) -> Path:
+        if ext not in _clip_cache:
+            _clip_cache[ext] = make_sample_clip(tmp_path_factory.mktemp("clips") / f"sample.{ext}", seconds=1.0)
+        dst = tmp_path / (name or f"clip.{ext}")
+        shutil.copyfile(_clip_cache[ext], dst)
+        return dst
+
+    return factory
+
+
+@pytest.fixture
+def signed_clip(make_clip: Callable[..., Path], signer: KeySigner, tmp_path: Path) -> Path:
+    src = make_clip("mp4")
+    return sign(src, tmp_path / "signed.mp4", signer=signer).output
+
+
+@dataclass
+class CLI:
+    runner: CliRunner
+    env: dict[str, str]
+
+    def __call__(self, *args: str | Path, input: str | None = None) -> Result:
+        return self.runner.invoke(cli, [str(a) for a in args], env=self.env, input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def run(pki: DevPKI) -> CLI:
+    """Run the CLI in-process with the test PKI as the default keys dir."""
+    return CLI(CliRunner(), {"PROVENANCE_KEYS_DIR": str(pki.directory), "COLUMNS": "200"})
