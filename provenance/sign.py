@@ -94,6 +94,7 @@ def sign(
     """
     src, dst = Path(input), Path(output)
     fmt = formats.detect(src)
+    boxes.check_structure(src, fmt)
     check_output(src, dst, fmt=fmt, force=force)
     has_parent = boxes.has_embedded_manifest(src, fmt)
     thumbnail = video.thumbnail_jpeg(src)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,16 @@ from typing import Any, BinaryIO
 import c2pa
 
 from provenance.credentials.cose import SignatureHeaders, signature_headers
-from provenance.errors import CredentialError, InputError, MalformedMediaError, UnsupportedFormatError
+from provenance.errors import CredentialError, ProvenanceError, InputError, MalformedMediaError, UnsupportedFormatError
 from provenance.identity.signer import Signer
 from provenance.trust.store import TrustStore
 
 C2PA_VERSION = c2pa.sdk_version()
+
+# c2pa-python logs signer-callback failures itself; provenance reports them
+# as one-line errors instead, so its logger must not print to stderr.
+logging.getLogger("c2pa").addHandler(logging.NullHandler())
+logging.getLogger("c2pa").propagate = False
 
 _ALGS = {alg.name: alg for alg in c2pa.C2paSigningAlg}
 
@@ -171,9 +177,20 @@ def sign_stream(
 ) -> bytes:
     """Sign *source* into *dest* with *definition*; return the manifest store
     bytes. *parent* is ``(ingredient_json, mime_type, stream)``."""
+    callback_errors: list[BaseException] = []
+
+    def callback(data: bytes) -> bytes:
+        # c2pa-python swallows callback exceptions (and logs them); keep the
+        # real cause so the user sees why signing failed.
+        try:
+            return signer.sign(data)
+        except BaseException as exc:
+            callback_errors.append(exc)
+            raise
+
     try:
         c2pa_signer = c2pa.Signer.from_callback(
-            signer.sign, _ALGS[signer.alg.name], signer.chain_pem().decode(), signer.tsa_url
+            callback, _ALGS[signer.alg.name], signer.chain_pem().decode(), signer.tsa_url
         )
         with c2pa_signer, c2pa.Builder(dict(definition), context=_context()) as builder:
             for uri, data in (resources or {}).items():
@@ -183,4 +200,11 @@ def sign_stream(
                 builder.add_ingredient(dict(ingredient), parent_mime, _ChunkedReads(parent_stream))
             return builder.sign(c2pa_signer, mime_type, _ChunkedReads(source), dest)
     except c2pa.C2paError as exc:
+        if callback_errors:
+            cause = callback_errors[0]
+            if isinstance(cause, ProvenanceError):
+                raise cause from None
+            raise CredentialError(
+                f"the signer failed ({type(cause).__name__}: {cause})", hint="check the key, token or signing service"
+            ) from None
         raise translate(exc) from None

@@ -100,16 +100,22 @@ class TrustStore:
             trust["allowed_list"] = _pem(allowed)
         return {"trust": trust, "verify": {"verify_trust": True}}
 
+    def pinned_source(self, leaf: x509.Certificate) -> str | None:
+        """Name of the ``allowed`` source that pins *leaf*, if any."""
+        for source in self.sources:
+            if source.kind is SourceKind.ALLOWED and leaf in source.certificates:
+                return f"{source.name} (pinned)"
+        return None
+
     def vouching_source(self, chain: Sequence[x509.Certificate]) -> str | None:
         """Name of the source that vouches for *chain* (leaf first): a pinned
         end-entity certificate, or an anchor that is in the chain or issued
         its top certificate. ``None`` when no source does."""
         if not chain:
             return None
-        leaf = chain[0]
-        for source in self.sources:
-            if source.kind is SourceKind.ALLOWED and leaf in source.certificates:
-                return f"{source.name} (pinned)"
+        pinned = self.pinned_source(chain[0])
+        if pinned:
+            return pinned
         for source in self.sources:
             if source.kind is not SourceKind.ANCHORS:
                 continue

@@ -18,7 +18,7 @@ from provenance.credentials import bridge
 from provenance.credentials.manifest import is_ai
 from provenance.errors import InputError
 from provenance.identity.certificates import attribute
-from provenance.media import formats
+from provenance.media import boxes, formats
 from provenance.media.xmp import stripped_manifest_reference
 from provenance.trust.store import TrustStore
 from provenance.verify.report import (
@@ -117,6 +117,25 @@ class _Builder:
         self.manifests: Mapping[str, Any] = data.store.get("manifests") or {}
         self.active: str = data.store.get("active_manifest") or ""
         self.groups = _group_by_manifest(data.store, self.active)
+
+        for label, statuses in self.groups.items():
+            self._apply_pins(label, statuses)
+
+    def _apply_pins(self, label: str, statuses: list[Status]) -> None:
+        """c2pa-rs 0.91.3 ignores ``trust.allowed_list`` when judging a
+        manifest's signer (measured: ``signingCredential.untrusted`` with the
+        leaf pinned). A pinned end-entity certificate whose signature is
+        otherwise valid is trusted, as the spec's private credential store
+        intends, so provenance applies the pin itself and says so."""
+        headers = self.data.signatures.get(label)
+        failures = [s for s in statuses if s.kind is StatusKind.FAILURE]
+        if not (headers and headers.chain and [s.code for s in failures] == ["signingCredential.untrusted"]):
+            return
+        pinned = self.trust.pinned_source(headers.chain[0])
+        if pinned:
+            statuses.remove(failures[0])
+            statuses.insert(0, Status("signingCredential.trusted", StatusKind.SUCCESS,
+                                      f"end-entity certificate pinned in {pinned} (checked by provenance)", failures[0].url))
 
     def verdict(self, label: str) -> Verdict:
         return classify(self.groups.get(label, []))
@@ -258,6 +277,7 @@ def verify(
     trust = trust or TrustStore()
     try:
         fmt = formats.detect(path)
+        boxes.check_structure(path, fmt)
         sidecar = manifest.read_bytes() if manifest is not None else None
         data = bridge.read_store(path, mime_type=fmt.mime_type, trust=trust, manifest_data=sidecar)
     except InputError as exc:
