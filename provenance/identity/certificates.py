@@ -34,6 +34,16 @@ class Subject:
     country: str
     email: str | None = None
 
+    @classmethod
+    def from_name(cls, name: x509.Name, *, email: str | None = None) -> Subject:
+        """The C/O/CN of *name* (empty strings where absent)."""
+        return cls(
+            attribute(name, NameOID.COMMON_NAME) or "",
+            attribute(name, NameOID.ORGANIZATION_NAME) or "",
+            attribute(name, NameOID.COUNTRY_NAME) or "",
+            email=email,
+        )
+
     def name(self) -> x509.Name:
         return x509.Name(
             [
@@ -135,6 +145,14 @@ def claim_signing_leaf(
     if subject.email:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.RFC822Name(subject.email)]), critical=False)
     return builder.sign(issuer_key, _signing_hash(issuer_key))  # type: ignore[arg-type]
+
+
+def signing_request(subject: Subject, key: PrivateKey) -> x509.CertificateSigningRequest:
+    """A CSR for *subject*, self-signed with *key* (the e-mail goes in a SAN)."""
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject.name())
+    if subject.email:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.RFC822Name(subject.email)]), critical=False)
+    return builder.sign(key, _signing_hash(key))  # type: ignore[arg-type]
 
 
 def pem(*certs: x509.Certificate) -> bytes:
