@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from provenance.errors import IdentityError
 from provenance.identity.keys import PrivateKey
 
 C2PA_CLAIM_SIGNING = ObjectIdentifier("1.3.6.1.4.1.62558.2.1")
@@ -161,6 +163,28 @@ def pem(*certs: x509.Certificate) -> bytes:
 
 def load_pem_chain(data: bytes) -> list[x509.Certificate]:
     return x509.load_pem_x509_certificates(data)
+
+
+MAX_CHAIN_BYTES = 1 << 20
+
+
+def read_chain(path: Path) -> list[x509.Certificate]:
+    """Certificates from a PEM file (signer first) or a single DER
+    certificate, with one-line errors."""
+    try:
+        if path.stat().st_size > MAX_CHAIN_BYTES:
+            raise IdentityError(f"{path}: too large for a certificate chain", hint="give PEM certificates, signer first")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise IdentityError(f"{path}: certificate file not found", hint="check the path") from None
+    except OSError as exc:
+        raise IdentityError(f"{path}: cannot read certificates ({exc.strerror})", hint="check its permissions") from None
+    try:
+        if b"-----BEGIN" in data:
+            return load_pem_chain(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError:
+        raise IdentityError(f"{path}: not a PEM or DER certificate", hint="give PEM certificates, signer first") from None
 
 
 def attribute(name: x509.Name, oid: ObjectIdentifier) -> str | None:

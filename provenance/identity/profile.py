@@ -274,7 +274,7 @@ class _Checker:
                      f"{LEAF}: Key Usage bits digitalSignature")
         if value.key_cert_sign:
             self.add(0, "key-usage-cert-sign", R if value.digital_signature else P,
-                     "Key Usage has keyCertSign on an end-entity certificate", f"{LEAF}: Key Usage bits digitalSignature only")
+                     "Key Usage has keyCertSign, a CA bit, on the signer", f"{LEAF}: Key Usage bits digitalSignature only")
         if not ku.critical:
             self.add(0, "key-usage-not-critical", P, "Key Usage not marked critical", f"{LEAF}: Key Usage critical")
 
