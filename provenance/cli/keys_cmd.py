@@ -244,13 +244,13 @@ def _parse_time(value: str | None) -> dt.datetime | None:
 def render_findings(report: ProfileReport, source: Path) -> None:
     if report.clean:
         console.print(f"[green]✓[/] {source}: {report.subject} ({report.chain_length} certificate"
-                      f"{'s' * (report.chain_length > 1)}) meets the C2PA claim-signing profile")
+                      f"{'s' * (report.chain_length > 1)}) meets the C2PA claim-signing profile", soft_wrap=True)
         if report.chain_length == 1:
             console.print("  only one certificate: the chain links were not checked")
         return
     rejected = len(report.rejected)
     console.print(f"[red]✗[/] {source}: {len(report.findings)} finding{'s' * (len(report.findings) > 1)}, "
-                  f"{rejected} that validators reject" + ("; 'provenance sign' refuses it" if rejected else ""))
+                  f"{rejected} that validators reject" + ("; 'provenance sign' refuses it" if rejected else ""), soft_wrap=True)
     for finding in report.findings:
         mark = "[red]✗[/]" if finding.rejected else "[yellow]![/]"
         console.print(f"{mark} {finding.line()}", soft_wrap=True)

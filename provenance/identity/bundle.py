@@ -117,9 +117,11 @@ def read_bundle(paths: Sequence[Path], *, passphrase: bytes | None = None) -> Id
         data = _read(path)
         if b"-----BEGIN" in data:
             found_key, found, enc = _pem(path, data, passphrase)
-        else:
+        elif data[:1] == b"\x30":  # a DER SEQUENCE, as PKCS#12 is
             found_key, found = _pkcs12(path, data, passphrase)
             enc = passphrase is not None
+        else:
+            raise IdentityError(f"{path}: neither a PKCS#12 file nor PEM keys or certificates", hint="give the files from your CA")
         if found_key is not None:
             if key is not None:
                 raise IdentityError(f"{path}: a second private key", hint="import one identity at a time")
