@@ -92,8 +92,11 @@ class Pkcs11Uri:
 
     def describe(self) -> str:
         """The key's address, for messages (never the PIN)."""
-        parts = [f"token={self.token}" if self.token else "", f"object={self.object}" if self.object else "",
-                 f"id={self.id.hex()}" if self.id else ""]
+        return ";".join(p for p in (f"token={self.token}" if self.token else "", self.key_name()) if p)
+
+    def key_name(self) -> str:
+        """The key's object label and id, for messages."""
+        parts = [f"object={self.object}" if self.object else "", f"id={self.id.hex()}" if self.id else ""]
         return ";".join(p for p in parts if p)
 
 
@@ -253,7 +256,8 @@ def _find_key(pkcs11: Any, session: Any, uri: Pkcs11Uri, token_label: str) -> An
     try:
         return session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=uri.object, id=uri.id)
     except pkcs11.exceptions.NoSuchKey:
-        raise IdentityError(f"no private key {uri.describe()} in token {token_label!r}",
+        raise IdentityError(f"no private key {uri.key_name()} in token {token_label!r}",
                             hint="check object= / id= in the URI (pkcs11-tool --list-objects lists them)") from None
     except pkcs11.exceptions.MultipleObjectsReturned:
-        raise IdentityError(f"several private keys match {uri.describe()}", hint="add id=... to the URI") from None
+        raise IdentityError(f"several private keys match {uri.key_name()} in token {token_label!r}",
+                            hint="add id=... to the URI") from None
