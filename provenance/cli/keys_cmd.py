@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives import serialization
 
 from provenance._files import atomic_write
 from provenance.cli.common import console, key_passphrase, passphrase_from_env
+from provenance.cli.signers import token_pin
 from provenance.errors import ExitCode, OutputExistsError, PassphraseError, UsageError
 from provenance.identity import bundle as bundles
 from provenance.identity import ca as org_ca
@@ -125,27 +127,57 @@ def ca_init(directory: Path | None, org: str, country: str, root_name: str | Non
 @click.option("--org", required=True, help="Organisation (O); must be the CA's.")
 @click.option("--country", required=True, help="Two-letter country code (C).")
 @click.option("--email", default=None, help="Creator e-mail, requested as a subjectAltName.")
-@click.option("--alg", type=click.Choice(_CREATOR_ALGS), default="es256", show_default=True, help="Key type of the new key.")
+@click.option("--alg", type=click.Choice(_CREATOR_ALGS), default=None, help="Key type of the new key [default: es256].")
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where to write signer.key and signer.csr [default: $PROVENANCE_KEYS_DIR or ./keys].")
 @click.option("--passphrase-env", metavar="VAR", help="Encrypt the private key with the passphrase in $VAR.")
 @click.option("--encrypt", is_flag=True, help="Prompt for a passphrase to encrypt the private key.")
+@click.option("--pkcs11", "pkcs11_uri", metavar="URI",
+              help="Make the request for a key already in a PKCS#11 token (signed there); writes only signer.csr.")
+@click.option("--pkcs11-module", metavar="PATH", help="PKCS#11 library when the URI has no module-path.")
+@click.option("--pin-env", metavar="VAR", help="Read the token PIN from $VAR.")
 @click.option("--force", is_flag=True, help="Replace an existing key and request.")
-def request(name: str, org: str, country: str, email: str | None, alg: str, directory: Path | None,
-            passphrase_env: str | None, encrypt: bool, force: bool) -> None:
+def request(name: str, org: str, country: str, email: str | None, alg: str | None, directory: Path | None,
+            passphrase_env: str | None, encrypt: bool, pkcs11_uri: str | None, pkcs11_module: str | None,
+            pin_env: str | None, force: bool) -> None:
     """Make a creator key pair and a certificate signing request. The
-    private key stays here (0600); send only the .csr to your CA."""
+    private key stays here (0600) or in the token; send only the .csr to
+    your CA."""
     country = requests.check_country(country)
-    passphrase = _new_key_passphrase(passphrase_env, encrypt)
     layout = DevPKI(directory or default_keys_dir())
+    subject = Subject(name, org, country, email=email)
+    if pkcs11_uri:
+        _token_request(layout.directory / "signer.csr", subject, pkcs11_uri, pkcs11_module, pin_env, force,
+                       stray=("--alg" if alg else "--passphrase-env" if passphrase_env else "--encrypt" if encrypt else None))
+        return
+    passphrase = _new_key_passphrase(passphrase_env, encrypt)
     made = requests.create_request(
-        layout.signer_key, layout.directory / "signer.csr", subject=Subject(name, org, country, email=email),
-        alg=SigningAlgorithm(alg), passphrase=passphrase, force=force,
+        layout.signer_key, layout.directory / "signer.csr", subject=subject,
+        alg=SigningAlgorithm(alg or "es256"), passphrase=passphrase, force=force,
     )
-    console.print(f"[green]✓[/] key and request for {_rfc4514(made.subject)} ({alg})")
+    console.print(f"[green]✓[/] key and request for {_rfc4514(made.subject)} ({made.alg.value})")
     console.print(f"  private key  {made.key}  (mode 0600{', encrypted' if passphrase else ''}; never send it)")
     console.print(f"  request      {made.csr}  (send this to your CA)")
     console.print(f"  next         save the chain your CA returns as {layout.chain}, then 'provenance sign'")
+
+
+def _token_request(csr_path: Path, subject: Subject, uri: str, module: str | None, pin_env: str | None,
+                   force: bool, stray: str | None) -> None:
+    from provenance.identity.pkcs11 import Pkcs11Uri, TokenKey
+    from provenance.identity.token_csr import token_signing_request
+
+    if stray:
+        raise UsageError(f"{stray} does not apply to a key in a token", hint="drop it; the token holds the key")
+    if csr_path.exists() and not force:
+        raise OutputExistsError(f"{csr_path}: file exists", hint="pass --force to replace it, or choose another folder")
+    parsed = Pkcs11Uri.parse(uri)
+    with TokenKey.open(parsed, module=module, pin=token_pin(parsed, pin_env)) as key:
+        csr = token_signing_request(subject, key)
+    csr_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(csr_path, csr.public_bytes(serialization.Encoding.PEM))
+    console.print(f"[green]✓[/] request for {_rfc4514(subject)}, key in token ({parsed.describe()})")
+    console.print(f"  request  {csr_path}  (send this to your CA)")
+    console.print(f"  next     sign with --pkcs11 '{uri.split('?', 1)[0]}' --cert CHAIN-FROM-YOUR-CA")
 
 
 @keys.command("issue")

@@ -80,11 +80,12 @@ def open_signer(
     from provenance.identity.pkcs11 import Pkcs11Signer, Pkcs11Uri
 
     uri = Pkcs11Uri.parse(pkcs11_uri or "")
-    pin = _token_pin(uri, pin_env)
+    pin = token_pin(uri, pin_env)
     return Pkcs11Signer.open(uri, chain=chain, module=pkcs11_module, pin=pin, alg=algorithm, tsa_url=tsa_url)
 
 
-def _token_pin(uri: Any, pin_env: str | None) -> str | None:
+def token_pin(uri: Any, pin_env: str | None) -> str | None:
+    """The token PIN: from $VAR, else the URI's own, else a prompt on a terminal."""
     if pin_env:
         value = os.environ.get(pin_env)
         if value is None:

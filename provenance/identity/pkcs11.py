@@ -35,6 +35,12 @@ _PATH_ATTRS = {"token", "manufacturer", "serial", "model", "object", "id", "type
                "library-version"}
 _QUERY_ATTRS = {"pin-value", "pin-source", "module-path", "module-name"}
 _PROBE = b"provenance: does this token key belong to the certificate?"
+# DER of the named-curve OIDs, as CKA_EC_PARAMS holds them
+_CURVE_BY_PARAMS: dict[bytes, ec.EllipticCurve] = {
+    bytes.fromhex("06082a8648ce3d030107"): ec.SECP256R1(),
+    bytes.fromhex("06052b81040022"): ec.SECP384R1(),
+    bytes.fromhex("06052b81040023"): ec.SECP521R1(),
+}
 
 
 @dataclass(frozen=True)
@@ -132,39 +138,22 @@ def _module(uri: Pkcs11Uri, module: str | None) -> str:
     return path
 
 
-class Pkcs11Signer(Signer):
-    """Signs with a private key that never leaves a PKCS#11 token."""
+class TokenKey:
+    """A private key inside a PKCS#11 token, reached through a logged-in
+    session. It signs; it never hands out the key."""
 
-    def __init__(self, *, key: Any, session: Any, chain: list[x509.Certificate], alg: SigningAlgorithm,
-                 address: str, tsa_url: str | None = None) -> None:
-        super().__init__(chain=chain, alg=alg, tsa_url=tsa_url)
-        self._key = key
+    def __init__(self, *, pkcs11: Any, session: Any, key: Any, uri: Pkcs11Uri) -> None:
+        self._pkcs11 = pkcs11
         self._session = session
-        self._address = address
-        self._pkcs11 = _import_pkcs11()
+        self._key = key
+        self.uri = uri
+        self.kind = "ec" if key.key_type == pkcs11.KeyType.EC else "rsa"
 
     @classmethod
-    def open(
-        cls,
-        uri: str | Pkcs11Uri,
-        *,
-        chain: list[x509.Certificate],
-        module: str | None = None,
-        pin: str | None = None,
-        alg: SigningAlgorithm | None = None,
-        tsa_url: str | None = None,
-    ) -> Pkcs11Signer:
-        """Log in to the token, find the key and check it belongs to
-        ``chain[0]`` (one probe signature). *pin* overrides the URI's
-        ``pin-value``/``pin-source``."""
+    def open(cls, uri: str | Pkcs11Uri, *, module: str | None = None, pin: str | None = None) -> TokenKey:
+        """Load the module, find the token, log in and find the private key.
+        *pin* overrides the URI's ``pin-value``/``pin-source``."""
         parsed = uri if isinstance(uri, Pkcs11Uri) else Pkcs11Uri.parse(uri)
-        if not chain:
-            raise IdentityError("the certificate chain is empty", hint="pass --cert with the token key's certificate chain")
-        public_key = chain[0].public_key()
-        alg = alg or algorithm_for_public_key(public_key)
-        check_algorithm(alg, public_key)
-        if not isinstance(public_key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
-            raise IdentityError("only EC and RSA keys in tokens are supported", hint="use an EC P-256/384/521 or RSA token key")
         pkcs11 = _import_pkcs11()
         path = _module(parsed, module)
         try:
@@ -188,36 +177,64 @@ class Pkcs11Signer(Signer):
             raise IdentityError(f"cannot log in to token {token.label!r} ({type(exc).__name__})", hint="check the PIN and the token") from None
         try:
             key = _find_key(pkcs11, session, parsed, token.label)
-            kind = key.key_type
-            wanted = pkcs11.KeyType.EC if isinstance(public_key, ec.EllipticCurvePublicKey) else pkcs11.KeyType.RSA
-            if kind != wanted:
-                raise IdentityError(f"token key {parsed.describe()} is {kind.name}, the certificate's key is {wanted.name}",
-                                    hint="pass the certificate chain of this token key with --cert")
-            signer = cls(key=key, session=session, chain=chain, alg=alg, address=parsed.describe(), tsa_url=tsa_url)
-            signer.sign(_PROBE)
+            if key.key_type not in (pkcs11.KeyType.EC, pkcs11.KeyType.RSA):
+                raise IdentityError(f"token key {parsed.key_name()} is {key.key_type.name}",
+                                    hint="use an EC P-256/384/521 or RSA key in the token")
         except BaseException:
             session.close()
             raise
-        return signer
+        return cls(pkcs11=pkcs11, session=session, key=key, uri=parsed)
 
-    def sign(self, data: bytes) -> bytes:
+    def public_key(self) -> ec.EllipticCurvePublicKey | rsa.RSAPublicKey:
+        """The public half, read from the token's matching public key object."""
+        p = self._pkcs11
+        attrs: dict[Any, Any] = {p.Attribute.CLASS: p.ObjectClass.PUBLIC_KEY}
+        key_id = self._attribute(self._key, p.Attribute.ID)
+        if key_id:
+            attrs[p.Attribute.ID] = key_id
+        elif self.uri.object:
+            attrs[p.Attribute.LABEL] = self.uri.object
+        found = list(self._session.get_objects(attrs))
+        if len(found) != 1:
+            raise IdentityError(f"token has {len(found) or 'no'} public key objects for {self.uri.key_name()}",
+                                hint="store the public key next to the private key (pkcs11-tool --keypairgen does)")
+        pub = found[0]
+        if self.kind == "rsa":
+            n = int.from_bytes(pub[p.Attribute.MODULUS], "big")
+            e = int.from_bytes(pub[p.Attribute.PUBLIC_EXPONENT], "big")
+            return rsa.RSAPublicNumbers(e, n).public_key()
+        curve = _CURVE_BY_PARAMS.get(bytes(pub[p.Attribute.EC_PARAMS]))
+        if curve is None:
+            raise IdentityError("the token key's EC curve is not allowed by C2PA", hint="use P-256, P-384 or P-521")
+        point = bytes(pub[p.Attribute.EC_POINT])
+        if point[:1] == b"\x04" and len(point) > 2 and point[1] + 2 == len(point):  # DER OCTET STRING wrapper
+            point = point[2:]
+        elif point[:1] == b"\x04" and len(point) > 3 and point[1] == 0x81 and point[2] + 3 == len(point):
+            point = point[3:]
+        return ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
+
+    def sign(self, data: bytes, alg: SigningAlgorithm) -> bytes:
+        """ECDSA (r||s) or RSA-PSS (salt = hash length) over *data*."""
+        p = self._pkcs11
+        bits = alg.value[-3:]
+        try:
+            if self.kind == "ec":
+                return bytes(self._key.sign(hashlib.new(alg.hash.name, data).digest(), mechanism=p.Mechanism.ECDSA))
+            mechanism = getattr(p.Mechanism, f"SHA{bits}_RSA_PKCS_PSS")
+            param = (getattr(p.Mechanism, f"SHA{bits}"), getattr(p.MGF, f"SHA{bits}"), alg.hash.digest_size)
+            return bytes(self._key.sign(data, mechanism=mechanism, mechanism_param=param))
+        except p.exceptions.PKCS11Error as exc:
+            raise IdentityError(f"the token refused to sign with {self.uri.describe()} ({type(exc).__name__})",
+                                hint=f"check the key allows signing with {alg.value}") from None
+
+    def sign_pkcs1v15_sha256(self, data: bytes) -> bytes:
+        """RSA PKCS#1 v1.5 with SHA-256: only for certificate requests."""
         p = self._pkcs11
         try:
-            if isinstance(self.certificate.public_key(), ec.EllipticCurvePublicKey):
-                digest = hashlib.new(self.alg.hash.name, data).digest()
-                signature = self._key.sign(digest, mechanism=p.Mechanism.ECDSA)
-            else:
-                bits = self.alg.value[-3:]
-                mechanism = getattr(p.Mechanism, f"SHA{bits}_RSA_PKCS_PSS")
-                param = (getattr(p.Mechanism, f"SHA{bits}"), getattr(p.MGF, f"SHA{bits}"), self.alg.hash.digest_size)
-                signature = self._key.sign(data, mechanism=mechanism, mechanism_param=param)
+            return bytes(self._key.sign(data, mechanism=p.Mechanism.SHA256_RSA_PKCS))
         except p.exceptions.PKCS11Error as exc:
-            raise IdentityError(f"the token refused to sign with {self._address} ({type(exc).__name__})",
-                                hint=f"check the key allows signing with {self.alg.value}") from None
-        if not verify_raw(self.certificate.public_key(), self.alg, data, signature):
-            raise IdentityError(f"the token key {self._address} does not belong to the signer certificate",
-                                hint="pass --cert with the chain issued for this token key")
-        return bytes(signature)
+            raise IdentityError(f"the token refused to sign with {self.uri.describe()} ({type(exc).__name__})",
+                                hint="check the key allows signing") from None
 
     def close(self) -> None:
         session, self._session = self._session, None
@@ -227,8 +244,74 @@ class Pkcs11Signer(Signer):
             except Exception:  # noqa: BLE001 - closing a dead session is not worth an error
                 pass
 
+    def __enter__(self) -> TokenKey:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _attribute(obj: Any, attr: Any) -> Any:
+        try:
+            return obj[attr]
+        except Exception:  # noqa: BLE001 - tokens refuse attributes in many ways
+            return None
+
     def __repr__(self) -> str:
-        return f"Pkcs11Signer({self._address}, alg={self.alg.value})"
+        return f"TokenKey({self.uri.describe()})"
+
+
+class Pkcs11Signer(Signer):
+    """Signs with a private key that never leaves a PKCS#11 token."""
+
+    def __init__(self, key: TokenKey, *, chain: list[x509.Certificate], alg: SigningAlgorithm | None = None,
+                 tsa_url: str | None = None) -> None:
+        if not chain:
+            raise IdentityError("the certificate chain is empty", hint="pass --cert with the token key's certificate chain")
+        public_key = chain[0].public_key()
+        alg = alg or algorithm_for_public_key(public_key)
+        check_algorithm(alg, public_key)
+        super().__init__(chain=chain, alg=alg, tsa_url=tsa_url)
+        wanted = "ec" if isinstance(public_key, ec.EllipticCurvePublicKey) else "rsa"
+        if key.kind != wanted:
+            raise IdentityError(f"token key {key.uri.key_name()} is {key.kind.upper()}, the certificate's key is {wanted.upper()}",
+                                hint="pass the certificate chain of this token key with --cert")
+        self._key = key
+
+    @classmethod
+    def open(
+        cls,
+        uri: str | Pkcs11Uri,
+        *,
+        chain: list[x509.Certificate],
+        module: str | None = None,
+        pin: str | None = None,
+        alg: SigningAlgorithm | None = None,
+        tsa_url: str | None = None,
+    ) -> Pkcs11Signer:
+        """Log in to the token, find the key and check it belongs to
+        ``chain[0]`` (one probe signature)."""
+        key = TokenKey.open(uri, module=module, pin=pin)
+        try:
+            signer = cls(key, chain=chain, alg=alg, tsa_url=tsa_url)
+            signer.sign(_PROBE)
+        except BaseException:
+            key.close()
+            raise
+        return signer
+
+    def sign(self, data: bytes) -> bytes:
+        signature = self._key.sign(data, self.alg)
+        if not verify_raw(self.certificate.public_key(), self.alg, data, signature):
+            raise IdentityError(f"the token key {self._key.uri.describe()} does not belong to the signer certificate",
+                                hint="pass --cert with the chain issued for this token key")
+        return signature
+
+    def close(self) -> None:
+        self._key.close()
+
+    def __repr__(self) -> str:
+        return f"Pkcs11Signer({self._key.uri.describe()}, alg={self.alg.value})"
 
 
 def _find_token(pkcs11: Any, lib: Any, uri: Pkcs11Uri) -> Any:

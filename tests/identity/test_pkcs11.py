@@ -178,3 +178,25 @@ def test_uri_parsing() -> None:
                        ("pkcs11:object=x?module-name=softhsm2", "module-name")]:
         with pytest.raises(UsageError, match=match):
             Pkcs11Uri.parse(bad)
+
+
+@pytest.mark.parametrize("obj", ["ec-signer", "rsa-signer"])
+def test_org_ca_certifies_a_token_key_from_a_request_signed_in_the_token(run, token: Token, obj: str, make_clip,
+                                                                        tmp_path: Path) -> None:
+    ca = tmp_path / "ca"
+    assert run("keys", "ca", "init", "--dir", ca, "--org", "HSM Org", "--country", "US").exit_code == 0
+    run.env["TOKEN_PIN"] = PIN
+    uri = token.uri(obj, query="")
+    req = run("keys", "request", "--pkcs11", uri, "--pin-env", "TOKEN_PIN", "--name", "Desk Camera 7",
+              "--org", "HSM Org", "--country", "US", "--email", "desk7@hsm.example", "--dir", tmp_path / "k")
+    assert req.exit_code == 0, req.output
+    assert not (tmp_path / "k" / "signer.key").exists()  # the key stays in the token
+    chain = tmp_path / "k" / "chain.pem"
+    assert run("keys", "issue", tmp_path / "k" / "signer.csr", "--ca", ca, "-o", chain).exit_code == 0
+    out = tmp_path / "o.mp4"
+    signed = run("sign", make_clip("mp4"), "-o", out, "--pkcs11", uri, "--pin-env", "TOKEN_PIN", "--cert", chain)
+    assert signed.exit_code == 0, signed.output
+    verified = run("verify", out, "--trust", ca / "root-ca.pem", "--json")
+    report = json.loads(verified.output)
+    assert report["verdict"] == "verified" and report["signer"]["common_name"] == "Desk Camera 7"
+    assert report["signer"]["email"] == "desk7@hsm.example"
