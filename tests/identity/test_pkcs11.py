@@ -31,8 +31,6 @@ MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm
            "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
 MODULE = next((m for m in MODULES if os.path.exists(m)), None)
 UTIL = shutil.which("softhsm2-util")
-pytestmark = pytest.mark.skipif(MODULE is None or UTIL is None,
-                                reason="SoftHSM2 is not installed (apt-get install softhsm2; .ci/run does it)")
 LABEL, PIN = "provenance-test", "4321"
 P256_PARAMS = bytes.fromhex("06082a8648ce3d030107")  # DER OID prime256v1
 
@@ -64,6 +62,8 @@ def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Token]:
     """A fresh SoftHSM2 token with an EC P-256 and an RSA 2048 key pair,
     each certified by a test CA. SoftHSM reads SOFTHSM2_CONF once per
     process, so one token serves the whole module."""
+    if MODULE is None or UTIL is None:
+        pytest.skip("SoftHSM2 is not installed (apt-get install softhsm2; .ci/run does it)")
     home = tmp_path_factory.mktemp("softhsm")
     (home / "tokens").mkdir()
     conf = home / "softhsm2.conf"
