@@ -16,6 +16,7 @@ from provenance.credentials import bridge, cose
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, definition
 from provenance.errors import OutputExistsError, UsageError
 from provenance.identity.certificates import attribute
+from provenance.identity.profile import require_signable
 from provenance.identity.signer import Signer
 from provenance.media import boxes, formats, video
 
@@ -96,6 +97,7 @@ def sign(
     fmt = formats.detect(src)
     boxes.check_structure(src, fmt)
     check_output(src, dst, fmt=fmt, force=force)
+    require_signable(signer.chain)  # refuse what validators would reject, saying why
     has_parent = boxes.has_embedded_manifest(src, fmt)
     thumbnail = video.thumbnail_jpeg(src)
     signer_name = attribute(signer.certificate.subject, NameOID.COMMON_NAME) or "unknown"

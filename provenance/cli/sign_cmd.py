@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from provenance.cli.common import console, keys_dir_option, load_signer, passphrase_option
+from provenance.cli.common import console, keys_dir_option, passphrase_option
+from provenance.cli.signers import open_signer, signer_options
 from provenance.credentials.manifest import SourceType
 from provenance.sign import sign as sign_clip
 
@@ -21,6 +23,7 @@ from provenance.sign import sign as sign_clip
               help="Certificate chain (PEM): signer first, then intermediates, no root.")
 @keys_dir_option
 @passphrase_option
+@signer_options
 @click.option("--title", help="Title recorded in the manifest [default: the file name].")
 @click.option("--author", help="Author recorded in the manifest [default: the certificate's CN].")
 @click.option("--source", type=click.Choice([s.value for s in SourceType]), default="camera", show_default=True,
@@ -29,10 +32,11 @@ from provenance.sign import sign as sign_clip
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def sign(input: Path, output: Path, key: Path | None, cert: Path | None, keys_dir: Path | None,
          passphrase_env: str | None, title: str | None, author: str | None, source: str, force: bool,
-         as_json: bool) -> None:
+         as_json: bool, **backend: Any) -> None:
     """Sign INPUT (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT."""
-    signer = load_signer(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env)
-    result = sign_clip(input, output, signer=signer, title=title, author=author, source=SourceType(source), force=force)
+    signer = open_signer(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env, **backend)
+    with signer:
+        result = sign_clip(input, output, signer=signer, title=title, author=author, source=SourceType(source), force=force)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
