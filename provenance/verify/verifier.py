@@ -7,6 +7,7 @@ ingredient chain gets a verdict of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from provenance.media import boxes, formats
 from provenance.media.xmp import stripped_manifest_reference
 from provenance.credentials.timestamp import parse_token
 from provenance.trust.store import SourceKind, TrustStore
+from provenance.verify.policy import Policy
 from provenance.verify.report import (
     Action,
     Ingredient,
@@ -336,6 +338,7 @@ def verify(
     *,
     trust: TrustStore | None = None,
     manifest: Path | None = None,
+    policy: Policy | None = None,
 ) -> VerificationReport:
     """Verify the content credentials of the video at *path*.
 
@@ -343,6 +346,12 @@ def verify(
     report with ``Verdict.ERROR`` and the reason in ``error``. *trust* is
     the set of anchors and pinned certificates to judge signers by; with
     none, no signer is trusted and the best verdict is ``untrusted``.
+    *policy* (see :mod:`provenance.verify.policy`) says who the clip must
+    come from: a verified clip that fails it gets ``Verdict.WRONG_SIGNER``.
+
+    There is no verification-time argument: c2pa-rs 0.91 checks certificate
+    validity against the system clock (or a trusted time-stamp), with no
+    setting to choose another time.
 
     >>> from provenance import verify, TrustStore, SourceKind
     >>> store = TrustStore().with_pem_file(Path("keys/root-ca.pem"), kind=SourceKind.ANCHORS)  # doctest: +SKIP
@@ -367,4 +376,17 @@ def verify(
             notes = (f"credentials were stripped: the file's XMP still points to manifest {ref}, which is gone",)
         return VerificationReport(file=str(path), verdict=Verdict.NO_CREDENTIALS, notes=notes)
     source = "sidecar" if manifest is not None else "embedded"
-    return _Builder(data, trust).report(path, credentials_source=source)
+    report = _Builder(data, trust).report(path, credentials_source=source)
+    return apply_policy(report, policy) if policy is not None else report
+
+
+def apply_policy(report: VerificationReport, policy: Policy) -> VerificationReport:
+    """*report* judged against an identity *policy*: a verified clip that
+    fails it becomes ``wrong_signer``; any other verdict is kept (an
+    untrusted signer is not vouched for, whatever its certificate says),
+    with the reasons recorded in ``policy_failures`` either way."""
+    reasons = policy.failures(report) if report.verdict is not Verdict.ERROR else ()
+    if not reasons:
+        return report
+    verdict = Verdict.WRONG_SIGNER if report.verdict is Verdict.VERIFIED else report.verdict
+    return dataclasses.replace(report, verdict=verdict, policy_failures=tuple(reasons))
