@@ -130,3 +130,12 @@ def http_site() -> "Iterator[StaticSite]":
 
     with serve_static() as site:
         yield site
+
+
+@pytest.fixture(scope="session")
+def trust_lists() -> Path:
+    """../shared/trust: the official trust lists (skips where absent, like corpus)."""
+    path = SHARED / "trust"
+    if not path.is_dir():
+        pytest.skip(f"trust lists not found at {path} (CI has ../shared; a user's clone does not)")
+    return path

@@ -205,7 +205,7 @@ def serve_tsa(identity: TSAIdentity) -> Iterator[TSAServer]:
     authority = TimeStampAuthority(identity)
     handler = type("TSAHandler", (_Handler,), {"tsa": authority})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="test-tsa", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="test-tsa", daemon=True)
     thread.start()
     try:
         yield TSAServer(authority, f"http://127.0.0.1:{server.server_address[1]}/tsa")
