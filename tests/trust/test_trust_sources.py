@@ -4,30 +4,17 @@ download fails, and the official defaults from a mirror."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from provenance.errors import UsageError
 from provenance.trust.download import TrustSourceError, download
 from provenance.trust.sources import DEFAULT_SOURCES, TrustDirectory, default_trust_dir
 from provenance.trust.store import SourceKind
-def mirror_official_lists(site, lists: Path) -> None:
-    """Serve ../shared/trust under the file names of the official URLs."""
-    site.put("C2PA-TRUST-LIST.pem", (lists / "C2PA-TRUST-LIST.pem").read_bytes())
-    site.put("C2PA-TSA-TRUST-LIST.pem", (lists / "C2PA-TSA-TRUST-LIST.pem").read_bytes())
-    site.put("anchors.pem", (lists / "interim-anchors.pem").read_bytes())
-    site.put("store.cfg", (lists / "interim-store.cfg").read_bytes())
-    hashes = [base64.b64encode(hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).digest()).decode()
-              for c in x509.load_pem_x509_certificates((lists / "interim-allowed.pem").read_bytes())]
-    site.put("allowed.sha256.txt", ("\n".join(hashes) + "\n").encode())
-
-
+from tests.support.trust_lists import mirror_official_lists
 @pytest.fixture
 def trust_dir(tmp_path: Path) -> TrustDirectory:
     return TrustDirectory(tmp_path / "store")
