@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import sha256
+from tests.support import flat
 from tests.support.trust_lists import mirror_official_lists
 
 
@@ -31,7 +32,7 @@ def test_third_party_file_trusted_through_a_source_added_from_a_url(run, corpus:
     data = json.loads(report.output)
     assert data["verdict"] == "verified" and data["signer"]["trusted_by"] == "c2pa-test-roots"
     card = run("verify", clip)
-    assert "Vouched by  c2pa-test-roots" in card.output
+    assert "Vouched by c2pa-test-roots" in flat(card.output)
     # --no-trust-store ignores it for one call
     assert run("verify", clip, "--no-trust-store").exit_code == 3
     assert sha256(clip) == before

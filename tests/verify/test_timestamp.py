@@ -27,6 +27,7 @@ from provenance.trust.store import SourceKind, TrustSource, TrustStore
 from provenance.verify.policy import RequireTimestamp
 from provenance.verify.report import TimeSource, Verdict
 from provenance.verify.verifier import verify
+from tests.support import flat
 from tests.support.clock import run_cli_at
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -84,8 +85,8 @@ def test_verify_reports_a_trusted_time_stamp_and_its_authority(run, make_clip, p
     assert data["signed_at"] == stamp.isoformat().replace("+00:00", "Z")
     assert data["timestamp"] == {"time": data["signed_at"], "authority": "Test Time Authority TSA",
                                  "trusted": True, "trusted_by": str(tsa_root_pem)}
-    card = run("verify", out, "--tsa-trust", tsa_root_pem).output
-    assert f"trusted time-stamp by Test Time Authority TSA, vouched for by {tsa_root_pem}" in card
+    card = flat(run("verify", out, "--tsa-trust", tsa_root_pem).output)
+    assert "(trusted time-stamp by Test Time Authority TSA, vouched for by /" in card  # a long path: rich may fold it
     assert run("verify", out, "--tsa-trust", tsa_root_pem, "--require-timestamp").exit_code == 0
 
     # without TSA trust the stamp is only a claim: verified (the certificate is valid now), not time-stamped
@@ -94,7 +95,7 @@ def test_verify_reports_a_trusted_time_stamp_and_its_authority(run, make_clip, p
     assert plain["time_source"] == "untrusted_timestamp" and plain["timestamp"]["trusted"] is False
     assert any("not vouched for by any TSA trust source" in n for n in plain["notes"])
     required = run("verify", out, "--require-timestamp")
-    assert required.exit_code == 7 and "WRONG SIGNER" in required.output
+    assert required.exit_code == 7 and "a trusted time-stamp is required" in flat(required.output)
 
 
 def test_tsa_trust_from_the_trust_store(run, make_clip, pki, tsa, tsa_root_pem: Path, tmp_path: Path) -> None:
@@ -205,5 +206,5 @@ def test_the_same_clip_without_time_stamp_is_expired(short_lived: ShortLived, ma
     # the signer's own (five-day-old) clock is what it claims
     assert report.signed_at.startswith((NOW - dt.timedelta(days=5)).date().isoformat())
     card = run("verify", out, "--trust", short_lived.root_pem)
-    assert card.exit_code == 1 and "signingCredential.expired" in card.output
-    assert "had expired when it signed" in card.output
+    assert card.exit_code == 1
+    assert "signingCredential.expired the signer's certificate had expired when it signed" in flat(card.output)
