@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from cryptography.x509.oid import NameOID
 
 from provenance._files import atomic_output
 from provenance.credentials import bridge, cose
+from provenance.credentials.timestamp import TimeStampToken, parse_token
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, definition
 from provenance.errors import OutputExistsError, UsageError
 from provenance.identity.certificates import attribute
@@ -31,6 +33,8 @@ class SignResult:
     format: str
     signer: str
     parent_manifest: bool  # the input already carried credentials, kept as parent
+    timestamped_at: str | None = None  # the RFC 3161 time-stamp's time, with --tsa
+    timestamp_authority: str | None = None  # the TSA that stamped it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +44,8 @@ class SignResult:
             "format": self.format,
             "signer": self.signer,
             "parent_manifest": self.parent_manifest,
+            "timestamped_at": self.timestamped_at,
+            "timestamp_authority": self.timestamp_authority,
         }
 
 
@@ -94,6 +100,9 @@ def sign(
     'urn:c2pa:…'
     """
     src, dst = Path(input), Path(output)
+    if signer.tsa_url is not None and urllib.parse.urlsplit(signer.tsa_url).scheme.lower() not in ("http", "https"):
+        raise UsageError(f"{signer.tsa_url}: the time-stamp authority must be an http(s) URL",
+                         hint="e.g. --tsa http://timestamp.example.com")
     fmt = formats.detect(src)
     boxes.check_structure(src, fmt)
     check_output(src, dst, fmt=fmt, force=force)
@@ -126,7 +135,19 @@ def sign(
             if parent_fh is not None:
                 parent_fh.close()
     labels = cose.manifest_labels(store)
+    stamp = _time_stamp(store, labels[-1]) if labels and signer.tsa_url else None
     return SignResult(
         input=src, output=dst, manifest_id=labels[-1] if labels else "", format=fmt.name,
         signer=signer_name, parent_manifest=has_parent,
+        timestamped_at=stamp.gen_time.isoformat().replace("+00:00", "Z") if stamp else None,
+        timestamp_authority=stamp.authority if stamp else None,
     )
+
+
+def _time_stamp(store: bytes, label: str) -> TimeStampToken | None:
+    headers = cose.signature_headers(store).get(label)
+    for raw in headers.timestamp_tokens if headers else ():
+        token = parse_token(raw)
+        if token is not None:
+            return token
+    return None

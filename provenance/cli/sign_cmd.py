@@ -28,13 +28,16 @@ from provenance.sign import sign as sign_clip
 @click.option("--author", help="Author recorded in the manifest [default: the certificate's CN].")
 @click.option("--source", type=click.Choice([s.value for s in SourceType]), default="camera", show_default=True,
               help="How the content was made (the IPTC digital source type).")
+@click.option("--tsa", "tsa_url", metavar="URL", envvar="PROVENANCE_TSA_URL",
+              help="RFC 3161 time-stamp authority to time-stamp the signature [env: PROVENANCE_TSA_URL].")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def sign(input: Path, output: Path, key: Path | None, cert: Path | None, keys_dir: Path | None,
-         passphrase_env: str | None, title: str | None, author: str | None, source: str, force: bool,
-         as_json: bool, **backend: Any) -> None:
+         passphrase_env: str | None, title: str | None, author: str | None, source: str, tsa_url: str | None,
+         force: bool, as_json: bool, **backend: Any) -> None:
     """Sign INPUT (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT."""
-    signer = open_signer(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env, **backend)
+    signer = open_signer(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env, tsa_url=tsa_url,
+                         **backend)
     with signer:
         result = sign_clip(input, output, signer=signer, title=title, author=author, source=SourceType(source), force=force)
     if as_json:
@@ -43,3 +46,5 @@ def sign(input: Path, output: Path, key: Path | None, cert: Path | None, keys_di
     kept = " (its previous credentials kept as parent)" if result.parent_manifest else ""
     console.print(f"[green]✓[/] signed {result.output} as {result.signer}{kept}")
     console.print(f"  manifest {result.manifest_id}")
+    if result.timestamped_at:
+        console.print(f"  time-stamped {result.timestamped_at} by {result.timestamp_authority}")

@@ -207,4 +207,19 @@ def sign_stream(
             raise CredentialError(
                 f"the signer failed ({type(cause).__name__}: {cause})", hint="check the key, token or signing service"
             ) from None
+        if signer.tsa_url and _is_time_stamp_failure(exc):
+            raise CredentialError(
+                f"time-stamping failed: the authority at {signer.tsa_url} gave no valid time-stamp ({_detail(exc)})",
+                hint="check the --tsa URL and that the authority is reachable, or sign without --tsa",
+            ) from None
         raise translate(exc) from None
+
+
+def _detail(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.split(": ", 1)[1] if ": " in text else text
+
+
+def _is_time_stamp_failure(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("http resolver", "time stamp", "timestamp", "time-stamp", "nonce"))
