@@ -86,8 +86,14 @@ def sign(
     source: SourceType = SourceType.CAMERA,
     force: bool = False,
     published_at: dt.datetime | None = None,
+    flat_hash: bool = False,
 ) -> SignResult:
     """Sign the clip *input* into *output* with *signer*.
+
+    MP4/MOV/M4V media is bound by a Merkle tree of 1 MiB leaves (BMFF hash
+    v3), which keeps signing and verifying within ~50 MB of memory at any
+    size; *flat_hash* writes one flat hash instead, for validators that
+    predate Merkle trees (it costs c2pa-rs ~550 MB of RAM to sign or verify).
 
     The manifest records ``c2pa.created`` with the source type (or
     ``c2pa.opened`` of the input's own credentials, kept as the parent
@@ -129,7 +135,7 @@ def sign(
         try:
             store = bridge.sign_stream(
                 manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh, dest=dest_fh,
-                resources=resources, parent=parent,
+                resources=resources, parent=parent, merkle=not flat_hash,
             )
         finally:
             if parent_fh is not None:

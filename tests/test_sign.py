@@ -99,3 +99,27 @@ def test_no_partial_output_when_signing_fails_midway(make_clip, signer, tmp_path
     with pytest.raises(CredentialError):
         sign(make_clip("mp4"), out, signer=broken)
     assert os.listdir(out.parent) == []  # neither the output nor a temp file
+
+
+def _hash_assertion(path: Path) -> dict:
+    from provenance.credentials import bridge
+    from provenance.trust.store import TrustStore
+
+    data = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
+    manifest = data.store["manifests"][data.store["active_manifest"]]
+    return next(a["data"] for a in manifest["assertions"] if a["label"].startswith("c2pa.hash.bmff"))
+
+
+def test_media_is_bound_by_merkle_leaves_by_default_or_one_flat_hash(make_clip, signer, trust, tmp_path: Path) -> None:
+    from provenance.media import boxes
+
+    src = make_clip("mp4")
+    merkle = sign(src, tmp_path / "m.mp4", signer=signer).output
+    flat = sign(src, tmp_path / "f.mp4", signer=signer, flat_hash=True).output
+    assert "merkle" in _hash_assertion(merkle) and "merkle" not in _hash_assertion(flat)
+    for out in (merkle, flat):
+        assert verify(out, trust=trust).verdict is Verdict.VERIFIED
+        with open(out, "r+b") as fh:
+            fh.seek(boxes.media_data_offset(out) + 500)
+            fh.write(b"\xde\xad")
+        assert verify(out, trust=trust).verdict is Verdict.TAMPERED

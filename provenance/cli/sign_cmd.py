@@ -30,16 +30,20 @@ from provenance.sign import sign as sign_clip
               help="How the content was made (the IPTC digital source type).")
 @click.option("--tsa", "tsa_url", metavar="URL", envvar="PROVENANCE_TSA_URL",
               help="RFC 3161 time-stamp authority to time-stamp the signature [env: PROVENANCE_TSA_URL].")
+@click.option("--flat-hash", is_flag=True,
+              help="Bind MP4/MOV media with one flat hash instead of 1 MiB Merkle leaves "
+                   "(for validators older than BMFF hash v3; costs ~550 MB RAM to sign and verify).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def sign(input: Path, output: Path, key: Path | None, cert: Path | None, keys_dir: Path | None,
          passphrase_env: str | None, title: str | None, author: str | None, source: str, tsa_url: str | None,
-         force: bool, as_json: bool, **backend: Any) -> None:
+         flat_hash: bool, force: bool, as_json: bool, **backend: Any) -> None:
     """Sign INPUT (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT."""
     signer = open_signer(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env, tsa_url=tsa_url,
                          **backend)
     with signer:
-        result = sign_clip(input, output, signer=signer, title=title, author=author, source=SourceType(source), force=force)
+        result = sign_clip(input, output, signer=signer, title=title, author=author, source=SourceType(source),
+                           force=force, flat_hash=flat_hash)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

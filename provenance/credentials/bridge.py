@@ -31,11 +31,26 @@ logging.getLogger("c2pa").propagate = False
 
 _ALGS = {alg.name: alg for alg in c2pa.C2paSigningAlg}
 
-# Settings every call shares. verify_after_sign re-reads the whole output in
-# c2pa-rs; provenance verifies the signed output itself when asked, so the
-# second full pass is off.
-_BASE_SETTINGS: dict[str, Any] = {
-    "verify": {"verify_after_sign": False},
+# Reading: c2pa-rs hashes flat-hashed assets through two live 256 MiB
+# buffers (hash_utils.rs MAX_HASH_BUF, not configurable in 0.91.3), so
+# verifying a flat-hashed file costs ~540 MB whatever the stream does.
+#
+# Signing: c2pa-rs signs in three passes (copy to a temp stream with a
+# placeholder, hash it, copy it to the destination) and keeps the temp
+# stream in RAM up to core.backing_store_memory_threshold_in_mb (512 by
+# default); 0 sends it to an unlinked temp file. A Merkle tree over mdat in
+# 1 MiB leaves (BMFF hash v3) replaces the flat hash and its 256 MiB buffers,
+# so neither signing nor verifying what provenance signs needs more than
+# ~50 MB. Proof boxes (merkle_tree_max_proofs) would add two more full copies
+# and serve streaming clients only, so none are written. verify_after_sign
+# checks the new manifest's structure; its hash re-check stays off (default).
+MERKLE_LEAF_KB = 1024
+_SIGN_SETTINGS: dict[str, Any] = {
+    "verify": {"verify_after_sign": True},
+    "core": {"backing_store_memory_threshold_in_mb": 0},
+}
+_MERKLE_SETTINGS: dict[str, Any] = {
+    "core": {"merkle_tree_chunk_size_in_kb": MERKLE_LEAF_KB, "merkle_tree_max_proofs": 0},
 }
 
 
@@ -51,48 +66,11 @@ class ManifestStoreData:
     thumbnails: Mapping[str, bytes]  # manifest label -> claim thumbnail bytes
 
 
-class _ChunkedReads(io.RawIOBase):
-    """Serve c2pa-rs's reads in bounded chunks.
-
-    c2pa-rs asks its stream for up to 256 MiB at a time; a short read keeps
-    the native buffer it touches, and so peak memory, small. Rust's readers
-    loop on short reads, so the hash is unchanged.
-    """
-
-    def __init__(self, raw: BinaryIO, *, chunk: int = 4 << 20) -> None:
-        self._raw = raw
-        self._chunk = chunk
-
-    def readable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return self._raw.writable()
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer)[: self._chunk]
-        return self._raw.readinto(view)  # type: ignore[attr-defined,no-any-return]
-
-    def write(self, data: Any) -> int:
-        return self._raw.write(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._raw.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._raw.tell()
-
-    def flush(self) -> None:
-        self._raw.flush()
-
-
-def _context(extra: Mapping[str, Any] | None = None) -> c2pa.Context:
-    settings = json.loads(json.dumps(_BASE_SETTINGS))
-    for key, value in (extra or {}).items():
-        settings.setdefault(key, {}).update(value)
+def _context(*parts: Mapping[str, Any]) -> c2pa.Context:
+    settings: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for key, value in part.items():
+            settings.setdefault(key, {}).update(value)
     return c2pa.Context.from_dict(settings)
 
 
@@ -124,7 +102,7 @@ def read_store(
     try:
         with open(path, "rb") as raw:
             ctx = _context(trust.c2pa_settings())
-            reader = c2pa.Reader(mime_type, _ChunkedReads(raw), manifest_data, context=ctx)
+            reader = c2pa.Reader(mime_type, raw, manifest_data, context=ctx)
             with reader:
                 store = json.loads(reader.json())
                 cr = json.loads(reader.crjson())
@@ -174,9 +152,12 @@ def sign_stream(
     dest: BinaryIO,
     resources: Mapping[str, bytes] | None = None,
     parent: tuple[Mapping[str, Any], str, BinaryIO] | None = None,
+    merkle: bool = True,
 ) -> bytes:
     """Sign *source* into *dest* with *definition*; return the manifest store
-    bytes. *parent* is ``(ingredient_json, mime_type, stream)``."""
+    bytes. *parent* is ``(ingredient_json, mime_type, stream)``. *merkle*
+    hashes BMFF media in 1 MiB Merkle leaves (bounded memory); ``False``
+    writes the classic flat hash older validators expect."""
     callback_errors: list[BaseException] = []
 
     def callback(data: bytes) -> bytes:
@@ -192,13 +173,13 @@ def sign_stream(
         c2pa_signer = c2pa.Signer.from_callback(
             callback, _ALGS[signer.alg.name], signer.chain_pem().decode(), signer.tsa_url
         )
-        with c2pa_signer, c2pa.Builder(dict(definition), context=_context()) as builder:
+        with c2pa_signer, c2pa.Builder(dict(definition), context=_context(_SIGN_SETTINGS, *([_MERKLE_SETTINGS] if merkle else []))) as builder:
             for uri, data in (resources or {}).items():
                 builder.add_resource(uri, io.BytesIO(data))
             if parent is not None:
                 ingredient, parent_mime, parent_stream = parent
-                builder.add_ingredient(dict(ingredient), parent_mime, _ChunkedReads(parent_stream))
-            return builder.sign(c2pa_signer, mime_type, _ChunkedReads(source), dest)
+                builder.add_ingredient(dict(ingredient), parent_mime, parent_stream)
+            return builder.sign(c2pa_signer, mime_type, source, dest)
     except c2pa.C2paError as exc:
         if callback_errors:
             cause = callback_errors[0]
