@@ -72,7 +72,9 @@ def plain_copy(path: Path, dst: Path) -> float:
 
 def child(op: str, src: Path, dst: Path, keys: Path) -> dict[str, float]:
     out = subprocess.run([sys.executable, "-c", CHILD, op, str(src), str(dst), str(keys)],
-                         check=True, capture_output=True, text=True)
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{op} {src.name} failed:\n{out.stderr.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
