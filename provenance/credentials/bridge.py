@@ -7,6 +7,7 @@ turns c2pa's JSON into plain data for :mod:`provenance.verify`, and turns
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 from collections.abc import Mapping
@@ -83,11 +84,15 @@ class _ChunkedReads(io.RawIOBase):
         self._raw.flush()
 
 
-def _context(extra: Mapping[str, Any] | None = None) -> c2pa.Context:
-    settings = json.loads(json.dumps(_BASE_SETTINGS))
+def _settings(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    settings: dict[str, Any] = json.loads(json.dumps(_BASE_SETTINGS))
     for key, value in (extra or {}).items():
         settings.setdefault(key, {}).update(value)
-    return c2pa.Context.from_dict(settings)
+    return settings
+
+
+def _context(extra: Mapping[str, Any] | None = None) -> c2pa.Context:
+    return c2pa.Context.from_dict(_settings(extra))
 
 
 def translate(exc: c2pa.C2paError, *, path: Path | None = None) -> Exception:
@@ -120,23 +125,60 @@ def read_store(
             ctx = _context(trust.c2pa_settings())
             reader = c2pa.Reader(mime_type, _ChunkedReads(raw), manifest_data, context=ctx)
             with reader:
-                store = json.loads(reader.json())
-                cr = json.loads(reader.crjson())
-                state = reader.get_validation_state() or ""
-                embedded = reader.is_embedded()
-                active = store.get("active_manifest")
-                sigs: dict[str, SignatureHeaders] = {}
-                if active:
-                    buf = io.BytesIO()
-                    reader.resource_to_stream(active, buf)
-                    sigs = signature_headers(buf.getvalue())
-                thumbs = _thumbnails(reader, store)
+                return _store_data(reader)
     except c2pa.C2paError.ManifestNotFound:
         return None
     except c2pa.C2paError as exc:
         raise translate(exc, path=path) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
+
+
+def read_fragment(init: Path, segment: Path, *, trust: TrustStore) -> ManifestStoreData | None:
+    """Read the manifest store of the fragmented-MP4 init segment *init* and
+    validate it together with the media segment *segment*
+    (``Reader.with_fragment``). ``None`` when *init* has no manifest."""
+    try:
+        with open(init, "rb") as raw, open(init, "rb") as raw2, open(segment, "rb") as frag:
+            ctx = _context(trust.c2pa_settings())
+            with c2pa.Reader("video/mp4", _ChunkedReads(raw), context=ctx) as reader:
+                reader.with_fragment("video/mp4", _ChunkedReads(raw2), _ChunkedReads(frag))
+                return _store_data(reader)
+    except c2pa.C2paError.ManifestNotFound:
+        return None
+    except c2pa.C2paError as exc:
+        raise translate(exc, path=segment) from None
+    except OSError as exc:
+        raise InputError(f"{exc.filename}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
+
+
+def read_resource(path: Path, *, mime_type: str, identifier: str, manifest_data: bytes | None = None) -> bytes:
+    """The bytes of one resource (a thumbnail, say) of *path*'s manifest
+    store, named by its ``identifier`` in the Reader JSON."""
+    try:
+        with open(path, "rb") as raw:
+            with c2pa.Reader(mime_type, _ChunkedReads(raw), manifest_data, context=_context()) as reader:
+                buf = io.BytesIO()
+                reader.resource_to_stream(identifier, buf)
+                return buf.getvalue()
+    except c2pa.C2paError as exc:
+        raise translate(exc, path=path) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
+
+
+def _store_data(reader: c2pa.Reader) -> ManifestStoreData:
+    store = json.loads(reader.json())
+    cr = json.loads(reader.crjson())
+    state = reader.get_validation_state() or ""
+    embedded = reader.is_embedded()
+    active = store.get("active_manifest")
+    sigs: dict[str, SignatureHeaders] = {}
+    if active:
+        buf = io.BytesIO()
+        reader.resource_to_stream(active, buf)
+        sigs = signature_headers(buf.getvalue())
+    thumbs = _thumbnails(reader, store)
     cert_info = {
         m.get("label", ""): (m.get("signature") or {}).get("certificateInfo") or {}
         for m in cr.get("manifests", [])
@@ -159,6 +201,30 @@ def _thumbnails(reader: c2pa.Reader, store: Mapping[str, Any]) -> dict[str, byte
     return out
 
 
+_INTENTS = {"create": c2pa.C2paBuilderIntent.CREATE, "edit": c2pa.C2paBuilderIntent.EDIT,
+            "update": c2pa.C2paBuilderIntent.UPDATE}
+
+
+def _c2pa_signer(signer: Signer) -> c2pa.Signer:
+    return c2pa.Signer.from_callback(signer.sign, _ALGS[signer.alg.name], signer.chain_pem().decode(), signer.tsa_url)
+
+
+def _prepare(
+    builder: c2pa.Builder,
+    *,
+    resources: Mapping[str, bytes] | None,
+    parent: tuple[Mapping[str, Any], str, BinaryIO] | None,
+    intent: str | None,
+) -> None:
+    for uri, data in (resources or {}).items():
+        builder.add_resource(uri, io.BytesIO(data))
+    if parent is not None:
+        ingredient, parent_mime, parent_stream = parent
+        builder.add_ingredient(dict(ingredient), parent_mime, _ChunkedReads(parent_stream))
+    if intent is not None:
+        builder.set_intent(_INTENTS[intent])
+
+
 def sign_stream(
     definition: Mapping[str, Any],
     *,
@@ -168,19 +234,81 @@ def sign_stream(
     dest: BinaryIO,
     resources: Mapping[str, bytes] | None = None,
     parent: tuple[Mapping[str, Any], str, BinaryIO] | None = None,
+    trust: TrustStore | None = None,
+    intent: str | None = None,
 ) -> bytes:
     """Sign *source* into *dest* with *definition*; return the manifest store
-    bytes. *parent* is ``(ingredient_json, mime_type, stream)``."""
+    bytes. *parent* is ``(ingredient_json, mime_type, stream)``; c2pa-rs
+    validates its credentials against *trust* and records the result in the
+    ingredient. *intent* is ``"create"``, ``"edit"`` or ``"update"``."""
     try:
-        c2pa_signer = c2pa.Signer.from_callback(
-            signer.sign, _ALGS[signer.alg.name], signer.chain_pem().decode(), signer.tsa_url
-        )
-        with c2pa_signer, c2pa.Builder(dict(definition), context=_context()) as builder:
-            for uri, data in (resources or {}).items():
-                builder.add_resource(uri, io.BytesIO(data))
-            if parent is not None:
-                ingredient, parent_mime, parent_stream = parent
-                builder.add_ingredient(dict(ingredient), parent_mime, _ChunkedReads(parent_stream))
+        settings = trust.c2pa_settings() if trust is not None else None
+        with _c2pa_signer(signer) as c2pa_signer, c2pa.Builder(dict(definition), context=_context(settings)) as builder:
+            _prepare(builder, resources=resources, parent=parent, intent=intent)
             return builder.sign(c2pa_signer, mime_type, _ChunkedReads(source), dest)
+    except c2pa.C2paError as exc:
+        raise translate(exc) from None
+
+
+# The data-hash signing calls of the C API that c2pa-python 0.38 does not
+# bind (c2pa_c_ffi/src/c_api.rs). Prototypes of our own, so the library's
+# own bindings are left untouched.
+_native = c2pa.c2pa._lib
+_update_hash_from_stream = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)(
+    ("c2pa_builder_update_hash_from_stream", _native)
+)
+_sign_embeddable = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))
+)(("c2pa_builder_sign_embeddable", _native))
+
+
+def _native_failure(fallback: str) -> c2pa.C2paError:
+    message = c2pa.c2pa._read_native_error() or fallback
+    try:
+        c2pa.c2pa._raise_typed_c2pa_error(message)
+    except c2pa.C2paError as exc:
+        return exc
+    return c2pa.C2paError(message)  # pragma: no cover - the call above always raises
+
+
+def sign_sidecar_store(
+    definition: Mapping[str, Any],
+    *,
+    signer: Signer,
+    mime_type: str,
+    source: BinaryIO,
+    resources: Mapping[str, bytes] | None = None,
+    parent: tuple[Mapping[str, Any], str, BinaryIO] | None = None,
+    trust: TrustStore | None = None,
+    intent: str | None = None,
+) -> bytes:
+    """Sign a sidecar manifest store for *source* and return its bytes
+    (``application/c2pa``); *source* is only read.
+
+    The hard binding is a ``c2pa.hash.data`` assertion over every byte of
+    *source*, with no exclusions: the spec's binding for an external
+    manifest, which works for any file type, WebM and MKV included. It is
+    made with c2pa-rs's ``update_hash_from_stream`` followed by
+    ``sign_embeddable`` for the ``application/c2pa`` format, called through
+    c2pa-python's own loaded library because c2pa-python 0.38 does not
+    bind them; the signer comes from the Builder's Context.
+    """
+    settings = _settings(trust.c2pa_settings() if trust is not None else None)
+    try:
+        context = c2pa.Context(settings=c2pa.Settings.from_dict(settings), signer=_c2pa_signer(signer))
+        with context, c2pa.Builder(dict(definition), context=context) as builder:
+            _prepare(builder, resources=resources, parent=parent, intent=intent)
+            with builder._exclusive_native_call(), c2pa.c2pa.Stream(_ChunkedReads(source)) as stream:
+                if _update_hash_from_stream(builder._handle, mime_type.encode(), stream._stream) != 0:
+                    raise _native_failure("hashing the clip failed")
+            out = ctypes.POINTER(ctypes.c_ubyte)()
+            with builder._exclusive_native_call():
+                size = _sign_embeddable(builder._handle, b"application/c2pa", ctypes.byref(out))
+                if size < 0:
+                    raise _native_failure("signing the sidecar failed")
+                try:
+                    return ctypes.string_at(out, size)
+                finally:
+                    _native.c2pa_free(ctypes.cast(out, ctypes.c_void_p))
     except c2pa.C2paError as exc:
         raise translate(exc) from None

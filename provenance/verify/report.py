@@ -173,6 +173,9 @@ class VerificationReport:
     credentials_source: str | None = None  # "embedded" or "sidecar"
     notes: tuple[str, ...] = ()
     error: str | None = None
+    sidecar: str | None = None  # path of the sidecar manifest used, if any
+    chain_summary: str | None = None  # one line over the whole ingredient chain
+    chain_verdict: Verdict | None = None  # worst verdict among the ingredients
 
     @property
     def exit_code(self) -> ExitCode:
@@ -201,4 +204,7 @@ class VerificationReport:
             "credentials_source": self.credentials_source,
             "notes": list(self.notes),
             "error": self.error,
+            "sidecar": self.sidecar,
+            "chain_summary": self.chain_summary,
+            "chain_verdict": self.chain_verdict.value if self.chain_verdict else None,
         }
