@@ -264,14 +264,16 @@ def trim(
             parent.path, scratch, muxer=media.container_for(fmt.name), start=start, end=end, tolerance=tolerance,
             same_container=parent.format.name == fmt.name or {parent.format.name, fmt.name} <= {"MP4", "M4V"},
         )
-        return [action("c2pa.edited", when=when, parameters={
-            "description": f"trimmed to {outcome.start:.3f}–{outcome.end:.3f} s ({outcome.method})",
+        params: dict[str, Any] = {
+            "description": "trimmed",
             "start": round(outcome.start, 6),
             "end": round(outcome.end, 6),
-            "requestedStart": round(outcome.requested_start, 6),
-            "requestedEnd": round(outcome.requested_end, 6),
             "method": outcome.method,
-        })]
+        }
+        if (outcome.start, outcome.end) != (outcome.requested_start, outcome.requested_end):
+            params["requestedStart"] = round(float(outcome.requested_start), 6)
+            params["requestedEnd"] = round(float(outcome.requested_end), 6)
+        return [action("c2pa.edited", when=when, parameters=params)]
 
     return _edit("trim", input, output, signer=signer, trust=trust, manifest=manifest,
                  allow_invalid_parent=allow_invalid_parent, force=force, title=title, produce=produce)

@@ -9,13 +9,15 @@ import click
 
 from provenance.cli.common import console, keys_dir_option, load_signer, passphrase_option
 from provenance.credentials.manifest import SourceType
+from provenance.errors import UsageError
 from provenance.sign import sign as sign_clip
+from provenance.sign import sign_remuxed, sign_sidecar
 
 
 @click.command()
 @click.argument("input", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="Signed file to write (never the input).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Signed file to write (never the input); with --sidecar, the sidecar [default: NAME.c2pa].")
 @click.option("--key", type=click.Path(path_type=Path, dir_okay=False), help="Private key (PEM).")
 @click.option("--cert", type=click.Path(path_type=Path, dir_okay=False),
               help="Certificate chain (PEM): signer first, then intermediates, no root.")
@@ -27,15 +29,38 @@ from provenance.sign import sign as sign_clip
               help="How the content was made (the IPTC digital source type).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def sign(input: Path, output: Path, key: Path | None, cert: Path | None, keys_dir: Path | None,
+@click.option("--sidecar", is_flag=True,
+              help="Leave INPUT unchanged and write its manifest to a sidecar file (NAME.c2pa), bound by a data hash. "
+                   "Any file type: WebM and MKV too.")
+@click.option("--remux", is_flag=True,
+              help="Copy INPUT's streams (e.g. WebM, MKV) into the container OUTPUT names (.mp4) and embed there.")
+def sign(input: Path, output: Path | None, key: Path | None, cert: Path | None, keys_dir: Path | None,
          passphrase_env: str | None, title: str | None, author: str | None, source: str, force: bool,
-         as_json: bool) -> None:
-    """Sign INPUT (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT."""
+         as_json: bool, sidecar: bool = False, remux: bool = False) -> None:
+    """Sign INPUT (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT.
+
+    WebM and MKV cannot embed credentials: sign them with --sidecar, or
+    --remux them into MP4.
+    """
+    if sidecar and remux:
+        raise UsageError("--sidecar and --remux exclude each other", hint="choose one")
+    if output is None and not sidecar:
+        raise UsageError("missing -o/--output", hint="name the signed file to write (or use --sidecar)")
     signer = load_signer(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env)
-    result = sign_clip(input, output, signer=signer, title=title, author=author, source=SourceType(source), force=force)
+    options = {"signer": signer, "title": title, "author": author, "source": SourceType(source), "force": force}
+    if sidecar:
+        result = sign_sidecar(input, output, **options)  # type: ignore[arg-type]
+    elif remux:
+        result = sign_remuxed(input, output, **options)  # type: ignore[arg-type]
+    else:
+        result = sign_clip(input, output, **options)  # type: ignore[arg-type]
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     kept = " (its previous credentials kept as parent)" if result.parent_manifest else ""
-    console.print(f"[green]✓[/] signed {result.output} as {result.signer}{kept}")
+    if result.mode == "sidecar":
+        console.print(f"[green]✓[/] signed {result.input} as {result.signer}{kept}; the clip is unchanged, "
+                      f"its credentials are in the sidecar {result.output}")
+    else:
+        console.print(f"[green]✓[/] signed {result.output} as {result.signer}{kept}")
     console.print(f"  manifest {result.manifest_id}")

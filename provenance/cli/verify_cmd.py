@@ -36,15 +36,22 @@ def build_trust(*, anchors: tuple[Path, ...], allowed: tuple[Path, ...], keys_di
 @keys_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (the documented contract).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every status code, not only failures.")
+@click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
+              help="Sidecar manifest store (.c2pa) of FILE [default: embedded, else NAME.c2pa next to FILE].")
+@click.option("--segments", metavar="GLOB",
+              help="FILE is a fragmented-MP4 init segment: verify it with the media segments matching GLOB.")
 def verify(file: Path, anchors: tuple[Path, ...], allowed: tuple[Path, ...], keys_dir: Path | None,
-           as_json: bool, verbose: bool) -> None:
+           as_json: bool, verbose: bool, manifest: Path | None = None, segments: str | None = None) -> None:
     """Verify the content credentials of FILE.
 
     Exit codes: 0 verified, 1 tampered or invalid, 3 untrusted,
     4 no credentials, 5 unreadable or unsupported input.
     """
     trust = build_trust(anchors=anchors, allowed=allowed, keys_dir=keys_dir)
-    report = verify_clip(file, trust=trust)
+    if segments is not None:
+        _verify_fragments(file, segments, trust=trust, as_json=as_json, verbose=verbose)
+        return
+    report = verify_clip(file, trust=trust, manifest=manifest)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif report.error:
@@ -54,3 +61,19 @@ def verify(file: Path, anchors: tuple[Path, ...], allowed: tuple[Path, ...], key
     else:
         console.print(card(report, verbose=verbose))
     click.get_current_context().exit(int(report.exit_code))
+
+
+def _verify_fragments(init: Path, pattern: str, *, trust: TrustStore, as_json: bool, verbose: bool) -> None:
+    from provenance.cli.render import fragments_card
+    from provenance.errors import UsageError
+    from provenance.verify.fragments import find_segments, verify_fragments
+
+    found = find_segments(pattern, init=init)
+    if not found:
+        raise UsageError(f"--segments {pattern}: no files match", hint="quote the pattern, e.g. --segments 'dash*.m4s'")
+    report = verify_fragments(init, found, trust=trust)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        console.print(fragments_card(report, verbose=verbose))
+    click.get_current_context().exit(report.exit_code)
