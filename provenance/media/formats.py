@@ -49,7 +49,7 @@ _SUPPORTED_HINT = f"provenance embeds credentials in {SUPPORTED_NAMES} files"
 def _unsupported(path: Path, what: str) -> UnsupportedFormatError:
     return UnsupportedFormatError(
         f"{path}: {what} is not a supported container",
-        hint=f"{_SUPPORTED_HINT}; remux it to MP4 first",
+        hint=f"{_SUPPORTED_HINT}; sign it with --sidecar (clip unchanged), or --remux it to MP4",
     )
 
 

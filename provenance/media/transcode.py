@@ -89,7 +89,7 @@ def _video_encoder(
     out: av.container.OutputContainer, *, codec: str, rate: Fraction, width: int, height: int,
     crf: int | None, bitrate: int | None,
 ) -> av.video.stream.VideoStream:
-    stream = out.add_stream(VIDEO_CODECS[codec], rate=rate)
+    stream: Any = out.add_stream(VIDEO_CODECS[codec], rate=rate)  # PyAV's stubs type it as any stream
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     options: dict[str, str] = {}
     if codec == "vp9":
@@ -152,6 +152,7 @@ class _AudioPath:
     def __init__(self, out: av.container.OutputContainer, muxer: str, source: av.audio.stream.AudioStream, *, copy: bool) -> None:
         self.out = out
         self.copy = copy
+        self.stream: Any
         if copy:
             self.stream = out.add_stream_from_template(source)
             return
@@ -339,7 +340,7 @@ def _copy_span(src: Path, dst: Path, *, muxer: str, start: float, end: float | N
             mapping = {s.index: out.add_stream_from_template(s) for s in streams}
             bases = {s.index: _start(s) for s in streams}
             vin = streams[0]
-            shift = {s.index: int(round(start / s.time_base)) + bases[s.index] for s in streams}
+            shift = {s.index: int(round(start / (s.time_base or 1))) + bases[s.index] for s in streams}
             for packet in inp.demux(*streams):
                 if packet.dts is None or packet.pts is None:
                     continue
@@ -372,9 +373,10 @@ def _reencode_span(src: Path, dst: Path, *, muxer: str, start: float, end: float
             if ain is not None:
                 bases[ain.index] = _start(ain)
             if start > 0:
-                inp.seek(int(start / vin.time_base) + bases[vin.index], stream=vin, backward=True)
+                inp.seek(int(start / (vin.time_base or 1)) + bases[vin.index], stream=vin, backward=True)
             index = 0
             for packet in inp.demux(*[s for s in (vin, ain) if s is not None]):
+                decoded: Any
                 for decoded in packet.decode():
                     if decoded.pts is None:
                         continue

@@ -331,11 +331,9 @@ def report_from_store(
 ) -> VerificationReport:
     """The report for credentials already loaded by :func:`load_credentials`."""
     if credentials.data is None:
-        notes: tuple[str, ...] = ()
         ref = stripped_manifest_reference(path)
-        if ref:
-            notes = (f"credentials were stripped: the file's XMP still points to manifest {ref}, which is gone",)
-        return VerificationReport(file=str(path), verdict=Verdict.NO_CREDENTIALS, notes=notes)
+        stripped = (f"credentials were stripped: the file's XMP still points to manifest {ref}, which is gone",)
+        return VerificationReport(file=str(path), verdict=Verdict.NO_CREDENTIALS, notes=stripped if ref else ())
     report = _Builder(credentials.data, trust).report(path, credentials_source=credentials.source or "embedded")
     notes = list(report.notes)
     if credentials.sidecar is not None:
