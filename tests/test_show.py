@@ -27,8 +27,9 @@ def edited(signed_clip: Path, signer: KeySigner, trust: TrustStore, tmp_path: Pa
 def test_show_numbers_the_chain(edited: Path, run) -> None:
     result = run("show", edited)
     assert result.exit_code == 0, result.output
-    assert "[0] edited.mp4" in result.output and "[1] signed.mp4 [parentOf]" in result.output
-    assert "thumbnail: image/jpeg" in result.output
+    out = flat(result.output)
+    assert "[0] edited.mp4" in out and "[1] signed.mp4 [parentOf]" in out
+    assert "thumbnail: image/jpeg" in out
     data = json.loads(run("show", edited, "--json").output)
     assert [(e["index"], e["depth"], e["title"]) for e in data["entries"]] == [(0, 0, "edited.mp4"), (1, 1, "signed.mp4")]
     assert data["entries"][1]["verdict"] == "verified"
@@ -81,3 +82,8 @@ def test_inspect_reads_sidecars(signer: KeySigner, tmp_path: Path) -> None:
     found = inspect(clip)
     assert found.report.credentials_source == "sidecar"
     assert extract_thumbnail(clip, tmp_path / "t.jpg").output.read_bytes().startswith(JPEG)
+
+
+def flat(text: str) -> str:
+    """CLI output as one line: the card wraps at the terminal's width."""
+    return " ".join(text.replace("│", " ").split())
