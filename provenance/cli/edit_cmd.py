@@ -149,10 +149,10 @@ def trim(input: Path, output: Path, as_json: bool, start: str, end: str | None, 
 @click.command()
 @edit_options
 def remux(input: Path, output: Path, as_json: bool, **kw: Any) -> None:
-    """Copy INPUT's streams into another container (e.g. WebM/MKV/MOV → MP4)
-    without re-encoding, and sign it, INPUT kept as parent.
+    """Change INPUT's container without re-encoding and sign it, INPUT kept as parent.
 
-    Records c2pa.repackaged. When the streams cannot go into the output
+    Copies the video and audio streams as they are, say WebM, MKV or MOV
+    into MP4. Records c2pa.repackaged. When the streams cannot go into the output
     container as they are, use 'provenance transcode'.
     """
     result = edit.remux(input, output, **_common(kw))
