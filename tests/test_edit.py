@@ -269,6 +269,18 @@ def test_cli_edits_print_what_they_recorded(signed, run, tmp_path: Path) -> None
     assert json.loads(remuxed.output)["actions"][0]["action"] == "c2pa.repackaged"
 
 
+def test_streams_the_output_container_refuses_are_usage_errors(make_clip, run, tmp_path: Path) -> None:
+    webm = make_sample_clip(tmp_path / "clip.webm", seconds=0.5, width=64, height=48)  # VP9 + Opus
+    copied = run("transcode", webm, "-o", tmp_path / "out.mov")  # MOV takes no Opus by stream copy
+    assert copied.exit_code == 2, copied.output
+    assert "opus audio (copy) cannot be written to MOV" in flat(copied.output) and "--audio aac" in copied.output
+    assert run("transcode", webm, "-o", tmp_path / "out.mov", "--audio", "aac").exit_code == 0
+    remuxed = run("remux", make_clip("mp4"), "-o", tmp_path / "out.avi")  # H.264 from MP4 is not AVI-ready
+    assert remuxed.exit_code == 2, remuxed.output
+    assert "cannot be copied into AVI" in flat(remuxed.output) and "provenance transcode" in remuxed.output
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # scratch files removed
+
+
 def test_missing_input_is_a_bad_input(run, tmp_path: Path) -> None:
     result = run("remux", tmp_path / "nope.mp4", "-o", tmp_path / "out.mp4")
     assert result.exit_code == 5

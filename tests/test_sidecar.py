@@ -179,3 +179,15 @@ def test_sign_without_output_or_with_both_routes_is_a_usage_error(webm: Path, ru
 def flat(text: str) -> str:
     """CLI output as one line: the card wraps at the terminal's width."""
     return " ".join(text.replace("│", " ").split())
+
+
+def test_an_embedded_store_wins_and_a_sidecar_beside_it_is_mentioned(
+    signed_clip: Path, signer: KeySigner, trust: TrustStore
+) -> None:
+    sign_sidecar(signed_clip, signer=signer)  # the embedded credentials become its parent
+    report = verify(signed_clip, trust=trust)
+    assert report.credentials_source == "embedded" and report.verdict is Verdict.VERIFIED
+    assert any("signed.c2pa" in note and "--manifest" in note for note in report.notes)
+    via_sidecar = verify(signed_clip, trust=trust, manifest=signed_clip.with_suffix(".c2pa"))
+    assert via_sidecar.verdict is Verdict.VERIFIED and via_sidecar.credentials_source == "sidecar"
+    assert via_sidecar.ingredients[0].verdict is Verdict.VERIFIED  # the embedded manifest, kept as parent

@@ -74,11 +74,33 @@ def _decode_error(path: Path, exc: Exception) -> MalformedMediaError:
     )
 
 
-def _mux_error(exc: Exception, *, what: str, muxer: str) -> UsageError:
+def _reason(exc: Exception) -> str:
+    # FFmpeg's own words without the (scratch) file name it appends.
+    return str(getattr(exc, "strerror", None) or exc)
+
+
+def _mux_error(exc: Exception, *, what: str, muxer: str, hint: str | None = None) -> UsageError:
     return UsageError(
-        f"{what} cannot be written to {muxer.upper()} ({exc})",
-        hint="choose another output container or codec (see --help)",
+        f"{what} cannot be written to {muxer.upper()} ({_reason(exc)})",
+        hint=hint or "choose another output container or codec (see --help)",
     )
+
+
+def _failure(exc: av.error.FFmpegError, *, src: Path, dst: Path, what: str, muxer: str) -> Exception:
+    """A failure while writing *dst* is the container refusing what it was
+    given; any other is *src* failing to decode."""
+    if getattr(exc, "filename", None) == str(dst):
+        return _mux_error(exc, what=what, muxer=muxer)
+    return _decode_error(src, exc)
+
+
+def _start(out: av.container.OutputContainer, *, what: str, muxer: str, hint: str | None = None) -> None:
+    """Write the container header now, so a codec the container refuses is
+    reported as such, not as a decoding error halfway through."""
+    try:
+        out.start_encoding()
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise _mux_error(exc, what=what, muxer=muxer, hint=hint) from None
 
 
 def _even(value: float) -> int:
@@ -231,9 +253,15 @@ def transcode_media(
             ain = inp.streams.audio[0] if inp.streams.audio and audio != "none" else None
             try:
                 vout = _video_encoder(out, codec=codec, rate=rate, width=out_width, height=out_height, crf=crf, bitrate=bitrate)
-                apath = _AudioPath(out, muxer, ain, copy=audio == "copy") if ain is not None else None
             except (av.error.FFmpegError, ValueError) as exc:
                 raise _mux_error(exc, what=f"{codec} video", muxer=muxer) from None
+            audio_what = f" and {ain.codec_context.name} audio ({audio})" if ain is not None else ""
+            audio_hint = "choose another container or --video-codec, or use --audio aac or --audio none"
+            try:
+                apath = _AudioPath(out, muxer, ain, copy=audio == "copy") if ain is not None else None
+            except (av.error.FFmpegError, ValueError) as exc:
+                raise _mux_error(exc, what=f"{codec} video{audio_what}", muxer=muxer, hint=audio_hint) from None
+            _start(out, what=f"{codec} video{audio_what}", muxer=muxer, hint=audio_hint)
             frames = _video_frames(inp, vin, ain, apath)
             for frame in _scaled_frames(frames, template=vin, width=out_width, height=out_height, rate=rate):
                 for packet in vout.encode(frame):
@@ -243,7 +271,7 @@ def transcode_media(
             if apath is not None:
                 apath.finish()
     except av.error.FFmpegError as exc:
-        raise _decode_error(src, exc) from None
+        raise _failure(exc, src=src, dst=dst, what=f"{codec} video", muxer=muxer) from None
     return TranscodeOutcome(
         source=info, width=out_width, height=out_height, fps=rate, video_codec=codec, crf=crf, bitrate=bitrate,
         audio=audio if ain is not None else "none",
@@ -274,7 +302,7 @@ def keyframe_times(path: Path) -> tuple[float, ...]:
             if not container.streams.video:
                 return ()
             stream = container.streams.video[0]
-            base = _start(stream)
+            base = _first_pts(stream)
             for packet in container.demux(stream):
                 if packet.is_keyframe and packet.pts is not None and packet.time_base is not None:
                     times.append(float((packet.pts - base) * packet.time_base))
@@ -283,7 +311,7 @@ def keyframe_times(path: Path) -> tuple[float, ...]:
     return tuple(sorted(times))
 
 
-def _start(stream: Any) -> int:
+def _first_pts(stream: Any) -> int:
     return int(stream.start_time) if stream.start_time is not None else 0
 
 
@@ -338,7 +366,8 @@ def _copy_span(src: Path, dst: Path, *, muxer: str, start: float, end: float | N
         with av.open(str(src)) as inp, av.open(str(dst), "w", format=muxer) as out:
             streams = [s for s in (inp.streams.video[:1] + inp.streams.audio[:1])]
             mapping = {s.index: out.add_stream_from_template(s) for s in streams}
-            bases = {s.index: _start(s) for s in streams}
+            _start(out, what="the source's streams", muxer=muxer)
+            bases = {s.index: _first_pts(s) for s in streams}
             vin = streams[0]
             shift = {s.index: int(round(start / (s.time_base or 1))) + bases[s.index] for s in streams}
             for packet in inp.demux(*streams):
@@ -357,7 +386,7 @@ def _copy_span(src: Path, dst: Path, *, muxer: str, start: float, end: float | N
                 packet.stream = mapping[index]
                 out.mux(packet)
     except av.error.FFmpegError as exc:
-        raise _decode_error(src, exc) from None
+        raise _failure(exc, src=src, dst=dst, what="the source's streams", muxer=muxer) from None
 
 
 def _reencode_span(src: Path, dst: Path, *, muxer: str, start: float, end: float, info: MediaInfo) -> None:
@@ -369,9 +398,10 @@ def _reencode_span(src: Path, dst: Path, *, muxer: str, start: float, end: float
             ain = inp.streams.audio[0] if inp.streams.audio else None
             vout = _video_encoder(out, codec=codec, rate=rate, width=info.width or 2, height=info.height or 2, crf=None, bitrate=None)
             apath = _AudioPath(out, muxer, ain, copy=False) if ain is not None else None
-            bases = {vin.index: _start(vin)}
+            _start(out, what=f"{codec} video", muxer=muxer)
+            bases = {vin.index: _first_pts(vin)}
             if ain is not None:
-                bases[ain.index] = _start(ain)
+                bases[ain.index] = _first_pts(ain)
             if start > 0:
                 inp.seek(int(start / (vin.time_base or 1)) + bases[vin.index], stream=vin, backward=True)
             index = 0
@@ -396,7 +426,7 @@ def _reencode_span(src: Path, dst: Path, *, muxer: str, start: float, end: float
             if apath is not None:
                 apath.finish()
     except av.error.FFmpegError as exc:
-        raise _decode_error(src, exc) from None
+        raise _failure(exc, src=src, dst=dst, what=f"{codec} video", muxer=muxer) from None
 
 
 def remux_media(src: Path, dst: Path, *, muxer: str) -> RemuxOutcome:
@@ -411,19 +441,24 @@ def remux_media(src: Path, dst: Path, *, muxer: str) -> RemuxOutcome:
         if not streams:
             raise UsageError(f"{src}: has no video or audio stream", hint="give a video file")
         names = tuple(s.codec_context.name for s in streams)
+        refused = f"{src}: its streams ({', '.join(names)}) cannot be copied into {muxer.upper()}"
+        hint = "use 'provenance transcode' to re-encode instead"
         try:
             with av.open(str(dst), "w", format=muxer) as out:
-                mapping = {s.index: out.add_stream_from_template(s) for s in streams}
+                try:
+                    mapping = {s.index: out.add_stream_from_template(s) for s in streams}
+                    out.start_encoding()
+                except (av.error.FFmpegError, ValueError) as exc:
+                    raise UsageError(f"{refused} ({_reason(exc)})", hint=hint) from None
                 for packet in inp.demux(*streams):
                     if packet.dts is None:
                         continue
                     packet.stream = mapping[packet.stream.index]
                     out.mux(packet)
-        except (av.error.FFmpegError, ValueError) as exc:
-            raise UsageError(
-                f"{src}: its streams ({', '.join(names)}) cannot be copied into {muxer.upper()} ({exc})",
-                hint="use 'provenance transcode' to re-encode instead",
-            ) from None
+        except av.error.FFmpegError as exc:
+            if getattr(exc, "filename", None) == str(dst):
+                raise UsageError(f"{refused} ({_reason(exc)})", hint=hint) from None
+            raise _decode_error(src, exc) from None
     return RemuxOutcome(streams=names)
 
 

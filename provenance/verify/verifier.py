@@ -338,7 +338,10 @@ def report_from_store(
     notes = list(report.notes)
     if credentials.sidecar is not None:
         notes.extend(_sidecar_notes(path, credentials.sidecar, report))
-    if fragments.is_init_segment(path) and any(s.code == "assertion.bmffHash.mismatch" for s in report.failures):
+    if credentials.source == "embedded" and (found := sidecars.find_sidecar(path)) is not None:
+        notes.append(f"a sidecar manifest ({found.name}) is also next to this clip; the embedded one was verified. "
+                     f"Verify the sidecar with --manifest {found}")
+    if any(s.code == "assertion.bmffHash.mismatch" for s in report.failures) and fragments.is_init_segment(path):
         notes.append("this is the init segment of a fragmented MP4: its hash covers the media segments; "
                      "verify it with --segments GLOB")
     summary, chain_verdict = chain.summarize(report)
