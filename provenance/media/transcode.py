@@ -28,6 +28,7 @@ CRF_CODECS = frozenset({"h264", "hevc", "vp9"})
 AUDIO_MODES = ("copy", "aac", "none")
 # The codec a container gets when the caller names none.
 DEFAULT_VIDEO_CODEC = {"avi": "mpeg4"}
+HEVC_MIN_SIZE = 64
 _DEFAULT_BITRATE = 2_000_000  # MPEG-4 Part 2 has no CRF; its encoder default (200 kb/s) is poor
 
 
@@ -245,6 +246,13 @@ def transcode_media(
         raise UsageError(f"{src}: has no video stream", hint="give a video file")
     out_height = _even(height) if height else info.height
     out_width = _even(info.width * out_height / info.height) if height else info.width
+    if codec == "hevc" and min(out_width, out_height) < HEVC_MIN_SIZE:
+        # libx265 corrupts its heap on some pictures smaller than one 64×64
+        # coding tree unit (seen at 48×32); refuse rather than crash.
+        raise UsageError(
+            f"hevc needs a picture of at least {HEVC_MIN_SIZE}×{HEVC_MIN_SIZE} pixels, not {out_width}×{out_height}",
+            hint="use --video-codec h264 for a picture this small, or a larger --height",
+        )
     rate = fps or info.fps or Fraction(30)
     try:
         with av.open(str(src)) as inp, av.open(str(dst), "w", format=muxer) as out:
