@@ -8,6 +8,7 @@ turns c2pa's JSON into plain data for :mod:`provenance.verify`, and turns
 from __future__ import annotations
 
 import ctypes
+import functools
 import io
 import json
 from collections.abc import Mapping
@@ -253,13 +254,24 @@ def sign_stream(
 # The data-hash signing calls of the C API that c2pa-python 0.38 does not
 # bind (c2pa_c_ffi/src/c_api.rs). Prototypes of our own, so the library's
 # own bindings are left untouched.
-_native = c2pa.c2pa._lib
-_update_hash_from_stream = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)(
-    ("c2pa_builder_update_hash_from_stream", _native)
-)
-_sign_embeddable = ctypes.CFUNCTYPE(
-    ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))
-)(("c2pa_builder_sign_embeddable", _native))
+@functools.cache
+def _data_hash_calls() -> tuple[Any, Any, Any]:
+    """``(update_hash_from_stream, sign_embeddable, free)``, bound on first
+    use, so a c2pa-python without them breaks sidecar signing only."""
+    try:
+        native = c2pa.c2pa._lib
+        update = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)(
+            ("c2pa_builder_update_hash_from_stream", native)
+        )
+        sign = ctypes.CFUNCTYPE(
+            ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))
+        )(("c2pa_builder_sign_embeddable", native))
+        return update, sign, native.c2pa_free
+    except (AttributeError, OSError) as exc:
+        raise CredentialError(
+            f"this c2pa library cannot sign sidecars ({exc})",
+            hint=f"install c2pa-python 0.38 (c2pa-rs {C2PA_VERSION} was found), or use 'sign --remux'",
+        ) from None
 
 
 def _native_failure(fallback: str) -> c2pa.C2paError:
@@ -294,21 +306,22 @@ def sign_sidecar_store(
     bind them; the signer comes from the Builder's Context.
     """
     settings = _settings(trust.c2pa_settings() if trust is not None else None)
+    update_hash_from_stream, sign_embeddable, free = _data_hash_calls()
     try:
         context = c2pa.Context(settings=c2pa.Settings.from_dict(settings), signer=_c2pa_signer(signer))
         with context, c2pa.Builder(dict(definition), context=context) as builder:
             _prepare(builder, resources=resources, parent=parent, intent=intent)
             with builder._exclusive_native_call(), c2pa.c2pa.Stream(_ChunkedReads(source)) as stream:
-                if _update_hash_from_stream(builder._handle, mime_type.encode(), stream._stream) != 0:
+                if update_hash_from_stream(builder._handle, mime_type.encode(), stream._stream) != 0:
                     raise _native_failure("hashing the clip failed")
             out = ctypes.POINTER(ctypes.c_ubyte)()
             with builder._exclusive_native_call():
-                size = _sign_embeddable(builder._handle, b"application/c2pa", ctypes.byref(out))
+                size = sign_embeddable(builder._handle, b"application/c2pa", ctypes.byref(out))
                 if size < 0:
                     raise _native_failure("signing the sidecar failed")
                 try:
                     return ctypes.string_at(out, size)
                 finally:
-                    _native.c2pa_free(ctypes.cast(out, ctypes.c_void_p))
+                    free(ctypes.cast(out, ctypes.c_void_p))
     except c2pa.C2paError as exc:
         raise translate(exc) from None
