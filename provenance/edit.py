@@ -23,16 +23,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from cryptography.x509.oid import NameOID
-
 from provenance._files import atomic_output
 from provenance.credentials import bridge, cose
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
 from provenance.errors import OutputExistsError, UsageError
-from provenance.identity.certificates import attribute
 from provenance.identity.signer import Signer
 from provenance.media import formats, transcode as media, video
 from provenance.parent import Parent, read_parent
+from provenance.sign import check_signer, signer_name, time_stamp
 from provenance.trust.store import TrustStore
 
 PARENT_LABEL = "parent"
@@ -51,6 +49,8 @@ class EditResult:
     parent_verdict: str  # the source's credentials: verified, untrusted, no_credentials, tampered, invalid
     parent_credentials: str | None  # "embedded", "sidecar", or None when the source was not signed
     actions: tuple[Mapping[str, Any], ...]  # the actions recorded after c2pa.opened
+    timestamped_at: str | None = None  # the RFC 3161 time-stamp's time, with --tsa
+    timestamp_authority: str | None = None  # the TSA that stamped it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +63,8 @@ class EditResult:
             "parent_verdict": self.parent_verdict,
             "parent_credentials": self.parent_credentials,
             "actions": [dict(a) for a in self.actions],
+            "timestamped_at": self.timestamped_at,
+            "timestamp_authority": self.timestamp_authority,
         }
 
 
@@ -89,10 +91,6 @@ def output_format(src: Path, dst: Path, *, force: bool) -> formats.MediaFormat:
         what = f"{fmt.name} cannot carry embedded credentials" if fmt else f"extension {dst.suffix or '(none)'!r} names no container provenance writes"
         raise UsageError(f"{dst}: {what}", hint=f"name the output .mp4, .mov, .m4v or .avi ({formats.SUPPORTED_NAMES})")
     return fmt
-
-
-def _signer_name(signer: Signer) -> str:
-    return attribute(signer.certificate.subject, NameOID.COMMON_NAME) or "unknown"
 
 
 @contextlib.contextmanager
@@ -125,9 +123,11 @@ def sign_edit(
     actions: list[dict[str, Any]],
     title: str | None = None,
     when: dt.datetime,
+    flat_hash: bool = False,
 ) -> EditResult:
     """Sign *media_file* (the edited media) into *output*: ``c2pa.opened``
-    of *parent*, then *actions*, with a claim thumbnail of the result."""
+    of *parent*, then *actions*, with a claim thumbnail of the result.
+    MP4/MOV media is bound by 1 MiB Merkle leaves unless *flat_hash*."""
     thumbnail = video.thumbnail_jpeg(media_file)
     manifest = definition(
         title=title or output.name, author=None, mime_type=fmt.mime_type, source=SourceType.CAMERA,
@@ -139,13 +139,15 @@ def sign_edit(
     with open(media_file, "rb") as media_fh, open(parent.path, "rb") as parent_fh, atomic_output(output) as out_fh:
         store = bridge.sign_stream(
             manifest, signer=signer, mime_type=fmt.mime_type, source=media_fh, dest=out_fh, resources=resources,
-            parent=(ingredient, parent.format.mime_type, parent_fh), trust=trust, intent="edit",
+            parent=(ingredient, parent.format.mime_type, parent_fh), trust=trust, intent="edit", merkle=not flat_hash,
         )
     labels = cose.manifest_labels(store)
+    stamped_at, authority = time_stamp(store, signer)
     return EditResult(
         operation=operation, input=parent.path, output=output, manifest_id=labels[-1] if labels else "",
-        format=fmt.name, signer=_signer_name(signer), parent_verdict=parent.verdict.value,
+        format=fmt.name, signer=signer_name(signer), parent_verdict=parent.verdict.value,
         parent_credentials=parent.report.credentials_source if parent.signed else None, actions=tuple(actions),
+        timestamped_at=stamped_at, timestamp_authority=authority,
     )
 
 
@@ -160,12 +162,14 @@ def _edit(
     allow_invalid_parent: bool,
     force: bool,
     title: str | None,
+    flat_hash: bool,
     produce: Callable[[Path, formats.MediaFormat, Parent, dt.datetime], list[dict[str, Any]]],
 ) -> EditResult:
     src, dst = Path(input), Path(output)
     trust = trust or TrustStore()
     formats.detect_any(src)  # a missing or empty input fails here, before any work
     fmt = output_format(src, dst, force=force)
+    check_signer(signer)  # before any decoding: refuse a chain validators would reject
     parent = read_parent(src, trust=trust, manifest=manifest)
     parent.require_valid(allow_invalid=allow_invalid_parent)
     when = dt.datetime.now(dt.timezone.utc)
@@ -173,7 +177,7 @@ def _edit(
         actions = produce(scratch, fmt, parent, when)
         return sign_edit(
             operation=operation, parent=parent, media_file=scratch, output=dst, fmt=fmt, signer=signer,
-            trust=trust, actions=actions, title=title, when=when,
+            trust=trust, actions=actions, title=title, when=when, flat_hash=flat_hash,
         )
 
 
@@ -193,6 +197,7 @@ def transcode(
     allow_invalid_parent: bool = False,
     force: bool = False,
     title: str | None = None,
+    flat_hash: bool = False,
 ) -> EditResult:
     """Re-encode *input* into *output* (container by extension) and sign it.
 
@@ -200,8 +205,9 @@ def transcode(
     and container, and ``c2pa.resized`` when the picture size changed.
     *input*'s credentials (embedded, or the sidecar *manifest*, or one found
     next to it) become the parent ingredient; tampered or invalid ones are
-    refused unless *allow_invalid_parent*. *input* is never modified;
-    *output* appears complete or not at all.
+    refused unless *allow_invalid_parent*. MP4/MOV output is bound by 1 MiB
+    Merkle leaves, or one flat hash with *flat_hash* (as :func:`provenance.sign`).
+    *input* is never modified; *output* appears complete or not at all.
 
     >>> transcode("in.mp4", "out.mp4", signer=platform, height=480, crf=28)  # doctest: +SKIP
     """
@@ -230,7 +236,8 @@ def transcode(
         return actions
 
     return _edit("transcode", input, output, signer=signer, trust=trust, manifest=manifest,
-                 allow_invalid_parent=allow_invalid_parent, force=force, title=title, produce=produce)
+                 allow_invalid_parent=allow_invalid_parent, force=force, title=title, flat_hash=flat_hash,
+                 produce=produce)
 
 
 def trim(
@@ -246,6 +253,7 @@ def trim(
     allow_invalid_parent: bool = False,
     force: bool = False,
     title: str | None = None,
+    flat_hash: bool = False,
 ) -> EditResult:
     """Keep [*start*, *end*) seconds of *input* in *output* and sign it.
 
@@ -276,7 +284,8 @@ def trim(
         return [action("c2pa.edited", when=when, parameters=params)]
 
     return _edit("trim", input, output, signer=signer, trust=trust, manifest=manifest,
-                 allow_invalid_parent=allow_invalid_parent, force=force, title=title, produce=produce)
+                 allow_invalid_parent=allow_invalid_parent, force=force, title=title, flat_hash=flat_hash,
+                 produce=produce)
 
 
 def remux(
@@ -289,6 +298,7 @@ def remux(
     allow_invalid_parent: bool = False,
     force: bool = False,
     title: str | None = None,
+    flat_hash: bool = False,
 ) -> EditResult:
     """Copy the streams of *input* into the container of *output* (e.g.
     WebM, MKV or MOV → MP4) without re-encoding, and sign it. Records
@@ -304,7 +314,8 @@ def remux(
             "from": parent.format.name, "to": fmt.name, "streams": ", ".join(outcome.streams)})]
 
     return _edit("remux", input, output, signer=signer, trust=trust, manifest=manifest,
-                 allow_invalid_parent=allow_invalid_parent, force=force, title=title, produce=produce)
+                 allow_invalid_parent=allow_invalid_parent, force=force, title=title, flat_hash=flat_hash,
+                 produce=produce)
 
 
 def _rate(rate: Fraction) -> str:

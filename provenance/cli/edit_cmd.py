@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,7 +12,8 @@ from typing import Any, TypeVar
 import click
 
 from provenance import edit
-from provenance.cli.common import console, keys_dir_option, load_signer, passphrase_option
+from provenance.cli.common import console
+from provenance.cli.signers import signer_from_options, signer_options
 from provenance.cli.verify_cmd import build_trust
 from provenance.errors import UsageError
 from provenance.media.transcode import AUDIO_MODES, VIDEO_CODECS, parse_time
@@ -21,26 +23,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def edit_options(f: F) -> F:
     """Options every edit shares: output, the operator's signing identity
-    (as for ``sign``), the trust the source is judged by, and the source's
-    sidecar."""
+    (the same options as ``sign``: key file, PKCS#11 token, signing command,
+    --tsa), the trust the source is judged by, and the source's sidecar."""
     decorators = [
         click.argument("input", type=click.Path(path_type=Path, dir_okay=False)),
         click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
                      help="File to write (.mp4, .mov, .m4v or .avi; never the input)."),
-        click.option("--key", type=click.Path(path_type=Path, dir_okay=False), help="Private key (PEM) of the operator."),
-        click.option("--cert", type=click.Path(path_type=Path, dir_okay=False),
-                     help="Certificate chain (PEM): signer first, then intermediates, no root."),
-        keys_dir_option,
-        passphrase_option,
+        signer_options,
         click.option("--trust", "anchors", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-                     help="PEM trust anchors the source's credentials are judged by. Repeatable."),
+                     help="PEM trust anchors the source's credentials are judged by (with the trust store). Repeatable."),
         click.option("--allowed", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
                      help="PEM pinned end-entity certificates to trust. Repeatable."),
+        click.option("--trust-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                     help="Trust store folder [default: $PROVENANCE_TRUST_DIR or the user config dir]."),
+        click.option("--no-trust-store", is_flag=True, help="Ignore the trust store; use only --trust/--allowed."),
         click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
                      help="Sidecar manifest (.c2pa) of INPUT [default: embedded, else NAME.c2pa next to it]."),
         click.option("--allow-invalid-parent", is_flag=True,
                      help="Edit a source whose credentials are tampered or invalid; the failure is recorded."),
         click.option("--title", help="Title of the new manifest [default: the output file name]."),
+        click.option("--flat-hash", is_flag=True,
+                     help="Bind MP4/MOV output with one flat hash instead of 1 MiB Merkle leaves "
+                          "(for validators older than BMFF hash v3)."),
         click.option("--force", is_flag=True, help="Replace OUTPUT if it exists."),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
     ]
@@ -49,13 +53,16 @@ def edit_options(f: F) -> F:
     return f
 
 
-def _common(kw: dict[str, Any]) -> dict[str, Any]:
-    """Turn the shared options into the library's keyword arguments."""
-    signer = load_signer(key=kw.pop("key"), cert=kw.pop("cert"), keys_dir=kw["keys_dir"],
-                         passphrase_env=kw.pop("passphrase_env"))
-    trust = build_trust(anchors=kw.pop("anchors"), allowed=kw.pop("allowed"), keys_dir=kw.pop("keys_dir"))
-    return {"signer": signer, "trust": trust, "manifest": kw.pop("manifest"),
-            "allow_invalid_parent": kw.pop("allow_invalid_parent"), "force": kw.pop("force"), "title": kw.pop("title")}
+@contextlib.contextmanager
+def _common(kw: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Turn the shared options into the library's keyword arguments; the
+    signer is open (a token session, say) until the block ends."""
+    with signer_from_options(kw) as signer:
+        trust = build_trust(anchors=kw.pop("anchors"), allowed=kw.pop("allowed"), keys_dir=kw.pop("keys_dir"),
+                            trust_dir=kw.pop("trust_dir"), use_store=not kw.pop("no_trust_store"))
+        yield {"signer": signer, "trust": trust, "manifest": kw.pop("manifest"),
+               "allow_invalid_parent": kw.pop("allow_invalid_parent"), "force": kw.pop("force"),
+               "title": kw.pop("title"), "flat_hash": kw.pop("flat_hash")}
 
 
 def _report(result: edit.EditResult, as_json: bool) -> None:
@@ -73,6 +80,8 @@ def _report(result: edit.EditResult, as_json: bool) -> None:
         console.print(f"  {entry['action']}" + (f" ({params})" if params else ""))
     console.print(f"  {parent}")
     console.print(f"  manifest {result.manifest_id}")
+    if result.timestamped_at:
+        console.print(f"  time-stamped {result.timestamped_at} by {result.timestamp_authority}")
 
 
 def _bitrate(text: str | None) -> int | None:
@@ -120,8 +129,10 @@ def transcode(input: Path, output: Path, as_json: bool, video_codec: str | None,
     1 the source's credentials are tampered/invalid (see
     --allow-invalid-parent), 2 usage, 5 unreadable input, 6 key problem.
     """
-    result = edit.transcode(input, output, video_codec=video_codec, crf=crf, bitrate=_bitrate(bitrate), height=height,
-                            fps=_fps(fps), audio=audio, **_common(kw))
+    rate, frame_rate = _bitrate(bitrate), _fps(fps)
+    with _common(kw) as common:
+        result = edit.transcode(input, output, video_codec=video_codec, crf=crf, bitrate=rate, height=height,
+                                fps=frame_rate, audio=audio, **common)
     _report(result, as_json)
 
 
@@ -141,8 +152,9 @@ def trim(input: Path, output: Path, as_json: bool, start: str, end: str | None, 
     """
     if tolerance is not None and tolerance < 0:
         raise UsageError("--tolerance must not be negative", hint="give seconds, e.g. 0.04")
-    result = edit.trim(input, output, start=parse_time(start), end=parse_time(end) if end is not None else None,
-                       tolerance=tolerance, **_common(kw))
+    start_at, end_at = parse_time(start), parse_time(end) if end is not None else None
+    with _common(kw) as common:
+        result = edit.trim(input, output, start=start_at, end=end_at, tolerance=tolerance, **common)
     _report(result, as_json)
 
 
@@ -155,5 +167,6 @@ def remux(input: Path, output: Path, as_json: bool, **kw: Any) -> None:
     into MP4. Records c2pa.repackaged. When the streams cannot go into the output
     container as they are, use 'provenance transcode'.
     """
-    result = edit.remux(input, output, **_common(kw))
+    with _common(kw) as common:
+        result = edit.remux(input, output, **common)
     _report(result, as_json)

@@ -25,6 +25,7 @@ _CHAIN_STYLES = {
     Verdict.TAMPERED: "bold red",
     Verdict.INVALID: "bold red",
     Verdict.ERROR: "bold red",
+    Verdict.WRONG_SIGNER: "bold red",
 }
 
 BADGES: dict[Verdict, tuple[str, str]] = {
@@ -34,6 +35,7 @@ BADGES: dict[Verdict, tuple[str, str]] = {
     Verdict.INVALID: ("✗ INVALID", "bold red"),
     Verdict.NO_CREDENTIALS: ("○ NO CREDENTIALS", "bold"),
     Verdict.ERROR: ("! ERROR", "bold red"),
+    Verdict.WRONG_SIGNER: ("✗ WRONG SIGNER", "bold red"),
 }
 
 
@@ -60,6 +62,24 @@ def _signer_line(signer: SignerIdentity | None, verdict: Verdict) -> str:
     return signer.display()
 
 
+def impersonation_warning(report: VerificationReport) -> str | None:
+    """The loud line for a certificate no trusted source vouches for."""
+    if report.verdict is Verdict.UNTRUSTED and report.signer is not None:
+        return f"⚠ {_signer_line(report.signer, report.verdict)}"
+    return None
+
+
+def _time_text(report: VerificationReport) -> str:
+    stamp = report.timestamp
+    if stamp is not None and stamp.trusted:
+        by = f", vouched for by {stamp.trusted_by}" if stamp.trusted_by else ""
+        return f"{report.signed_at} (trusted time-stamp by {stamp.authority}{by})"
+    if stamp is not None:
+        return (f"{report.signed_at} (time-stamp by {stamp.authority}, which no trusted TSA list vouches for: "
+                "no better than the signer's own clock)")
+    return f"{report.signed_at} (signer's own clock, not time-stamped)"
+
+
 def headline(report: VerificationReport) -> str:
     """One line: the verdict and who signed."""
     badge = BADGES[report.verdict][0]
@@ -68,9 +88,11 @@ def headline(report: VerificationReport) -> str:
     who = ""
     if report.signer is not None:
         who = f" — {_signer_line(report.signer, report.verdict)}"
-        if report.verdict is Verdict.VERIFIED and report.signer.trusted_by:
+        if report.verdict in (Verdict.VERIFIED, Verdict.WRONG_SIGNER) and report.signer.trusted_by:
             who += f", vouched for by {report.signer.trusted_by}"
-    if report.failures and report.credentials_source == "sidecar" and report.notes:
+    if report.verdict is Verdict.WRONG_SIGNER and report.policy_failures:
+        who += f" — {report.policy_failures[0]}"
+    elif report.failures and report.credentials_source == "sidecar" and report.notes:
         who += f" — {report.notes[0]}"  # says whether the clip changed or the sidecar is another clip's
     elif report.failures:
         first = report.failures[0]
@@ -133,14 +155,19 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
         rows.add_row("Chain", Text(report.chain_summary, style=_CHAIN_STYLES.get(report.chain_verdict or Verdict.VERIFIED, "")))
     rows.add_row("File", report.file)
     if report.signer is not None:
-        rows.add_row("Signed by", _signer_line(report.signer, report.verdict))
+        untrusted = report.verdict is Verdict.UNTRUSTED
+        rows.add_row("Signed by", Text(_signer_line(report.signer, report.verdict),
+                                       style="bold yellow" if untrusted else ("bold" if report.verdict is Verdict.WRONG_SIGNER else "")))
+        if report.signer.email:
+            rows.add_row("E-mail", report.signer.email)
         if report.signer.issuer:
             rows.add_row("Issued by", report.signer.issuer)
-        if report.verdict is Verdict.VERIFIED:
+        if report.verdict in (Verdict.VERIFIED, Verdict.WRONG_SIGNER):
             rows.add_row("Vouched by", report.signer.trusted_by or "a trusted anchor")
+    if report.policy_failures:
+        rows.add_row("Policy", Text("\n".join(report.policy_failures), style="bold red"))
     if report.signed_at:
-        clock = "trusted time-stamp" if report.timestamped else "signer's own clock, not time-stamped"
-        rows.add_row("Signed at", f"{report.signed_at} ({clock})")
+        rows.add_row("Signed at", _time_text(report))
     if report.generator:
         rows.add_row("Generator", report.generator)
     if report.title:
@@ -152,7 +179,11 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
     if report.credentials_source == "sidecar":
         where = f" ({Path(report.sidecar).name})" if report.sidecar else ""
         rows.add_row("Credentials", f"from sidecar file{where}")
-    parts: list[RenderableType] = [rows]
+    parts: list[RenderableType] = []
+    warning = impersonation_warning(report)
+    if warning:
+        parts.append(Text(warning, style="bold yellow"))
+    parts.append(rows)
     if report.ai_generated or is_ai(report.digital_source_type):
         parts.append(Text("⚠ AI-generated content: the signer declares this clip was made or changed with generative AI",
                           style="bold magenta"))

@@ -216,3 +216,33 @@ def probe(path: Path) -> MediaInfo:
             )
     except av.error.FFmpegError as exc:
         raise _open_error(path, exc) from None
+
+
+def make_large_clip(path: Path, *, size_bytes: int, width: int = 1280, height: int = 720, fps: int = 30) -> Path:
+    """A valid MP4 of about *size_bytes*, made fast: a few noise frames are
+    encoded once (MPEG-4 Part 2, intra only, near-lossless so they stay big)
+    and their packets are muxed again and again with new timestamps. For
+    benchmarks; no need to encode a gigabyte of video."""
+    rng = np.random.default_rng(7)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.gop_size = 1
+        stream.codec_context.qscale = 1  # type: ignore[attr-defined]
+        stream.codec_context.flags |= av.codec.context.Flags.qscale
+        payloads: list[bytes] = []
+        for _ in range(8):
+            img = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+            payloads += [bytes(p) for p in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24"))]
+        payloads += [bytes(p) for p in stream.encode()]
+        written = n = 0
+        while written < size_bytes:
+            packet = av.Packet(payloads[n % len(payloads)])
+            packet.stream = stream
+            packet.pts = packet.dts = n
+            packet.time_base = Fraction(1, fps)
+            packet.is_keyframe = True
+            out.mux(packet)
+            written += packet.size
+            n += 1
+    return path

@@ -18,6 +18,7 @@ _PHRASES = {
     Verdict.INVALID: "invalid",
     Verdict.NO_CREDENTIALS: "not signed",
     Verdict.ERROR: "unreadable",
+    Verdict.WRONG_SIGNER: "trusted, but not the expected signer",
 }
 # Failures worth naming instead of a bare "invalid".
 _CAUSES = {

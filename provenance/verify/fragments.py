@@ -20,8 +20,9 @@ from provenance.credentials import bridge
 from provenance.errors import InputError, UsageError
 from provenance.media import formats, fragments
 from provenance.trust.store import TrustStore
+from provenance.verify.policy import Policy
 from provenance.verify.report import Status, VerificationReport, Verdict
-from provenance.verify.verifier import Credentials, report_from_store
+from provenance.verify.verifier import Credentials, apply_policy, report_from_store
 
 SCHEMA = "provenance.verify.fragments/1"
 
@@ -98,8 +99,13 @@ def find_segments(pattern: str, *, init: Path) -> list[Path]:
     return sorted(p for p in matches if p.is_file() and p.resolve() != init.resolve())
 
 
-def verify_fragments(init: Path | str, segments: Sequence[Path], *, trust: TrustStore | None = None) -> FragmentedReport:
+def verify_fragments(
+    init: Path | str, segments: Sequence[Path], *, trust: TrustStore | None = None, policy: Policy | None = None
+) -> FragmentedReport:
     """Verify the init segment *init* with each media segment in *segments*.
+
+    *policy* is the identity policy of :func:`provenance.verify.verify`: a
+    verified segment signed by someone else gets ``wrong_signer``.
 
     Raises :class:`UsageError` when *segments* is empty and
     :class:`InputError` when *init* is not a readable fragmented MP4 with
@@ -129,6 +135,8 @@ def verify_fragments(init: Path | str, segments: Sequence[Path], *, trust: Trust
         if data is None:
             raise InputError(f"{init}: has no content credentials", hint="sign the fragmented MP4 first")
         report = report_from_store(init, Credentials(fmt, data, "embedded"), trust=trust)
+        if policy is not None:
+            report = apply_policy(report, policy)
         manifest = manifest or report
         results.append(SegmentResult(str(segment), report.verdict, number, report.failures))
     if manifest is None:

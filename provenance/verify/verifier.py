@@ -20,16 +20,20 @@ from provenance.credentials import sidecar as sidecars
 from provenance.credentials.manifest import is_ai
 from provenance.errors import InputError, ProvenanceError, UnsupportedFormatError
 from provenance.identity.certificates import attribute
-from provenance.media import formats, fragments
+from provenance.credentials.timestamp import parse_token
+from provenance.media import boxes, formats, fragments
 from provenance.media.xmp import stripped_manifest_reference
-from provenance.trust.store import TrustStore
+from provenance.trust.store import SourceKind, TrustStore
 from provenance.verify import chain
+from provenance.verify.policy import Policy
 from provenance.verify.report import (
     Action,
     Ingredient,
     SignerIdentity,
     Status,
     StatusKind,
+    TimeSource,
+    TimeStampInfo,
     VerificationReport,
     Verdict,
 )
@@ -139,8 +143,59 @@ class _Builder:
         self.active: str = data.store.get("active_manifest") or ""
         self.groups = _group_by_manifest(data.store, self.active)
 
+        for label, statuses in self.groups.items():
+            self._apply_pins(label, statuses)
+
+    def _apply_pins(self, label: str, statuses: list[Status]) -> None:
+        """c2pa-rs 0.91.3 ignores ``trust.allowed_list`` when judging a
+        manifest's signer (measured: ``signingCredential.untrusted`` with the
+        leaf pinned). A pinned end-entity certificate whose signature is
+        otherwise valid is trusted, as the spec's private credential store
+        intends, so provenance applies the pin itself and says so."""
+        headers = self.data.signatures.get(label)
+        failures = [s for s in statuses if s.kind is StatusKind.FAILURE]
+        if not (headers and headers.chain and [s.code for s in failures] == ["signingCredential.untrusted"]):
+            return
+        pinned = self.trust.pinned_source(headers.chain[0])
+        if pinned:
+            statuses.remove(failures[0])
+            statuses.insert(0, Status("signingCredential.trusted", StatusKind.SUCCESS,
+                                      f"end-entity certificate pinned in {pinned} (checked by provenance)", failures[0].url))
+
     def verdict(self, label: str) -> Verdict:
-        return classify(self.groups.get(label, []))
+        verdict = classify(self.groups.get(label, []))
+        if verdict is Verdict.VERIFIED and self.tsa_only(label):
+            return Verdict.UNTRUSTED
+        return verdict
+
+    def tsa_only(self, label: str) -> str | None:
+        """The tsa source that c2pa-rs let vouch for this *signer*, when no
+        anchors/allowed source does. c2pa-rs keeps one anchor pool for
+        signers and TSAs; the spec keeps them apart, so provenance does."""
+        headers = self.data.signatures.get(label)
+        chain = headers.chain if headers else ()
+        if not chain or self.trust.vouching_source(chain) is not None:
+            return None
+        return self.trust.vouching_source(chain, kinds={SourceKind.TSA})
+
+    def time_stamp(self, label: str) -> TimeStampInfo | None:
+        """The claim signature's time-stamp: trusted only when c2pa-rs
+        validated it against the trust store *and* a tsa source vouches
+        for the authority."""
+        headers = self.data.signatures.get(label)
+        tokens = [t for t in (parse_token(raw) for raw in (headers.timestamp_tokens if headers else ())) if t]
+        if not tokens:
+            return None
+        token = tokens[0]
+        statuses = self.groups.get(label, [])
+        c2pa_trusted = any(s.code == "timeStamp.trusted" and s.kind is StatusKind.SUCCESS for s in statuses)
+        vouched = self.trust.vouching_source(token.chain, kinds={SourceKind.TSA}) if c2pa_trusted else None
+        return TimeStampInfo(
+            time=token.gen_time.isoformat().replace("+00:00", "Z"),
+            authority=token.authority,
+            trusted=vouched is not None,
+            trusted_by=vouched,
+        )
 
     def signer(self, label: str, verdict: Verdict) -> SignerIdentity | None:
         manifest = self.manifests.get(label) or {}
@@ -152,15 +207,19 @@ class _Builder:
         headers = self.data.signatures.get(label)
         chain = headers.chain if headers else ()
         email = None
+        emails: list[str] = []
         if chain:
             from cryptography import x509
 
             try:
                 san = chain[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-                emails = san.get_values_for_type(x509.RFC822Name)
+                emails = list(san.get_values_for_type(x509.RFC822Name))
                 email = emails[0] if emails else None
             except x509.ExtensionNotFound:
                 email = attribute(chain[0].subject, NameOID.EMAIL_ADDRESS)
+            subject_email = attribute(chain[0].subject, NameOID.EMAIL_ADDRESS)
+            if subject_email and subject_email not in emails:
+                emails.append(subject_email)
         common_name = subject.get("CN") or sig_info.get("common_name")
         if not (common_name or sig_info or chain):
             return None
@@ -172,6 +231,9 @@ class _Builder:
             email=email,
             not_before=validity.get("notBefore"),
             not_after=validity.get("notAfter"),
+            subject_attributes=_attributes(subject, chain[0].subject if chain else None),
+            issuer_attributes=_attributes(issuer, chain[0].issuer if chain else None),
+            emails=tuple(emails),
         )
 
     def signed_at(self, label: str, actions: Sequence[Action]) -> str | None:
@@ -184,9 +246,10 @@ class _Builder:
         return next((a.when for a in actions if a.when), None)
 
     def timestamped(self, label: str) -> bool:
-        headers = self.data.signatures.get(label)
-        validated = any(s.code == "timeStamp.validated" for s in self.groups.get(label, []))
-        return validated or bool(headers and headers.timestamped and (self.manifests.get(label, {}).get("signature_info") or {}).get("time"))
+        """True only for a time-stamp from a trusted TSA: an untrusted one is
+        no better than the signer's own clock."""
+        stamp = self.time_stamp(label)
+        return bool(stamp and stamp.trusted)
 
     def ingredients(self, label: str, depth: int, seen: frozenset[str]) -> tuple[Ingredient, ...]:
         nodes: list[Ingredient] = []
@@ -228,12 +291,32 @@ class _Builder:
         actions = _actions(manifest)
         source_type = _source_type(actions) or _inherited_source_type(self.ingredients(label, 0, frozenset({label})))
         ingredients = self.ingredients(label, 0, frozenset({label}))
+        stamp = self.time_stamp(label)
+        signed_at = self.signed_at(label, actions)
+        if stamp is not None and stamp.trusted:
+            signed_at = stamp.time
+        time_source = None
+        if stamp is not None:
+            time_source = TimeSource.TRUSTED_TIMESTAMP if stamp.trusted else TimeSource.UNTRUSTED_TIMESTAMP
+        elif signed_at:
+            time_source = TimeSource.SIGNER_CLOCK
+        notes: list[str] = []
+        tsa_source = self.tsa_only(label) if label else None
+        if tsa_source:
+            notes.append(f"the signer chains only to {tsa_source}, a time-stamping authority list; "
+                         "TSA roots vouch for signing times, never for signers")
+        if stamp is not None and not stamp.trusted:
+            notes.append(f"the time-stamp by {stamp.authority} is not vouched for by any TSA trust source "
+                         "(add one with --tsa-trust or 'provenance trust add NAME FILE --kind tsa')")
         return VerificationReport(
             file=str(path),
             verdict=verdict,
             signer=self.signer(label, verdict),
-            signed_at=self.signed_at(label, actions),
-            timestamped=self.timestamped(label),
+            signed_at=signed_at,
+            timestamped=bool(stamp and stamp.trusted),
+            time_source=time_source,
+            timestamp=stamp,
+            notes=tuple(notes),
             generator=_generator(manifest),
             title=manifest.get("title"),
             manifest_id=label or None,
@@ -244,6 +327,19 @@ class _Builder:
             status=tuple(self.groups.get(label, [])),
             credentials_source=credentials_source,
         )
+
+
+_SHORT_NAMES = {"2.5.4.3": "CN", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.6": "C", "2.5.4.7": "L",
+                "2.5.4.8": "ST", "1.2.840.113549.1.9.1": "E", "2.5.4.5": "serialNumber", "2.5.4.97": "organizationIdentifier"}
+
+
+def _attributes(reported: Mapping[str, Any], name: Any) -> tuple[tuple[str, str], ...]:
+    """Name attributes as (short name, value), from the certificate when we
+    have it (c2pa-rs's crJSON keeps one value per type), else as c2pa-rs
+    reported them."""
+    if name is None:
+        return tuple((str(k), str(v)) for k, v in reported.items())
+    return tuple((_SHORT_NAMES.get(a.oid.dotted_string, a.oid.dotted_string), str(a.value)) for a in name)
 
 
 def _source_type(actions: Sequence[Action]) -> str | None:
@@ -318,6 +414,7 @@ def load_credentials(
                 hint="sign it with 'provenance sign --sidecar', or pass --manifest FILE",
             ) from None
         return load_credentials(path, trust=trust, manifest=found)
+    boxes.check_structure(path, fmt)
     data = bridge.read_store(path, mime_type=fmt.mime_type, trust=trust)
     if data is None and find_sidecar:
         found = sidecars.find_sidecar(path)
@@ -371,6 +468,7 @@ def verify(
     trust: TrustStore | None = None,
     manifest: Path | None = None,
     find_sidecar: bool = True,
+    policy: Policy | None = None,
 ) -> VerificationReport:
     """Verify the content credentials of the video at *path*.
 
@@ -379,7 +477,14 @@ def verify(
     the set of anchors and pinned certificates to judge signers by; with
     none, no signer is trusted and the best verdict is ``untrusted``.
     *manifest* is a sidecar manifest store (``.c2pa``); without it, a
-    sidecar next to the clip is used when the clip embeds none.
+    sidecar next to the clip is used when the clip embeds none (unless
+    *find_sidecar* is false).
+    *policy* (see :mod:`provenance.verify.policy`) says who the clip must
+    come from: a verified clip that fails it gets ``Verdict.WRONG_SIGNER``.
+
+    There is no verification-time argument: c2pa-rs 0.91 checks certificate
+    validity against the system clock (or a trusted time-stamp), with no
+    setting to choose another time.
 
     >>> from provenance import verify, TrustStore, SourceKind
     >>> store = TrustStore().with_pem_file(Path("keys/root-ca.pem"), kind=SourceKind.ANCHORS)  # doctest: +SKIP
@@ -392,4 +497,20 @@ def verify(
         credentials = load_credentials(path, trust=trust, manifest=manifest, find_sidecar=find_sidecar)
     except InputError as exc:
         return VerificationReport(file=str(path), verdict=Verdict.ERROR, error=exc.diagnostics())
-    return report_from_store(path, credentials, trust=trust)
+    report = report_from_store(path, credentials, trust=trust)
+    return apply_policy(report, policy) if policy is not None else report
+
+
+def apply_policy(report: VerificationReport, policy: Policy) -> VerificationReport:
+    """*report* judged against an identity *policy*: a verified clip that
+    fails it becomes ``wrong_signer``; any other verdict is kept (an
+    untrusted signer is not vouched for, whatever its certificate says),
+    with the reasons recorded in ``policy_failures`` either way."""
+    reasons = policy.failures(report) if report.verdict is not Verdict.ERROR else ()
+    if not reasons:
+        return report
+    verdict = Verdict.WRONG_SIGNER if report.verdict is Verdict.VERIFIED else report.verdict
+    judged = replace(report, verdict=verdict, policy_failures=tuple(reasons))
+    if judged.chain_summary is not None:
+        judged = replace(judged, chain_summary=chain.summarize(judged)[0])
+    return judged

@@ -1,0 +1,111 @@
+"""The external signer command (the cloud KMS seam), run for real with a
+small script that signs with a key file, and its failure modes."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from provenance.errors import IdentityError, UsageError
+from provenance.identity import certificates as certs
+from provenance.identity.algorithms import SigningAlgorithm
+from provenance.identity.external import ExternalSigner
+from provenance.identity.keys import write_private_key
+from provenance.sign import sign
+from provenance.trust.store import SourceKind, TrustSource, TrustStore
+from provenance.verify.report import Verdict
+from provenance.verify.verifier import verify
+from tests.certfactory import MiniCA
+
+SCRIPT = Path(__file__).resolve().parent.parent / "sign_with_key_file.py"
+
+
+@pytest.fixture(scope="module")
+def kms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A 'KMS' key (a key file only the script reads) and its chain, EC and RSA."""
+    home = tmp_path_factory.mktemp("kms")
+    ca = MiniCA.make("KMS Org")
+    out: dict[str, object] = {"ca": ca, "home": home}
+    for name, key in (("ec", None), ("rsa", rsa.generate_private_key(public_exponent=65537, key_size=2048))):
+        key, leaf = ca.leaf(key)
+        write_private_key(home / f"{name}.key", key)
+        (home / f"{name}-chain.pem").write_bytes(certs.pem(leaf, ca.issuing))
+    return out
+
+
+def _command(kms: dict[str, object], name: str, *flags: str) -> str:
+    home = kms["home"]
+    return shlex.join([sys.executable, str(SCRIPT), str(home / f"{name}.key"), *flags])  # type: ignore[operator]
+
+
+def _chain(kms: dict[str, object], name: str) -> list:
+    return certs.read_chain(kms["home"] / f"{name}-chain.pem")  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("name, flags, alg", [("ec", ("--der",), SigningAlgorithm.ES256),
+                                              ("rsa", (), SigningAlgorithm.PS256)])
+def test_command_signs_a_clip_that_verifies(kms, name: str, flags: tuple[str, ...], alg: SigningAlgorithm,
+                                            make_clip, tmp_path: Path) -> None:
+    signer = ExternalSigner(_command(kms, name, *flags), chain=_chain(kms, name))
+    assert signer.alg is alg
+    out = sign(make_clip("mp4"), tmp_path / "s.mp4", signer=signer).output
+    trust = TrustStore().with_source(TrustSource("kms root", SourceKind.ANCHORS, (kms["ca"].root,)))
+    assert verify(out, trust=trust).verdict is Verdict.VERIFIED
+
+
+def test_sign_cli_with_signer_command(run, kms, make_clip, tmp_path: Path) -> None:
+    out = tmp_path / "o.mp4"
+    result = run("sign", make_clip("mp4"), "-o", out, "--signer-command", _command(kms, "ec"),
+                 "--cert", kms["home"] / "ec-chain.pem", "--alg", "es256", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["signer"] == "Test Creator"
+
+
+@pytest.mark.parametrize("flags, match", [
+    (("--fail",), "failed with exit status 3: kms: AccessDeniedException"),
+    (("--empty",), "returned no signature"),
+])
+def test_command_failures_are_one_line_errors(run, kms, flags, match, make_clip, tmp_path: Path) -> None:
+    result = run("sign", make_clip("mp4"), "-o", tmp_path / "o.mp4", "--signer-command", _command(kms, "ec", *flags),
+                 "--cert", kms["home"] / "ec-chain.pem")
+    assert result.exit_code == 6
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and match in lines[0], result.output
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_hanging_command_times_out(kms) -> None:
+    signer = ExternalSigner(_command(kms, "ec", "--sleep", "60"), chain=_chain(kms, "ec"), timeout=0.5)
+    with pytest.raises(IdentityError, match="did not answer within 0.5 s"):
+        signer.sign(b"claim bytes")
+
+
+def test_a_signature_from_another_key_is_caught(kms) -> None:
+    signer = ExternalSigner(_command(kms, "ec"), chain=_chain(kms, "rsa"), alg=SigningAlgorithm.PS256)
+    with pytest.raises(IdentityError, match="does not verify with the signer certificate"):
+        signer.sign(b"claim bytes")
+
+
+def test_bad_command_or_algorithm(kms) -> None:
+    with pytest.raises(IdentityError, match="not found"):
+        ExternalSigner("/nonexistent/kms-sign", chain=_chain(kms, "ec")).sign(b"x")
+    with pytest.raises(IdentityError, match="does not fit the certificate's key"):
+        ExternalSigner(_command(kms, "ec"), chain=_chain(kms, "ec"), alg=SigningAlgorithm.PS256)
+    with pytest.raises(UsageError, match="cannot be parsed"):
+        ExternalSigner("kms 'unclosed", chain=_chain(kms, "ec"))
+
+
+def test_cli_option_conflicts(run, kms, make_clip, tmp_path: Path) -> None:
+    clip = make_clip("mp4")
+    both = run("sign", clip, "-o", tmp_path / "o.mp4", "--signer-command", "x", "--pkcs11", "pkcs11:object=k",
+               "--cert", kms["home"] / "ec-chain.pem")
+    assert both.exit_code == 2 and "exclude each other" in both.output
+    no_cert = run("sign", clip, "-o", tmp_path / "o.mp4", "--signer-command", "x")
+    assert no_cert.exit_code == 2 and "needs --cert" in no_cert.output
+    stray = run("sign", clip, "-o", tmp_path / "o.mp4", "--alg", "es256")
+    assert stray.exit_code == 2 and "--alg applies to" in stray.output
