@@ -166,3 +166,15 @@ def test_corpus_video1_shows_its_one_ingredient(corpus: Path, run) -> None:
 def flat(text: str) -> str:
     """CLI output as one line: the card wraps at the terminal's width."""
     return " ".join(text.replace("│", " ").split())
+
+
+def test_an_identity_policy_names_the_active_signer_in_the_chain_line(three_step: Path, trust: TrustStore, run) -> None:
+    from provenance.verify.policy import ExpectOrganization
+
+    assert verify(three_step, trust=trust, policy=ExpectOrganization("Example Platform Inc")).verdict is Verdict.VERIFIED
+    report = verify(three_step, trust=trust, policy=ExpectOrganization("Example News"))
+    assert report.verdict is Verdict.WRONG_SIGNER and report.chain_verdict is Verdict.VERIFIED
+    assert report.chain_summary is not None
+    assert report.chain_summary.startswith("signed by Example Platform (trusted, but not the expected signer); original by Jane Doe")
+    result = run("verify", three_step, "--expect-org", "Example News", "--json")
+    assert result.exit_code == 7 and json.loads(result.output)["chain_summary"] == report.chain_summary

@@ -302,3 +302,57 @@ def test_a_damaged_source_is_a_bad_input(signed, run, tmp_path: Path) -> None:
 def flat(text: str) -> str:
     """CLI output as one line: the card wraps at the terminal's width."""
     return " ".join(text.replace("│", " ").split())
+
+
+def test_edits_bind_merkle_leaves_unless_flat_hash(signed, signer: KeySigner, trust: TrustStore, run, tmp_path: Path) -> None:
+    from provenance.credentials import bridge
+
+    def hash_assertion(path: Path) -> dict:
+        data = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
+        assert data is not None
+        manifest = data.store["manifests"][data.store["active_manifest"]]
+        return next(a["data"] for a in manifest["assertions"] if a["label"].startswith("c2pa.hash.bmff"))
+
+    src = signed("mp4")
+    merkle = remux(src, tmp_path / "m.mp4", signer=signer, trust=trust).output
+    assert run("trim", src, "-o", tmp_path / "f.mp4", "--end", "1", "--flat-hash").exit_code == 0
+    assert "merkle" in hash_assertion(merkle) and "merkle" not in hash_assertion(tmp_path / "f.mp4")
+    for out in (merkle, tmp_path / "f.mp4"):
+        report = verify(out, trust=trust)
+        assert report.verdict is Verdict.VERIFIED and report.ingredients[0].verdict is Verdict.VERIFIED
+
+
+def test_an_edit_refuses_a_certificate_validators_reject_before_any_work(signed, signer: KeySigner, tmp_path: Path) -> None:
+    from tests.certfactory import MiniCA
+
+    from provenance.errors import ProvenanceError
+    from provenance.identity.profile import ProfileError
+
+    ca = MiniCA.make("Edit Org")
+    key, leaf = ca.leaf(ca=True)  # a CA certificate as claim signer: validators reject it
+    bad = KeySigner(key, chain=[leaf, ca.issuing])
+    src = signed("mp4")
+    before = sha256(src)
+    with pytest.raises(ProfileError) as caught:
+        transcode(src, tmp_path / "out.mp4", signer=bad, height=64)
+    assert isinstance(caught.value, ProvenanceError) and "cA=TRUE" in caught.value.message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["signed.mp4"] and sha256(src) == before
+
+
+def test_edits_judge_the_source_by_the_trust_store_unless_told_not_to(three_second, run, tmp_path: Path) -> None:
+    from provenance.identity.certificates import pem
+    from tests.certfactory import MiniCA
+
+    ca = MiniCA.make("Wire Agency")
+    key, leaf = ca.leaf()
+    src = sign(three_second("mp4"), tmp_path / "wire.mp4", signer=KeySigner(key, chain=[leaf, ca.issuing])).output
+    root = tmp_path / "wire-root.pem"
+    root.write_bytes(pem(ca.root))
+    assert run("trust", "add", "wire", root, "--title", "Wire Agency roots").exit_code == 0
+
+    stored = run("remux", src, "-o", tmp_path / "a.mov", "--json")
+    assert stored.exit_code == 0, stored.output
+    assert json.loads(stored.output)["parent_verdict"] == "verified"
+    ignored = run("remux", src, "-o", tmp_path / "b.mov", "--no-trust-store", "--json")
+    assert ignored.exit_code == 0, ignored.output
+    assert json.loads(ignored.output)["parent_verdict"] == "untrusted"

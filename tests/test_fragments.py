@@ -115,3 +115,28 @@ def test_segments_with_a_plain_mp4_is_refused(make_clip, run, dash: Path) -> Non
 def flat(text: str) -> str:
     """CLI output as one line: the card wraps at the terminal's width."""
     return " ".join(text.replace("│", " ").split())
+
+
+def test_an_identity_policy_judges_every_segment(dash: Path, run) -> None:
+    from provenance.credentials import bridge
+    from provenance.trust.store import SourceKind, TrustSource, TrustStore
+    from provenance.verify.policy import ExpectSigner
+
+    init, segment = dash / "dashinit.mp4", dash / "dash1.m4s"
+    data = bridge.read_fragment(init, segment, trust=TrustStore())
+    assert data is not None
+    leaf = data.signatures[data.store["active_manifest"]].chain[0]  # CN=Alice: pin her, so the segment verifies
+    pinned = TrustStore().with_source(TrustSource("alice", SourceKind.ALLOWED, (leaf,)))
+    assert verify_fragments(init, [segment], trust=pinned, policy=ExpectSigner("Alice")).verdict is Verdict.VERIFIED
+    report = verify_fragments(init, [segment], trust=pinned, policy=ExpectSigner("Jane Doe"))
+    assert [s.verdict for s in report.segments] == [Verdict.WRONG_SIGNER] and report.exit_code == 7
+    assert report.manifest.policy_failures and "Alice" in report.manifest.policy_failures[0]
+
+    leaf_pem = dash / "alice.pem"
+    from provenance.identity.certificates import pem
+
+    leaf_pem.write_bytes(pem(leaf))
+    cli = run("verify", init, "--segments", str(segment), "--allowed", leaf_pem, "--expect-signer", "Jane Doe", "--json")
+    assert cli.exit_code == 7 and json.loads(cli.output)["verdict"] == "wrong_signer"
+    both = run("verify", init, "--segments", str(segment), "--manifest", leaf_pem)
+    assert both.exit_code == 2 and "exclude each other" in both.output

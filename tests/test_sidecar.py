@@ -191,3 +191,32 @@ def test_an_embedded_store_wins_and_a_sidecar_beside_it_is_mentioned(
     via_sidecar = verify(signed_clip, trust=trust, manifest=signed_clip.with_suffix(".c2pa"))
     assert via_sidecar.verdict is Verdict.VERIFIED and via_sidecar.credentials_source == "sidecar"
     assert via_sidecar.ingredients[0].verdict is Verdict.VERIFIED  # the embedded manifest, kept as parent
+
+
+def test_an_identity_policy_applies_to_sidecar_credentials(webm: Path, run) -> None:
+    assert run("sign", webm, "--sidecar").exit_code == 0
+    assert run("verify", webm, "--expect-signer", "Jane Doe").exit_code == 0
+    wrong = run("verify", webm, "--expect-org", "Other News", "--json")
+    data = json.loads(wrong.output)
+    assert wrong.exit_code == 7 and data["verdict"] == "wrong_signer" and data["credentials_source"] == "sidecar"
+    assert data["policy_failures"] and "Example News" in data["policy_failures"][0]
+
+
+def test_flat_hash_does_not_apply_to_a_sidecar(webm: Path, run) -> None:
+    result = run("sign", webm, "--sidecar", "--flat-hash")
+    assert result.exit_code == 2 and "--flat-hash" in result.output and not sidecar_path(webm).exists()
+
+
+def test_remux_binds_merkle_leaves_unless_flat_hash(webm: Path, signer: KeySigner, trust: TrustStore, tmp_path: Path) -> None:
+    from provenance.sign import sign_remuxed
+
+    def hash_assertion(path: Path) -> dict:
+        data = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
+        assert data is not None
+        manifest = data.store["manifests"][data.store["active_manifest"]]
+        return next(a["data"] for a in manifest["assertions"] if a["label"].startswith("c2pa.hash.bmff"))
+
+    merkle = sign_remuxed(webm, tmp_path / "m.mp4", signer=signer).output
+    flat = sign_remuxed(webm, tmp_path / "f.mp4", signer=signer, flat_hash=True).output
+    assert "merkle" in hash_assertion(merkle) and "merkle" not in hash_assertion(flat)
+    assert verify(merkle, trust=trust).verdict is verify(flat, trust=trust).verdict is Verdict.VERIFIED
