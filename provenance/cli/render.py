@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
@@ -11,6 +14,19 @@ from rich.tree import Tree
 from provenance.credentials.manifest import SOURCE_LABELS, iptc_term, is_ai
 from provenance.verify.explain import HEADLINES, explain
 from provenance.verify.report import Action, Ingredient, SignerIdentity, Status, StatusKind, VerificationReport, Verdict
+
+if TYPE_CHECKING:
+    from provenance.verify.fragments import FragmentedReport
+
+_CHAIN_STYLES = {
+    Verdict.VERIFIED: "green",
+    Verdict.UNTRUSTED: "yellow",
+    Verdict.NO_CREDENTIALS: "yellow",
+    Verdict.TAMPERED: "bold red",
+    Verdict.INVALID: "bold red",
+    Verdict.ERROR: "bold red",
+    Verdict.WRONG_SIGNER: "bold red",
+}
 
 BADGES: dict[Verdict, tuple[str, str]] = {
     Verdict.VERIFIED: ("✔ VERIFIED", "bold green"),
@@ -76,6 +92,8 @@ def headline(report: VerificationReport) -> str:
             who += f", vouched for by {report.signer.trusted_by}"
     if report.verdict is Verdict.WRONG_SIGNER and report.policy_failures:
         who += f" — {report.policy_failures[0]}"
+    elif report.failures and report.credentials_source == "sidecar" and report.notes:
+        who += f" — {report.notes[0]}"  # says whether the clip changed or the sidecar is another clip's
     elif report.failures:
         first = report.failures[0]
         who += f" — {explain(first.code, first.explanation)}"
@@ -97,6 +115,8 @@ def _node_label(node: Ingredient) -> Text:
         text.append(f"  {_signer_line(node.signer, node.verdict)}")
     if node.signed_at:
         text.append(f"  {node.signed_at}", style="dim")
+    if node.digital_source_type:
+        text.append(f"  source: {source_label(node.digital_source_type)}", style="dim")
     if node.actions:
         text.append("\n" + " → ".join(_action_text(a) for a in node.actions), style="cyan")
     fails = [s for s in node.status if s.kind is StatusKind.FAILURE]
@@ -131,6 +151,8 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
     rows.add_column(style="dim", no_wrap=True)
     rows.add_column()
     rows.add_row("Verdict", Text(HEADLINES[report.verdict], style=style))
+    if report.chain_summary:
+        rows.add_row("Chain", Text(report.chain_summary, style=_CHAIN_STYLES.get(report.chain_verdict or Verdict.VERIFIED, "")))
     rows.add_row("File", report.file)
     if report.signer is not None:
         untrusted = report.verdict is Verdict.UNTRUSTED
@@ -155,7 +177,8 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
     if report.actions:
         rows.add_row("Actions", " → ".join(_action_text(a) for a in report.actions))
     if report.credentials_source == "sidecar":
-        rows.add_row("Credentials", "from sidecar file")
+        where = f" ({Path(report.sidecar).name})" if report.sidecar else ""
+        rows.add_row("Credentials", f"from sidecar file{where}")
     parts: list[RenderableType] = []
     warning = impersonation_warning(report)
     if warning:
@@ -175,3 +198,28 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
         parts.append(Text("All status codes" if verbose else "Failing checks", style="bold"))
         parts.append(table)
     return Panel(Group(*parts), title=Text(badge, style=style), title_align="left", border_style=style)
+
+
+def fragments_card(report: FragmentedReport, *, verbose: bool = False) -> RenderableType:
+    """The card for a fragmented MP4: the credentials, then one line per segment."""
+    badge, style = BADGES[report.verdict]
+    table = Table(show_header=True, box=None, padding=(0, 2))
+    table.add_column("seq", justify="right", style="dim")
+    table.add_column("segment")
+    table.add_column("verdict")
+    table.add_column("why", style="dim")
+    for seg in report.segments:
+        seg_badge, seg_style = BADGES[seg.verdict]
+        why = seg.error or "; ".join(explain(s.code, s.explanation) for s in seg.failures
+                                     if s.code != "signingCredential.untrusted")
+        table.add_row(str(seg.sequence_number or "?"), Path(seg.file).name, Text(seg_badge, style=seg_style), why)
+    for number in report.missing:
+        table.add_row(str(number), "(missing)", Text("✗ MISSING", style="bold red"), "no segment with this sequence number was given")
+    parts: list[RenderableType] = [
+        Text(f"{report.summary}", style=style),
+        card(report.manifest, verbose=verbose),
+        Text("Segments", style="bold"),
+        table,
+    ]
+    return Panel(Group(*parts), title=Text(f"{badge}  {Path(report.init).name} + {len(report.segments)} segment(s)", style=style),
+                 title_align="left", border_style=style)

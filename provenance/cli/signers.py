@@ -1,6 +1,7 @@
-"""Where ``provenance sign`` gets its key: a key file (``--key``, or the
-keys folder), a PKCS#11 token (``--pkcs11 URI``) or an external signing
-command (``--signer-command``, for a cloud KMS)."""
+"""Where a signing command (``sign``, ``transcode``, ``trim``, ``remux``)
+gets its key: a key file (``--key``, or the keys folder), a PKCS#11 token
+(``--pkcs11 URI``) or an external signing command (``--signer-command``,
+for a cloud KMS); and the time-stamp authority (``--tsa``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from provenance.cli.common import load_signer
+from provenance.cli.common import keys_dir_option, load_signer, passphrase_option
 from provenance.errors import UsageError
 from provenance.identity.algorithms import SigningAlgorithm
 from provenance.identity.certificates import read_chain
@@ -22,6 +23,11 @@ from provenance.identity.signer import Signer
 F = TypeVar("F", bound=Callable[..., Any])
 
 _OPTIONS = [
+    click.option("--key", type=click.Path(path_type=Path, dir_okay=False), help="Private key (PEM) of the signer."),
+    click.option("--cert", type=click.Path(path_type=Path, dir_okay=False),
+                 help="Certificate chain (PEM): signer first, then intermediates, no root."),
+    keys_dir_option,
+    passphrase_option,
     click.option("--pkcs11", "pkcs11_uri", metavar="URI",
                  help="Sign with a key in a PKCS#11 token (RFC 7512 URI, e.g. "
                  "'pkcs11:token=newsroom;object=jane?module-path=/usr/lib/softhsm/libsofthsm2.so'); needs --cert."),
@@ -38,14 +44,29 @@ _OPTIONS = [
     click.option("--alg", "alg", type=click.Choice([a.value for a in SigningAlgorithm]), default=None,
                  help="Signature algorithm for --pkcs11 / --signer-command [default: from the certificate's key; "
                  "RSA keys sign with ps256]."),
+    click.option("--tsa", "tsa_url", metavar="URL", envvar="PROVENANCE_TSA_URL",
+                 help="RFC 3161 time-stamp authority to time-stamp the signature [env: PROVENANCE_TSA_URL]."),
 ]
+# The keyword arguments the options above give the command, all taken by open_signer.
+SIGNER_PARAMS = ("key", "cert", "keys_dir", "passphrase_env", "pkcs11_uri", "pkcs11_module", "pin_env",
+                 "signer_command", "signer_timeout", "alg", "tsa_url")
 
 
 def signer_options(f: F) -> F:
-    """The options that choose a token or command signer (added to ``sign``)."""
+    """The options that choose the signing identity, shared by every command
+    that signs: ``--key``/``--cert`` or the keys folder, ``--pkcs11``,
+    ``--signer-command``, and ``--tsa``."""
     for option in reversed(_OPTIONS):
         f = option(f)
     return f
+
+
+def signer_from_options(kw: dict[str, Any]) -> Signer:
+    """Open the signer that :func:`signer_options` describe, taking its
+    options out of the command's keyword arguments *kw* (``keys_dir`` is
+    left in: the trust of an edit uses it too)."""
+    options = {name: kw.pop(name) for name in SIGNER_PARAMS if name != "keys_dir"}
+    return open_signer(keys_dir=kw.get("keys_dir"), **options)
 
 
 def open_signer(

@@ -9,6 +9,7 @@ import click
 
 from provenance.cli.common import console, console_err, keys_dir_option
 from provenance.cli.render import card
+from provenance.errors import UsageError
 from provenance.identity.pki import DevPKI, default_keys_dir
 from provenance.trust.sources import TrustDirectory, default_trust_dir
 from provenance.trust.store import SourceKind, TrustStore
@@ -83,10 +84,14 @@ def build_policy(
 @keys_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (the documented contract).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every status code, not only failures.")
+@click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
+              help="Sidecar manifest store (.c2pa) of FILE [default: embedded, else NAME.c2pa next to FILE].")
+@click.option("--segments", metavar="GLOB",
+              help="FILE is a fragmented-MP4 init segment: verify it with the media segments matching GLOB.")
 def verify(file: Path, anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa: tuple[Path, ...],
            trust_dir: Path | None, no_trust_store: bool, expect_signer: str | None, expect_org: str | None,
            expect_issuer: str | None, require_timestamp: bool, keys_dir: Path | None,
-           as_json: bool, verbose: bool) -> None:
+           as_json: bool, verbose: bool, manifest: Path | None = None, segments: str | None = None) -> None:
     """Verify the content credentials of FILE.
 
     Exit codes: 0 verified, 1 tampered or invalid, 3 untrusted,
@@ -97,7 +102,13 @@ def verify(file: Path, anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa
                           require_timestamp=require_timestamp)
     trust = build_trust(anchors=anchors, allowed=allowed, keys_dir=keys_dir, tsa=tsa,
                         trust_dir=trust_dir, use_store=not no_trust_store)
-    report = verify_clip(file, trust=trust, policy=policy)
+    if segments is not None:
+        if manifest is not None:
+            raise UsageError("--segments and --manifest exclude each other",
+                             hint="a fragmented MP4 carries its manifest in the init segment")
+        _verify_fragments(file, segments, trust=trust, policy=policy, as_json=as_json, verbose=verbose)
+        return
+    report = verify_clip(file, trust=trust, manifest=manifest, policy=policy)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif report.error:
@@ -105,3 +116,19 @@ def verify(file: Path, anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa
     else:
         console.print(card(report, verbose=verbose))
     click.get_current_context().exit(int(report.exit_code))
+
+
+def _verify_fragments(init: Path, pattern: str, *, trust: TrustStore, policy: Policy | None, as_json: bool,
+                      verbose: bool) -> None:
+    from provenance.cli.render import fragments_card
+    from provenance.verify.fragments import find_segments, verify_fragments
+
+    found = find_segments(pattern, init=init)
+    if not found:
+        raise UsageError(f"--segments {pattern}: no files match", hint="quote the pattern, e.g. --segments 'dash*.m4s'")
+    report = verify_fragments(init, found, trust=trust, policy=policy)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        console.print(fragments_card(report, verbose=verbose))
+    click.get_current_context().exit(report.exit_code)

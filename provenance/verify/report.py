@@ -218,6 +218,9 @@ class VerificationReport:
     credentials_source: str | None = None  # "embedded" or "sidecar"
     notes: tuple[str, ...] = ()
     error: str | None = None
+    sidecar: str | None = None  # path of the sidecar manifest used, if any
+    chain_summary: str | None = None  # one line over the whole ingredient chain
+    chain_verdict: Verdict | None = None  # worst verdict among the ingredients
     time_source: TimeSource | None = None
     timestamp: TimeStampInfo | None = None
     policy_failures: tuple[str, ...] = ()  # why the caller's identity policy was not met
@@ -249,6 +252,9 @@ class VerificationReport:
             "credentials_source": self.credentials_source,
             "notes": list(self.notes),
             "error": self.error,
+            "sidecar": self.sidecar,
+            "chain_summary": self.chain_summary,
+            "chain_verdict": self.chain_verdict.value if self.chain_verdict else None,
             "time_source": self.time_source.value if self.time_source else None,
             "timestamp": self.timestamp.to_dict() if self.timestamp else None,
             "policy_failures": list(self.policy_failures),

@@ -7,22 +7,24 @@ ingredient chain gets a verdict of its own.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from cryptography.x509.oid import NameOID
 
 from provenance.credentials import bridge
+from provenance.credentials import sidecar as sidecars
 from provenance.credentials.manifest import is_ai
-from provenance.errors import InputError
+from provenance.errors import InputError, ProvenanceError, UnsupportedFormatError
 from provenance.identity.certificates import attribute
-from provenance.media import boxes, formats
-from provenance.media.xmp import stripped_manifest_reference
 from provenance.credentials.timestamp import parse_token
+from provenance.media import boxes, formats, fragments
+from provenance.media.xmp import stripped_manifest_reference
 from provenance.trust.store import SourceKind, TrustStore
+from provenance.verify import chain
 from provenance.verify.policy import Policy
 from provenance.verify.report import (
     Action,
@@ -83,6 +85,24 @@ def _group_by_manifest(store: Mapping[str, Any], active: str) -> dict[str, list[
         for item in store.get("validation_status") or []:
             add(Status(item.get("code", "?"), StatusKind.FAILURE, item.get("explanation") or "", item.get("url")), active)
     return groups
+
+
+def _recorded(ingredient: Mapping[str, Any]) -> list[Status]:
+    """The validation results the signer recorded in an ingredient when it
+    added it: the only evidence of the ingredient's own content, which is
+    no longer at hand."""
+    return _statuses((ingredient.get("validation_results") or {}).get("activeManifest"))
+
+
+def _merge(recorded: Sequence[Status], found: Sequence[Status]) -> list[Status]:
+    """Recorded ingredient statuses, updated by what validation finds now
+    (c2pa-rs reports only the differences, as ingredient deltas): a status
+    found now replaces a recorded one of the same check on the same part,
+    e.g. ``signingCredential.untrusted`` under this verifier's trust
+    replaces the ``signingCredential.trusted`` the editor recorded."""
+    checked = {(s.code.rsplit(".", 1)[0], s.url) for s in found}
+    kept = [s for s in recorded if (s.code.rsplit(".", 1)[0], s.url) not in checked]
+    return kept + list(found)
 
 
 def _actions(manifest: Mapping[str, Any]) -> tuple[Action, ...]:
@@ -236,7 +256,8 @@ class _Builder:
         for ing in (self.manifests.get(label) or {}).get("ingredients") or []:
             child = ing.get("active_manifest")
             if child and child in self.manifests and child not in seen and depth < _MAX_DEPTH:
-                verdict = self.verdict(child)
+                statuses = _merge(_recorded(ing), self.groups.get(child, []))
+                verdict = classify(statuses)
                 actions = _actions(self.manifests[child])
                 nodes.append(
                     Ingredient(
@@ -248,7 +269,7 @@ class _Builder:
                         signed_at=self.signed_at(child, actions),
                         actions=actions,
                         digital_source_type=_source_type(actions),
-                        status=tuple(self.groups.get(child, [])),
+                        status=tuple(statuses),
                         ingredients=self.ingredients(child, depth + 1, seen | {child}),
                     )
                 )
@@ -258,7 +279,7 @@ class _Builder:
                         title=ing.get("title"),
                         relationship=ing.get("relationship"),
                         verdict=Verdict.NO_CREDENTIALS,
-                        status=tuple(_statuses(ing.get("validation_results", {}).get("activeManifest"))),
+                        status=tuple(_recorded(ing)),
                     )
                 )
         return tuple(nodes)
@@ -333,11 +354,120 @@ def _inherited_source_type(ingredients: Sequence[Ingredient]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """Where a clip's credentials were found, and what c2pa-rs made of them."""
+
+    format: formats.MediaFormat
+    data: bridge.ManifestStoreData | None  # None: no credentials
+    source: str | None  # "embedded", "sidecar" or None
+    sidecar: Path | None = None
+    sidecar_store: bytes | None = None
+
+
+def _read_sidecar(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: sidecar manifest not found", hint="check the --manifest path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory", hint="give the .c2pa sidecar file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the sidecar ({exc.strerror})", hint="check its permissions") from None
+    if not data:
+        raise InputError(f"{path}: the sidecar is empty", hint="give the .c2pa file written by 'sign --sidecar'")
+    return data
+
+
+def load_credentials(
+    path: Path, *, trust: TrustStore, manifest: Path | None = None, find_sidecar: bool = True,
+    any_format: bool = False,
+) -> Credentials:
+    """Find and validate the credentials of *path*: the sidecar *manifest*
+    when given; else the embedded store; else (no embedded store, or a
+    container that cannot embed, such as WebM) a sidecar next to the clip
+    (``NAME.c2pa``). Raises :class:`InputError` for an unreadable clip or
+    sidecar, and for a container that cannot embed and has no sidecar unless
+    *any_format* (then: no credentials)."""
+    if manifest is not None:
+        fmt = formats.detect_any(path)
+        store = _read_sidecar(manifest)
+        try:
+            data = bridge.read_store(path, mime_type=fmt.mime_type, trust=trust, manifest_data=store)
+        except ProvenanceError as exc:
+            raise InputError(
+                f"{manifest}: not a readable C2PA manifest store ({exc.message})",
+                hint="give the .c2pa file written by 'sign --sidecar'",
+            ) from None
+        if data is None:
+            raise InputError(f"{manifest}: holds no manifest", hint="give the .c2pa file written by 'sign --sidecar'")
+        return Credentials(fmt, data, "sidecar", manifest, store)
+    try:
+        fmt = formats.detect(path)
+    except UnsupportedFormatError as exc:
+        found = sidecars.find_sidecar(path) if find_sidecar else None
+        if found is None and any_format:
+            return Credentials(formats.detect_any(path), None, None)
+        if found is None:
+            raise UnsupportedFormatError(
+                f"{exc.message} and no sidecar manifest ({sidecars.sidecar_path(path).name}) was found next to it",
+                hint="sign it with 'provenance sign --sidecar', or pass --manifest FILE",
+            ) from None
+        return load_credentials(path, trust=trust, manifest=found)
+    boxes.check_structure(path, fmt)
+    data = bridge.read_store(path, mime_type=fmt.mime_type, trust=trust)
+    if data is None and find_sidecar:
+        found = sidecars.find_sidecar(path)
+        if found is not None:
+            return load_credentials(path, trust=trust, manifest=found)
+    return Credentials(fmt, data, "embedded" if data is not None else None)
+
+
+def report_from_store(
+    path: Path, credentials: Credentials, *, trust: TrustStore
+) -> VerificationReport:
+    """The report for credentials already loaded by :func:`load_credentials`."""
+    if credentials.data is None:
+        ref = stripped_manifest_reference(path)
+        stripped = (f"credentials were stripped: the file's XMP still points to manifest {ref}, which is gone",)
+        return VerificationReport(file=str(path), verdict=Verdict.NO_CREDENTIALS, notes=stripped if ref else ())
+    report = _Builder(credentials.data, trust).report(path, credentials_source=credentials.source or "embedded")
+    notes = list(report.notes)
+    if credentials.sidecar is not None:
+        notes.extend(_sidecar_notes(path, credentials.sidecar, report))
+    if credentials.source == "embedded" and (found := sidecars.find_sidecar(path)) is not None:
+        notes.append(f"a sidecar manifest ({found.name}) is also next to this clip; the embedded one was verified. "
+                     f"Verify the sidecar with --manifest {found}")
+    if any(s.code == "assertion.bmffHash.mismatch" for s in report.failures) and fragments.is_init_segment(path):
+        notes.append("this is the init segment of a fragmented MP4: its hash covers the media segments; "
+                     "verify it with --segments GLOB")
+    summary, chain_verdict = chain.summarize(report)
+    return replace(
+        report,
+        notes=tuple(notes),
+        sidecar=str(credentials.sidecar) if credentials.sidecar is not None else None,
+        chain_summary=summary,
+        chain_verdict=chain_verdict,
+    )
+
+
+def _sidecar_notes(path: Path, sidecar: Path, report: VerificationReport) -> list[str]:
+    """Say plainly why a sidecar does not match: the clip changed, or the
+    sidecar was made for another clip (its manifest names another file)."""
+    if not any(s.code == "assertion.dataHash.mismatch" for s in report.failures):
+        return []
+    if report.title and report.title != path.name:
+        return [f"the sidecar {sidecar.name} belongs to another clip: it was signed for {report.title!r}, "
+                f"and its hash does not match {path.name}"]
+    return [f"{path.name} changed after its sidecar {sidecar.name} was signed"]
+
+
 def verify(
     path: Path | str,
     *,
     trust: TrustStore | None = None,
     manifest: Path | None = None,
+    find_sidecar: bool = True,
     policy: Policy | None = None,
 ) -> VerificationReport:
     """Verify the content credentials of the video at *path*.
@@ -346,6 +476,9 @@ def verify(
     report with ``Verdict.ERROR`` and the reason in ``error``. *trust* is
     the set of anchors and pinned certificates to judge signers by; with
     none, no signer is trusted and the best verdict is ``untrusted``.
+    *manifest* is a sidecar manifest store (``.c2pa``); without it, a
+    sidecar next to the clip is used when the clip embeds none (unless
+    *find_sidecar* is false).
     *policy* (see :mod:`provenance.verify.policy`) says who the clip must
     come from: a verified clip that fails it gets ``Verdict.WRONG_SIGNER``.
 
@@ -361,22 +494,10 @@ def verify(
     path = Path(path)
     trust = trust or TrustStore()
     try:
-        fmt = formats.detect(path)
-        boxes.check_structure(path, fmt)
-        sidecar = manifest.read_bytes() if manifest is not None else None
-        data = bridge.read_store(path, mime_type=fmt.mime_type, trust=trust, manifest_data=sidecar)
+        credentials = load_credentials(path, trust=trust, manifest=manifest, find_sidecar=find_sidecar)
     except InputError as exc:
         return VerificationReport(file=str(path), verdict=Verdict.ERROR, error=exc.diagnostics())
-    except OSError as exc:
-        return VerificationReport(file=str(path), verdict=Verdict.ERROR, error=f"{manifest}: cannot read manifest ({exc.strerror})")
-    if data is None:
-        notes: tuple[str, ...] = ()
-        ref = stripped_manifest_reference(path)
-        if ref:
-            notes = (f"credentials were stripped: the file's XMP still points to manifest {ref}, which is gone",)
-        return VerificationReport(file=str(path), verdict=Verdict.NO_CREDENTIALS, notes=notes)
-    source = "sidecar" if manifest is not None else "embedded"
-    report = _Builder(data, trust).report(path, credentials_source=source)
+    report = report_from_store(path, credentials, trust=trust)
     return apply_policy(report, policy) if policy is not None else report
 
 
@@ -389,4 +510,7 @@ def apply_policy(report: VerificationReport, policy: Policy) -> VerificationRepo
     if not reasons:
         return report
     verdict = Verdict.WRONG_SIGNER if report.verdict is Verdict.VERIFIED else report.verdict
-    return dataclasses.replace(report, verdict=verdict, policy_failures=tuple(reasons))
+    judged = replace(report, verdict=verdict, policy_failures=tuple(reasons))
+    if judged.chain_summary is not None:
+        judged = replace(judged, chain_summary=chain.summarize(judged)[0])
+    return judged

@@ -159,3 +159,20 @@ def test_import_refuses_what_validators_reject(run, mini: MiniCA, tmp_path: Path
     result = run("keys", "import", tmp_path / "key.pem", tmp_path / "chain.pem", "--dir", tmp_path / "keys")
     assert result.exit_code == IDENTITY and "no Extended Key Usage" in _one_line_error(result.output)
     assert not (tmp_path / "keys").exists()
+
+
+def test_sidecars_remuxes_and_edits_refuse_a_certificate_validators_reject(run, mini: MiniCA, signed_clip: Path,
+                                                                            tmp_path: Path) -> None:
+    key, leaf = mini.leaf(ca=True)
+    key_file, chain = tmp_path / "k.pem", tmp_path / "chain.pem"
+    key_file.write_bytes(private_key_pem(key))
+    os.chmod(key_file, 0o600)
+    chain.write_bytes(certs.pem(leaf, mini.issuing))
+    before = sha256(signed_clip)
+    for args in (["sign", signed_clip, "--sidecar"], ["sign", signed_clip, "--remux", "-o", tmp_path / "o.mov"],
+                 ["trim", signed_clip, "-o", tmp_path / "o.mp4", "--end", "0.5"]):
+        result = run(*args, "--key", key_file, "--cert", chain)
+        assert result.exit_code == IDENTITY, result.output
+        assert "cA=TRUE" in _one_line_error(result.output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.pem", "clip.mp4", "k.pem", "signed.mp4"]
+    assert sha256(signed_clip) == before

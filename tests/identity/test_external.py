@@ -109,3 +109,46 @@ def test_cli_option_conflicts(run, kms, make_clip, tmp_path: Path) -> None:
     assert no_cert.exit_code == 2 and "needs --cert" in no_cert.output
     stray = run("sign", clip, "-o", tmp_path / "o.mp4", "--alg", "es256")
     assert stray.exit_code == 2 and "--alg applies to" in stray.output
+
+
+def test_sidecars_and_edits_sign_with_a_signer_command_and_a_tsa(run, kms, tsa, tsa_identity, signed_clip: Path,
+                                                                   tmp_path: Path) -> None:
+    from provenance.media.video import make_sample_clip
+    from tests.conftest import sha256
+
+    backend = ["--signer-command", _command(kms, "ec", "--der"), "--cert", kms["home"] / "ec-chain.pem", "--tsa", tsa.url]
+    root, tsa_root = tmp_path / "kms-root.pem", tmp_path / "tsa-root.pem"
+    root.write_bytes(certs.pem(kms["ca"].root))  # type: ignore[attr-defined]
+    tsa_root.write_bytes(tsa_identity.root_pem)
+
+    webm = make_sample_clip(tmp_path / "clip.webm", seconds=1.0, width=96, height=64)
+    before = sha256(webm)
+    signed = run("sign", webm, "--sidecar", *backend, "--json")
+    assert signed.exit_code == 0, signed.output
+    result = json.loads(signed.output)
+    assert result["mode"] == "sidecar" and result["signer"] == "Test Creator"
+    assert result["timestamp_authority"] == "Test Time Authority TSA" and result["timestamped_at"]
+    assert sha256(webm) == before
+    report = json.loads(run("verify", webm, "--trust", root, "--tsa-trust", tsa_root, "--json").output)
+    assert report["verdict"] == "verified" and report["credentials_source"] == "sidecar"
+    assert report["time_source"] == "trusted_timestamp"
+
+    out = tmp_path / "trimmed.mp4"
+    edited = run("trim", signed_clip, "-o", out, "--end", "0.5", *backend, "--json")
+    assert edited.exit_code == 0, edited.output
+    assert json.loads(edited.output)["timestamp_authority"] == "Test Time Authority TSA"
+    report = json.loads(run("verify", out, "--trust", root, "--tsa-trust", tsa_root, "--json").output)
+    assert report["verdict"] == "verified" and report["signer"]["common_name"] == "Test Creator"
+    assert report["timestamped"] is True and report["ingredients"][0]["verdict"] == "verified"
+
+
+def test_a_failing_signer_command_in_an_edit_or_sidecar_is_a_one_line_error(run, kms, signed_clip: Path,
+                                                                            tmp_path: Path) -> None:
+    backend = ["--signer-command", _command(kms, "ec", "--fail"), "--cert", kms["home"] / "ec-chain.pem"]
+    for args, written in ((["transcode", signed_clip, "-o", tmp_path / "t.mp4", "--height", "64"], tmp_path / "t.mp4"),
+                          (["sign", signed_clip, "--sidecar"], signed_clip.with_suffix(".c2pa"))):
+        result = run(*args, *backend)
+        assert result.exit_code == 6, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and "AccessDeniedException" in lines[0], result.output
+        assert not written.exists()

@@ -200,3 +200,27 @@ def test_org_ca_certifies_a_token_key_from_a_request_signed_in_the_token(run, to
     report = json.loads(verified.output)
     assert report["verdict"] == "verified" and report["signer"]["common_name"] == "Desk Camera 7"
     assert report["signer"]["email"] == "desk7@hsm.example"
+
+
+def test_token_key_signs_a_sidecar_and_an_edit(run, token: Token, signed_clip: Path, tmp_path: Path) -> None:
+    """The sidecar route (c2pa-rs signs through the Context's signer) and an
+    edit (``remux --pkcs11``) both sign inside the token."""
+    from provenance.media.video import make_sample_clip
+    from provenance.sign import sign_sidecar
+
+    webm = make_sample_clip(tmp_path / "clip.webm", seconds=1.0, width=96, height=64)
+    with Pkcs11Signer.open(token.uri("ec-signer"), chain=certs.read_chain(token.ec_chain)) as signer:
+        sidecar = sign_sidecar(webm, signer=signer).output
+    report = verify(webm, trust=_trust(token))
+    assert report.verdict is Verdict.VERIFIED and report.sidecar == str(sidecar), report.status
+    assert report.signer is not None and report.signer.common_name == "HSM EC Signer"
+
+    out = tmp_path / "remuxed.mov"
+    edited = run("remux", signed_clip, "-o", out, "--pkcs11", token.uri("rsa-signer"), "--cert", token.rsa_chain, "--json")
+    assert edited.exit_code == 0, edited.output
+    assert json.loads(edited.output)["signer"] == "HSM RSA Signer"
+    root = tmp_path / "root.pem"
+    root.write_bytes(certs.pem(token.ca.root))
+    data = json.loads(run("verify", out, "--trust", root, "--json").output)
+    assert data["verdict"] == "verified" and data["signer"]["common_name"] == "HSM RSA Signer"
+    assert data["ingredients"][0]["verdict"] == "verified"  # the source, by the dev root of the keys folder
