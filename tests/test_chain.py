@@ -95,12 +95,7 @@ def test_json_carries_the_same_tree(three_step: Path, trust: TrustStore) -> None
 def test_tampering_with_the_final_file_is_detected(three_step: Path, trust: TrustStore, tmp_path: Path) -> None:
     tampered = tmp_path / "final.tampered.mp4"
     shutil.copyfile(three_step, tampered)
-    offset = boxes.media_data_offset(tampered) + 32
-    with open(tampered, "r+b") as fh:
-        fh.seek(offset)
-        byte = fh.read(1)
-        fh.seek(offset)
-        fh.write(bytes([byte[0] ^ 0xFF]))
+    boxes.flip_media_byte(tampered, at=32)
     report = verify(tampered, trust=trust)
     assert report.verdict is Verdict.TAMPERED
     assert any(s.code == "assertion.bmffHash.mismatch" for s in report.failures)

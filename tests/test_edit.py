@@ -47,15 +47,6 @@ def signed(three_second: Callable[[str], Path], signer: KeySigner, tmp_path: Pat
     return make
 
 
-def _flip_media_byte(path: Path) -> None:
-    offset = boxes.media_data_offset(path) + 64
-    with open(path, "r+b") as fh:
-        fh.seek(offset)
-        byte = fh.read(1)
-        fh.seek(offset)
-        fh.write(bytes([byte[0] ^ 0xFF]))
-
-
 @pytest.mark.parametrize("ext", CONTAINERS)
 def test_transcode_records_parent_and_actions(ext: str, signed, signer: KeySigner, trust: TrustStore, tmp_path: Path) -> None:
     src = signed(ext)
@@ -164,7 +155,7 @@ def test_editing_an_unsigned_clip_records_an_unsigned_source(make_clip, run, tmp
 
 def test_a_tampered_parent_is_refused(signed, signer: KeySigner, trust: TrustStore, run, tmp_path: Path) -> None:
     src = signed("mp4")
-    _flip_media_byte(src)
+    boxes.flip_media_byte(src)
     before = sha256(src)
     out = tmp_path / "out.mp4"
     with pytest.raises(InvalidParentError):
@@ -179,7 +170,7 @@ def test_a_tampered_parent_is_refused(signed, signer: KeySigner, trust: TrustSto
 
 def test_allow_invalid_parent_records_the_failure(signed, run, tmp_path: Path) -> None:
     src = signed("mp4")
-    _flip_media_byte(src)
+    boxes.flip_media_byte(src)
     out = tmp_path / "out.mp4"
     result = run("transcode", src, "-o", out, "--allow-invalid-parent")
     assert result.exit_code == 0, result.output

@@ -92,6 +92,19 @@ def media_data_offset(path: Path) -> int:
     raise UsageError(f"{path}: no media data found", hint="give a complete video file")
 
 
+def flip_media_byte(path: Path, *, at: int = 64) -> int:
+    """Invert one byte of media payload in place, *at* bytes into ``mdat``
+    (or ``movi``): the smallest possible tampering, for demos and tests.
+    Returns the file offset changed."""
+    offset = media_data_offset(path) + at
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    return offset
+
+
 def strip_credentials(src: Path, dst: Path) -> bool:
     """Copy *src* to *dst* with its embedded C2PA store blanked out (the box
     becomes ``free``, the chunk ``JUNK``), so offsets and playback stay

@@ -14,14 +14,6 @@ from provenance.verify.report import SCHEMA, StatusKind, Verdict
 from provenance.verify.verifier import classify, verify
 
 
-def _flip(path: Path, offset: int) -> None:
-    with open(path, "r+b") as fh:
-        fh.seek(offset)
-        b = fh.read(1)
-        fh.seek(offset)
-        fh.write(bytes([b[0] ^ 0xFF]))
-
-
 def test_verified_names_signer_issuer_and_vouching_source(signed_clip: Path, trust) -> None:
     report = verify(signed_clip, trust=trust)
     assert report.verdict is Verdict.VERIFIED and report.exit_code == 0
@@ -50,7 +42,7 @@ def test_pinned_end_entity_certificate_is_trusted(signed_clip: Path, pki) -> Non
 
 
 def test_flipped_media_byte_is_tampered(signed_clip: Path, trust) -> None:
-    _flip(signed_clip, boxes.media_data_offset(signed_clip) + 100)
+    boxes.flip_media_byte(signed_clip, at=100)
     report = verify(signed_clip, trust=trust)
     assert report.verdict is Verdict.TAMPERED and report.exit_code == 1
     assert "assertion.bmffHash.mismatch" in [s.code for s in report.failures]
@@ -69,7 +61,7 @@ def test_altered_manifest_is_tampered(signed_clip: Path, trust) -> None:
 @pytest.mark.parametrize("ext", ["mp4", "avi"])
 def test_tampered_avi_and_mp4(ext: str, make_clip, signer, trust, tmp_path: Path) -> None:
     out = sign(make_clip(ext), tmp_path / f"s.{ext}", signer=signer).output
-    _flip(out, boxes.media_data_offset(out) + 40)
+    boxes.flip_media_byte(out, at=40)
     assert verify(out, trust=trust).verdict is Verdict.TAMPERED
 
 
