@@ -58,11 +58,11 @@ class BmffLayout:
 
     file_size: int
     boxes: tuple[Box, ...]
-    largest_stco_offset: int  # the largest 32-bit chunk offset (0 without stco)
+    largest_stco_offset: int | None  # the largest 32-bit chunk offset; None without stco
 
     def fits(self, shift: int) -> bool:
         """Whether every 32-bit chunk offset still fits after moving *shift* bytes."""
-        return self.largest_stco_offset + shift < 1 << 32
+        return self.largest_stco_offset is None or self.largest_stco_offset + shift < 1 << 32
 
     @property
     def insert_at(self) -> int:
@@ -90,7 +90,7 @@ def read_layout(path: Path) -> BmffLayout:
         moov = [b for b in boxes if b.kind == b"moov"]
         if len(moov) != 1:
             raise LayoutNotSupported(f"{len(moov)} moov boxes")
-        largest = 0
+        largest: int | None = None
         for box in boxes:
             if box.kind not in (b"moov", b"meta"):
                 continue
@@ -104,7 +104,7 @@ def read_layout(path: Path) -> BmffLayout:
                 continue
             for table in _check_tree(buf, box.header, box.size):
                 if not table.wide and table.count:
-                    largest = max(largest, *struct.unpack_from(f">{table.count}I", buf, table.entries))
+                    largest = max(largest or 0, *struct.unpack_from(f">{table.count}I", buf, table.entries))
     if not boxes or boxes[0].kind != b"ftyp":
         raise LayoutNotSupported("the file does not start with an ftyp box")
     for box in boxes:
