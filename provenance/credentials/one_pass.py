@@ -63,7 +63,7 @@ def sign_in_one_pass(
     """Sign *source* (open as *source_fh*) into the empty file *dest* in one
     pass and return the manifest store bytes; ``None`` when the file is not
     a layout this path handles (*dest* is then left empty)."""
-    if os.environ.get(ENV_SWITCH, "1") == "0" or not bridge.embedding_available():
+    if os.environ.get(ENV_SWITCH, "1") == "0" or not hasattr(os, "preadv") or not bridge.embedding_available():
         return None
     try:
         layout = bmff_layout.read_layout(source)

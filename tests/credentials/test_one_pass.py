@@ -140,6 +140,19 @@ def test_a_failure_after_the_copy_leaves_no_output(make_clip, signer, tmp_path: 
     assert sha256(src) == before
 
 
+class _GarbageSigner(KeySigner):
+    def sign(self, data: bytes) -> bytes:
+        return os.urandom(64)
+
+
+def test_a_signature_that_does_not_verify_is_refused_as_before(make_clip, signer, tmp_path: Path) -> None:
+    # c2pa-rs's verify_after_sign (the COSE signature and the store's
+    # structure) runs in sign_embeddable too
+    with pytest.raises(CredentialError, match="signature does not match"):
+        sign(make_clip("mp4"), tmp_path / "out.mp4", signer=_GarbageSigner(signer._key, chain=signer.chain))
+    assert os.listdir(tmp_path) == ["clip.mp4"]
+
+
 def test_threads_sign_side_by_side(make_clip, signer, trust, tmp_path: Path) -> None:
     clip = make_clip("mp4")
     sources = [shutil.copyfile(clip, tmp_path / f"in{i}.mp4") for i in range(4)]
