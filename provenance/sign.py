@@ -14,7 +14,7 @@ from typing import Any
 from cryptography.x509.oid import NameOID
 
 from provenance._files import atomic_output, atomic_write
-from provenance.credentials import bridge, cose
+from provenance.credentials import bridge, cose, one_pass
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
 from provenance.credentials.sidecar import sidecar_path
 from provenance.credentials.timestamp import TimeStampToken, parse_token
@@ -38,6 +38,7 @@ class SignResult:
     mode: str = "embedded"  # "embedded", "sidecar" (output is NAME.c2pa) or "remuxed" (to MP4, then embedded)
     timestamped_at: str | None = None  # the RFC 3161 time-stamp's time, with --tsa
     timestamp_authority: str | None = None  # the TSA that stamped it
+    method: str = "c2pa-rs"  # "one-pass" (provenance writes the file, see credentials.one_pass) or "c2pa-rs"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class SignResult:
             "mode": self.mode,
             "timestamped_at": self.timestamped_at,
             "timestamp_authority": self.timestamp_authority,
+            "method": self.method,
         }
 
 
@@ -153,25 +155,53 @@ def sign(
     )
     resources = {THUMBNAIL_ID: thumbnail} if thumbnail else {}
     with open(src, "rb") as source_fh, atomic_output(dst) as dest_fh:
-        parent = None
-        parent_fh = None
-        if has_parent:
-            parent_fh = open(src, "rb")
-            parent = ({"title": src.name, "relationship": "parentOf", "label": src.name}, fmt.mime_type, parent_fh)
-        try:
-            store = bridge.sign_stream(
-                manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh, dest=dest_fh,
-                resources=resources, parent=parent, merkle=not flat_hash,
+        store = None
+        # A flat MP4/MOV/M4V of its own (no parent to ingest, Merkle leaves)
+        # is signed in one pass; anything else, or any layout that path does
+        # not rewrite, by c2pa-rs's Builder.sign.
+        if fmt is not formats.AVI and not has_parent and not flat_hash:
+            store = one_pass.sign_in_one_pass(
+                manifest, signer=signer, mime_type=fmt.mime_type, source=src, source_fh=source_fh, dest=dest_fh,
+                resources=resources,
             )
-        finally:
-            if parent_fh is not None:
-                parent_fh.close()
+        method = "one-pass" if store is not None else "c2pa-rs"
+        if store is None:
+            store = _sign_with_c2pa(manifest, signer=signer, fmt=fmt, src=src, source_fh=source_fh, dest_fh=dest_fh,
+                                    resources=resources, has_parent=has_parent, flat_hash=flat_hash)
     labels = cose.manifest_labels(store)
     stamped_at, authority = time_stamp(store, signer)
     return SignResult(
         input=src, output=dst, manifest_id=labels[-1] if labels else "", format=fmt.name,
         signer=name, parent_manifest=has_parent, timestamped_at=stamped_at, timestamp_authority=authority,
+        method=method,
     )
+
+
+def _sign_with_c2pa(
+    manifest: dict[str, Any],
+    *,
+    signer: Signer,
+    fmt: formats.MediaFormat,
+    src: Path,
+    source_fh: Any,
+    dest_fh: Any,
+    resources: dict[str, bytes],
+    has_parent: bool,
+    flat_hash: bool,
+) -> bytes:
+    parent = None
+    parent_fh = None
+    if has_parent:
+        parent_fh = open(src, "rb")
+        parent = ({"title": src.name, "relationship": "parentOf", "label": src.name}, fmt.mime_type, parent_fh)
+    try:
+        return bridge.sign_stream(
+            manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh, dest=dest_fh,
+            resources=resources, parent=parent, merkle=not flat_hash,
+        )
+    finally:
+        if parent_fh is not None:
+            parent_fh.close()
 
 
 def sign_sidecar(

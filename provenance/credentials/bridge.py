@@ -7,6 +7,7 @@ turns c2pa's JSON into plain data for :mod:`provenance.verify`, and turns
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import io
@@ -359,6 +360,166 @@ def sign_sidecar_store(
                     free(ctypes.cast(out, ctypes.c_void_p))
     except c2pa.C2paError as exc:
         raise callback.failure(exc) from None
+
+
+# The embeddable BMFF calls of the C API (c2pa_c_ffi/src/c_api.rs) that
+# c2pa-python 0.38 does not bind: the caller writes the asset itself, with a
+# placeholder manifest box, feeds the media bytes to the Builder's Merkle
+# accumulator as it copies them, lets c2pa-rs hash the rest, and patches the
+# signed manifest in place. Prototypes of our own, as for sidecars.
+@dataclass(frozen=True)
+class _EmbeddingCalls:
+    set_fixed_size_merkle: Any
+    placeholder: Any
+    hash_mdat_bytes: Any
+    update_hash_from_stream: Any
+    sign_embeddable: Any
+    free: Any
+
+
+@functools.cache
+def _embedding_calls() -> _EmbeddingCalls | None:
+    """The calls, bound on first use; ``None`` when this c2pa library lacks
+    them (one-pass signing is then not offered)."""
+    native = c2pa.c2pa._lib
+    out_bytes = ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))
+    try:
+        return _EmbeddingCalls(
+            set_fixed_size_merkle=ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t)(
+                ("c2pa_builder_set_fixed_size_merkle", native)),
+            placeholder=ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, out_bytes)(
+                ("c2pa_builder_placeholder", native)),
+            hash_mdat_bytes=ctypes.CFUNCTYPE(
+                ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_bool,
+            )(("c2pa_builder_hash_mdat_bytes", native)),
+            update_hash_from_stream=ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)(
+                ("c2pa_builder_update_hash_from_stream", native)),
+            sign_embeddable=ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, out_bytes)(
+                ("c2pa_builder_sign_embeddable", native)),
+            free=native.c2pa_free,
+        )
+    except (AttributeError, OSError):
+        return None
+
+
+def embedding_available() -> bool:
+    """Whether this c2pa library offers the calls :class:`BmffEmbedding` needs."""
+    return _embedding_calls() is not None
+
+
+def _take_bytes(call: Any, handle: Any, mime_type: str, what: str) -> bytes:
+    out = ctypes.POINTER(ctypes.c_ubyte)()
+    size = call(handle, mime_type.encode(), ctypes.byref(out))
+    if size < 0:
+        raise _native_failure(what)
+    calls = _embedding_calls()
+    try:
+        return ctypes.string_at(out, size)
+    finally:
+        if calls is not None and out:
+            calls.free(ctypes.cast(out, ctypes.c_void_p))
+
+
+class BmffEmbedding:
+    """One signing of an MP4/MOV/M4V whose bytes the caller writes itself
+    (see :mod:`provenance.credentials.one_pass`), as a context manager:
+
+    1. :attr:`placeholder` — the composed C2PA ``uuid`` box to reserve room
+       for (it does not count the Merkle leaves; the caller adds room);
+    2. :meth:`hash_media` — each ``mdat``'s bytes from its header on, in
+       order, as they are copied (fixed leaves of *leaf_kb* KiB);
+    3. :meth:`hash_structure` — c2pa-rs hashes the written file but for the
+       manifest box and the media past each ``mdat``'s 16th byte;
+    4. :meth:`sign` — the signed composed box (time-stamped with the
+       signer's ``tsa_url``), checked as ``verify_after_sign`` does in the
+       general path: the COSE signature and the store's structure.
+
+    Same settings, definition, resources and error translation as
+    :func:`sign_stream`. The Builder is reserved for the whole signing;
+    :meth:`hash_media` may run on another thread as long as calls do not
+    overlap.
+    """
+
+    def __init__(
+        self,
+        definition: Mapping[str, Any],
+        *,
+        signer: Signer,
+        mime_type: str,
+        resources: Mapping[str, bytes] | None = None,
+        leaf_kb: int = MERKLE_LEAF_KB,
+    ) -> None:
+        self._definition = definition
+        self._mime_type = mime_type
+        self._resources = resources
+        self._leaf_kb = leaf_kb
+        self._callback = _Callback(signer)
+        self._stack = contextlib.ExitStack()
+        self._handle: Any = None
+        self.placeholder = b""
+
+    @property
+    def leaf_bytes(self) -> int:
+        return self._leaf_kb * 1024
+
+    def __enter__(self) -> BmffEmbedding:
+        calls = _embedding_calls()
+        if calls is None:  # pragma: no cover - callers check embedding_available()
+            raise CredentialError("this c2pa library cannot sign in one pass", hint="install c2pa-python 0.38")
+        settings = _settings(*_sign_settings(None, merkle=True))
+        try:
+            context = self._stack.enter_context(
+                c2pa.Context(settings=c2pa.Settings.from_dict(settings), signer=self._callback.c2pa_signer()))
+            builder = self._stack.enter_context(c2pa.Builder(dict(self._definition), context=context))
+            _prepare(builder, resources=self._resources, parent=None, intent=None)
+            self._stack.enter_context(builder._exclusive_native_call())
+            self._handle = builder._handle
+            if calls.set_fixed_size_merkle(self._handle, self._leaf_kb) != 0:
+                raise _native_failure("setting the Merkle leaf size failed")
+            self.placeholder = _take_bytes(calls.placeholder, self._handle, self._mime_type, "the placeholder failed")
+        except c2pa.C2paError as exc:
+            self._stack.close()
+            raise self._callback.failure(exc) from None
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._handle = None
+        self._stack.close()
+
+    def hash_media(self, index: int, buf: bytearray, length: int, *, large: bool) -> None:
+        """Feed buf[:length], the next bytes of the *index*-th ``mdat`` (its
+        payload, from the first byte after the header), to the Merkle tree.
+        *large* when that ``mdat`` has a 64-bit size. The GIL is released
+        while c2pa-rs hashes."""
+        calls = _embedding_calls()
+        assert calls is not None and self._handle is not None
+        data = ctypes.c_char.from_buffer(buf)
+        if calls.hash_mdat_bytes(self._handle, index, ctypes.addressof(data), length, large) != 0:
+            raise translate(_native_failure("hashing the media failed"))  # read on this thread: errors are per thread
+
+    def hash_structure(self, written: BinaryIO) -> None:
+        """Let c2pa-rs hash the file *written* (all of it, placeholder in
+        place) but for what the Merkle leaves and the manifest box cover."""
+        calls = _embedding_calls()
+        assert calls is not None and self._handle is not None
+        try:
+            with c2pa.c2pa.Stream(written) as stream:
+                if calls.update_hash_from_stream(self._handle, self._mime_type.encode(), stream._stream) != 0:
+                    raise _native_failure("hashing the clip failed")
+        except c2pa.C2paError as exc:
+            raise translate(exc) from None
+
+    def sign(self) -> bytes:
+        """The signed, composed C2PA ``uuid`` box."""
+        calls = _embedding_calls()
+        assert calls is not None and self._handle is not None
+        try:
+            return _take_bytes(calls.sign_embeddable, self._handle, self._mime_type, "signing failed")
+        except c2pa.C2paError as exc:
+            raise self._callback.failure(exc) from None
 
 
 def _detail(exc: Exception) -> str:
