@@ -142,6 +142,10 @@ def sign(
     check_output(src, dst, fmt=fmt, force=force)
     check_signer(signer)  # refuse what validators would reject, saying why
     has_parent = boxes.has_embedded_manifest(src, fmt)
+    # c2pa-rs 0.91.3 writes Merkle leaves for a single-file fragmented MP4
+    # that its own validator then rejects ("Incorrect number of fragments
+    # hashes"); one flat hash verifies, so such files get one.
+    flat_hash = flat_hash or boxes.is_fragmented(src, fmt)
     thumbnail = video.thumbnail_jpeg(src)
     name = signer_name(signer)
     manifest = definition(

@@ -81,6 +81,11 @@ def has_embedded_manifest(path: Path, fmt: MediaFormat) -> bool:
         return False
 
 
+def is_fragmented(path: Path, fmt: MediaFormat) -> bool:
+    """Whether *path* is a fragmented MP4 (top-level ``moof`` boxes)."""
+    return fmt is not AVI and any(kind == b"moof" for kind, _, _, _ in top_level(path, fmt))
+
+
 def media_data_offset(path: Path) -> int:
     """Offset of the first byte of media payload (inside ``mdat`` or ``movi``)."""
     fmt = detect(path)
