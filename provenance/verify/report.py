@@ -8,6 +8,7 @@ version.
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,8 @@ SCHEMA = "provenance.verify/1"
 
 
 class Verdict(str, enum.Enum):
+    """The outcome of verifying a clip; ``severity`` orders them, worst highest."""
+
     VERIFIED = "verified"
     UNTRUSTED = "untrusted"
     TAMPERED = "tampered"
@@ -54,6 +57,8 @@ _SEVERITY = {
 
 
 class StatusKind(str, enum.Enum):
+    """How c2pa-rs classes a validation status code."""
+
     SUCCESS = "success"
     INFORMATIONAL = "informational"
     FAILURE = "failure"
@@ -150,6 +155,18 @@ class Ingredient:
 
 
 @dataclass(frozen=True)
+class Thumbnail:
+    """The claim thumbnail the signer embedded: what the clip looked like
+    when it was signed (not a frame of the file as it is now)."""
+
+    mime_type: str
+    data: bytes = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mime_type": self.mime_type, "data_base64": base64.b64encode(self.data).decode("ascii")}
+
+
+@dataclass(frozen=True)
 class VerificationReport:
     """The outcome of verifying one file.
 
@@ -173,6 +190,8 @@ class VerificationReport:
     credentials_source: str | None = None  # "embedded" or "sidecar"
     notes: tuple[str, ...] = ()
     error: str | None = None
+    # Kept out of the default JSON (it is large); see to_dict(thumbnail=True).
+    thumbnail: Thumbnail | None = field(default=None, repr=False, compare=False)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -182,8 +201,10 @@ class VerificationReport:
     def failures(self) -> tuple[Status, ...]:
         return tuple(s for s in self.status if s.kind is StatusKind.FAILURE)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, *, thumbnail: bool = False) -> dict[str, Any]:
+        """The JSON contract. With *thumbnail*, a ``thumbnail`` field is added
+        (``{"mime_type", "data_base64"}`` or ``null``)."""
+        out = {
             "schema": SCHEMA,
             "file": self.file,
             "verdict": self.verdict.value,
@@ -202,3 +223,6 @@ class VerificationReport:
             "notes": list(self.notes),
             "error": self.error,
         }
+        if thumbnail:
+            out["thumbnail"] = self.thumbnail.to_dict() if self.thumbnail else None
+        return out

@@ -27,6 +27,7 @@ from provenance.verify.report import (
     SignerIdentity,
     Status,
     StatusKind,
+    Thumbnail,
     VerificationReport,
     Verdict,
 )
@@ -221,7 +222,15 @@ class _Builder:
             ingredients=ingredients,
             status=tuple(self.groups.get(label, [])),
             credentials_source=credentials_source,
+            thumbnail=self.thumbnail(label),
         )
+
+    def thumbnail(self, label: str) -> Thumbnail | None:
+        data = self.data.thumbnails.get(label)
+        if not data:
+            return None
+        fmt = ((self.manifests.get(label) or {}).get("thumbnail") or {}).get("format") or "image/jpeg"
+        return Thumbnail(mime_type=str(fmt), data=data)
 
 
 def _source_type(actions: Sequence[Action]) -> str | None:
