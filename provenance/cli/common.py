@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -73,6 +74,15 @@ def load_signer(
     *, key: Path | None, cert: Path | None, keys_dir: Path | None, passphrase_env: str | None, tsa_url: str | None = None
 ) -> Signer:
     """A signer from --key/--cert, or from the development PKI folder."""
+    return signer_factory(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env, tsa_url=tsa_url)()
+
+
+def signer_factory(
+    *, key: Path | None, cert: Path | None, keys_dir: Path | None, passphrase_env: str | None, tsa_url: str | None = None
+) -> Callable[[], Signer]:
+    """A picklable callable that loads the signer: what batch worker
+    processes get (a loaded key never crosses processes; each worker loads
+    it once). The passphrase is asked for here, once, when needed."""
     pki = dev_pki.DevPKI(keys_dir or dev_pki.default_keys_dir())
     if (key is None) != (cert is None):
         raise UsageError("--key and --cert go together", hint="give both, or neither to use the development PKI")
@@ -83,4 +93,6 @@ def load_signer(
                 hint="run 'provenance keys init' or pass --key and --cert",
             )
         key, cert = pki.signer_key, pki.chain
-    return KeySigner.from_files(key=key, chain=cert, passphrase=key_passphrase(key, passphrase_env), tsa_url=tsa_url)
+    return functools.partial(
+        KeySigner.from_files, key=key, chain=cert, passphrase=key_passphrase(key, passphrase_env), tsa_url=tsa_url
+    )
