@@ -84,11 +84,23 @@ def run_job(items: Sequence[BatchInput], job: Job, *, jobs: int | None = None) -
     yield from _Pool(job, workers).run(items)
 
 
+def _context() -> multiprocessing.context.BaseContext:
+    """Workers come from a fork server that has imported provenance once:
+    starting a worker is then a fork of a small single-threaded process,
+    not a fresh interpreter importing c2pa and PyAV (and never a fork of
+    this process, which may hold native threads)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["provenance.batch.jobs"])
+    return context
+
+
 class _Pool:
     def __init__(self, job: Job, workers: int) -> None:
         self.job = job
         self.workers = workers
-        self.context = multiprocessing.get_context("spawn")  # no fork of a process holding native threads
+        self.context = _context()
 
     def _executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(

@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from provenance.batch import STDIN, BatchInput, BatchResult, BatchSummary, InputSet, JsonlLog, collect_inputs
-from provenance.batch.results import FAILED, SIGNED
+from provenance.batch.results import SIGNED
 from provenance.cli.common import console, console_err
 from provenance.cli.render import BADGES
 from provenance.errors import ExitCode, UsageError
@@ -102,8 +102,6 @@ def _progress(*, quiet: bool, files: int, total: int) -> Progress:
 def _outcome_label(outcome: str) -> Text:
     if outcome == SIGNED:
         return Text("✔ signed", style="bold green")
-    if outcome == FAILED:
-        return Text("✗ failed", style="bold red")
     badge, style = BADGES[Verdict(outcome)]
     return Text(badge.lower(), style=style)
 
@@ -118,16 +116,15 @@ def summary_renderables(summary: BatchSummary, found: InputSet, *, seconds: floa
     table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
     table.add_column("outcome")
     table.add_column("files", justify="right")
-    order = [SIGNED, FAILED] + [v.value for v in Verdict]
+    order = [SIGNED] + [v.value for v in Verdict]  # a failed signing is "error", as an unreadable file
     for outcome in sorted(summary.counts, key=lambda o: order.index(o) if o in order else len(order)):
         table.add_row(_outcome_label(outcome), str(summary.counts[outcome]))
     parts: list[Any] = [head, table]
     if summary.failures:
         parts.append(Text(f"Failures ({len(summary.failures)})", style="bold red"))
-        failures = Table(show_header=False, box=None, padding=(0, 2))
         for result in summary.failures[:MAX_FAILURES_SHOWN]:
-            failures.add_row(Text(result.path), _outcome_label(result.outcome), Text(result.error or ""))
-        parts.append(failures)
+            reason = (result.error or "").removeprefix(f"{result.path}: ")
+            parts.append(Text.assemble("  ", _outcome_label(result.outcome), f"  {result.path}: {reason}"))
         if len(summary.failures) > MAX_FAILURES_SHOWN:
             parts.append(Text(f"… and {len(summary.failures) - MAX_FAILURES_SHOWN} more (see the --jsonl log)"))
     if found.skipped:
@@ -184,5 +181,5 @@ def run_batch(
 
     jobs = min(options.jobs or default_jobs(), max(1, len(todo)))
     for part in summary_renderables(summary, found, seconds=time.monotonic() - started, jobs=jobs):
-        out.print(part)
+        out.print(part, soft_wrap=True)
     return summary.exit_code
