@@ -51,12 +51,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from provenance.cli import demo_cmd, keys_cmd, sign_cmd, verify_cmd
+    from provenance.cli import demo_cmd, keys_cmd, serve_cmd, sign_cmd, verify_cmd
 
     cli.add_command(keys_cmd.keys)
     cli.add_command(sign_cmd.sign)
     cli.add_command(verify_cmd.verify)
     cli.add_command(demo_cmd.demo)
+    cli.add_command(serve_cmd.serve)
 
 
 _register()
