@@ -115,7 +115,10 @@ def verify_upload(upload: Upload, trust: TrustStore) -> VerificationReport:
     """Verify an uploaded clip (in a worker thread); the report names the
     file as the client did."""
     _check_format(upload)
-    report = verify(upload.clip, trust=trust, manifest=upload.sidecar)
+    try:
+        report = verify(upload.clip, trust=trust, manifest=upload.sidecar)
+    except ProvenanceError as exc:  # a sidecar c2pa cannot parse, say
+        raise ServiceError(422, _scrub(exc.message, upload) or exc.message, hint=exc.hint) from None
     return dataclasses.replace(
         report,
         file=upload.filename,
