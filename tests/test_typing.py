@@ -20,6 +20,8 @@ PUBLIC = [
     "provenance/identity/keys.py",
     "provenance/identity/algorithms.py",
     "provenance/credentials/manifest.py",
+    "provenance/batch",
+    "provenance/service",
     "examples",
 ]
 
