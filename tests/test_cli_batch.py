@@ -154,6 +154,11 @@ def test_sign_one_file_into_an_existing_folder(run, make_clip, tmp_path: Path) -
     assert result.exit_code == 0 and (out / "one.mp4").is_file()
 
 
+def test_sign_one_file_into_a_new_folder_named_with_a_slash(run, make_clip, tmp_path: Path) -> None:
+    result = run("sign", make_clip("mp4", name="one.mp4"), "-o", f"{tmp_path / 'new'}/", "-q")
+    assert result.exit_code == 0 and (tmp_path / "new" / "one.mp4").is_file()
+
+
 def test_sign_one_file_to_a_file_is_unchanged(run, make_clip, tmp_path: Path) -> None:
     result = run("sign", make_clip(), "-o", tmp_path / "x.mp4")
     assert result.exit_code == 0 and result.stdout.startswith("✓ signed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -17,7 +18,7 @@ from provenance.sign import sign as sign_clip
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+@click.option("-o", "--output", "output_arg", type=click.Path(), required=True,
               help="Signed file to write (never the input); for a batch, the folder to write into.")
 @click.option("--key", type=click.Path(path_type=Path, dir_okay=False), help="Private key (PEM).")
 @click.option("--cert", type=click.Path(path_type=Path, dir_okay=False),
@@ -31,7 +32,7 @@ from provenance.sign import sign as sign_clip
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (a batch: JSON lines).")
 @batch_options
-def sign(paths: tuple[Path, ...], output: Path, key: Path | None, cert: Path | None, keys_dir: Path | None,
+def sign(paths: tuple[Path, ...], output_arg: str, key: Path | None, cert: Path | None, keys_dir: Path | None,
          passphrase_env: str | None, title: str | None, author: str | None, source: str, force: bool,
          as_json: bool, batch: BatchOptions) -> None:
     """Sign a clip (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT.
@@ -41,7 +42,8 @@ def sign(paths: tuple[Path, ...], output: Path, key: Path | None, cert: Path | N
     relative path, in parallel, with a progress bar and a summary. The exit
     code is then that of the worst failure (0 when every clip was signed).
     """
-    if is_batch(paths, batch) or output.is_dir() or str(output).endswith("/"):
+    output = Path(output_arg)
+    if is_batch(paths, batch) or output.is_dir() or output_arg.endswith(os.sep):
         factory = signer_factory(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env)
         job = SignJob(outdir=output, signer=factory, title=title, author=author, source=SourceType(source), force=force)
         code = run_batch(paths, batch, json_stdout=as_json, avoid=(output,), verb="signing",
