@@ -86,3 +86,10 @@ class CredentialError(ProvenanceError):
     """The C2PA layer refused to build or sign a manifest."""
 
     exit_code = ExitCode.FAILED
+
+
+class InvalidParentError(ProvenanceError):
+    """An edit's source carries tampered or invalid credentials; editing it
+    would hide that, so it is refused unless the caller allows it."""
+
+    exit_code = ExitCode.FAILED

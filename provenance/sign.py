@@ -3,19 +3,24 @@ certificate, written atomically to a new file."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.x509.oid import NameOID
 
-from provenance._files import atomic_output
+from provenance._files import atomic_output, atomic_write
 from provenance.credentials import bridge, cose
-from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, definition
+from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
+from provenance.credentials.sidecar import sidecar_path
+from provenance.credentials.timestamp import TimeStampToken, parse_token
 from provenance.errors import OutputExistsError, UsageError
 from provenance.identity.certificates import attribute
+from provenance.identity.profile import require_signable
 from provenance.identity.signer import Signer
 from provenance.media import boxes, formats, video
 
@@ -30,6 +35,9 @@ class SignResult:
     format: str
     signer: str
     parent_manifest: bool  # the input already carried credentials, kept as parent
+    mode: str = "embedded"  # "embedded", "sidecar" (output is NAME.c2pa) or "remuxed" (to MP4, then embedded)
+    timestamped_at: str | None = None  # the RFC 3161 time-stamp's time, with --tsa
+    timestamp_authority: str | None = None  # the TSA that stamped it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +47,9 @@ class SignResult:
             "format": self.format,
             "signer": self.signer,
             "parent_manifest": self.parent_manifest,
+            "mode": self.mode,
+            "timestamped_at": self.timestamped_at,
+            "timestamp_authority": self.timestamp_authority,
         }
 
 
@@ -69,6 +80,31 @@ def check_output(input: Path, output: Path, *, fmt: formats.MediaFormat, force: 
         )
 
 
+def check_signer(signer: Signer) -> None:
+    """Refuse, before any work, a signer whose signature validators would
+    reject (the C2PA certificate profile, saying why) or whose time-stamp
+    authority is not an http(s) URL."""
+    if signer.tsa_url is not None and urllib.parse.urlsplit(signer.tsa_url).scheme.lower() not in ("http", "https"):
+        raise UsageError(f"{signer.tsa_url}: the time-stamp authority must be an http(s) URL",
+                         hint="e.g. --tsa http://timestamp.example.com")
+    require_signable(signer.chain)
+
+
+def signer_name(signer: Signer) -> str:
+    """The signer certificate's common name, as results name the signer."""
+    return attribute(signer.certificate.subject, NameOID.COMMON_NAME) or "unknown"
+
+
+def time_stamp(store: bytes, signer: Signer) -> tuple[str | None, str | None]:
+    """``(time, authority)`` of the active manifest's RFC 3161 time-stamp in
+    the manifest *store* just signed; ``(None, None)`` without --tsa."""
+    labels = cose.manifest_labels(store)
+    stamp = _time_stamp(store, labels[-1]) if labels and signer.tsa_url else None
+    if stamp is None:
+        return None, None
+    return stamp.gen_time.isoformat().replace("+00:00", "Z"), stamp.authority
+
+
 def sign(
     input: Path | str,
     output: Path | str,
@@ -79,8 +115,14 @@ def sign(
     source: SourceType = SourceType.CAMERA,
     force: bool = False,
     published_at: dt.datetime | None = None,
+    flat_hash: bool = False,
 ) -> SignResult:
     """Sign the clip *input* into *output* with *signer*.
+
+    MP4/MOV/M4V media is bound by a Merkle tree of 1 MiB leaves (BMFF hash
+    v3), which keeps signing and verifying within ~50 MB of memory at any
+    size; *flat_hash* writes one flat hash instead, for validators that
+    predate Merkle trees (it costs c2pa-rs ~550 MB of RAM to sign or verify).
 
     The manifest records ``c2pa.created`` with the source type (or
     ``c2pa.opened`` of the input's own credentials, kept as the parent
@@ -94,13 +136,15 @@ def sign(
     """
     src, dst = Path(input), Path(output)
     fmt = formats.detect(src)
+    boxes.check_structure(src, fmt)
     check_output(src, dst, fmt=fmt, force=force)
+    check_signer(signer)  # refuse what validators would reject, saying why
     has_parent = boxes.has_embedded_manifest(src, fmt)
     thumbnail = video.thumbnail_jpeg(src)
-    signer_name = attribute(signer.certificate.subject, NameOID.COMMON_NAME) or "unknown"
+    name = signer_name(signer)
     manifest = definition(
         title=title or src.name,
-        author=author or signer_name,
+        author=author or name,
         mime_type=fmt.mime_type,
         source=source,
         published_at=published_at or dt.datetime.now(dt.timezone.utc),
@@ -117,13 +161,154 @@ def sign(
         try:
             store = bridge.sign_stream(
                 manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh, dest=dest_fh,
-                resources=resources, parent=parent,
+                resources=resources, parent=parent, merkle=not flat_hash,
             )
         finally:
             if parent_fh is not None:
                 parent_fh.close()
     labels = cose.manifest_labels(store)
+    stamped_at, authority = time_stamp(store, signer)
     return SignResult(
         input=src, output=dst, manifest_id=labels[-1] if labels else "", format=fmt.name,
-        signer=signer_name, parent_manifest=has_parent,
+        signer=name, parent_manifest=has_parent, timestamped_at=stamped_at, timestamp_authority=authority,
     )
+
+
+def sign_sidecar(
+    input: Path | str,
+    output: Path | str | None = None,
+    *,
+    signer: Signer,
+    title: str | None = None,
+    author: str | None = None,
+    source: SourceType = SourceType.CAMERA,
+    force: bool = False,
+    published_at: dt.datetime | None = None,
+) -> SignResult:
+    """Sign *input* into a sidecar manifest store, *output* (default
+    ``NAME.c2pa`` next to the clip), and leave the clip itself unchanged.
+
+    The manifest is bound to every byte of the clip by a data hash, so any
+    file type works: WebM and MKV (which c2pa-rs cannot embed in) as well
+    as MP4, MOV or AVI that must not be modified. Credentials the clip
+    already embeds are kept as the parent ingredient.
+
+    >>> sign_sidecar("clip.webm", signer=signer).output  # doctest: +SKIP
+    PosixPath('clip.c2pa')
+    """
+    src = Path(input)
+    fmt = formats.detect_any(src)
+    dst = Path(output) if output is not None else sidecar_path(src)
+    if _same_file(src, dst):
+        raise UsageError(f"{dst}: the sidecar would overwrite the clip", hint="give another --output name")
+    if dst.is_dir():
+        raise UsageError(f"{dst}: output is a directory", hint="give a file name")
+    if dst.exists() and not force:
+        raise OutputExistsError(
+            f"{dst}: sidecar file exists",
+            hint=f"pass --force to replace it, or name it {src.name}.c2pa with --output (verify looks for both names)",
+        )
+    check_signer(signer)
+    has_parent = formats.is_embeddable(fmt) and boxes.has_embedded_manifest(src, fmt)
+    thumbnail = video.thumbnail_jpeg(src) if fmt is not formats.OTHER else None
+    name = signer_name(signer)
+    manifest = definition(
+        title=title or src.name,
+        author=author or name,
+        mime_type=fmt.mime_type,
+        source=source,
+        published_at=published_at or dt.datetime.now(dt.timezone.utc),
+        with_thumbnail=thumbnail is not None,
+        parent_title=src.name if has_parent else None,
+    )
+    resources = {THUMBNAIL_ID: thumbnail} if thumbnail else {}
+    with open(src, "rb") as source_fh, contextlib.ExitStack() as stack:
+        parent = None
+        if has_parent:
+            parent_fh = stack.enter_context(open(src, "rb"))
+            parent = ({"title": src.name, "relationship": "parentOf", "label": src.name}, fmt.mime_type, parent_fh)
+        store = bridge.sign_sidecar_store(
+            manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh, resources=resources, parent=parent,
+        )
+    atomic_write(dst, store)
+    labels = cose.manifest_labels(store)
+    stamped_at, authority = time_stamp(store, signer)
+    return SignResult(
+        input=src, output=dst, manifest_id=labels[-1] if labels else "", format=fmt.name,
+        signer=name, parent_manifest=has_parent, mode="sidecar", timestamped_at=stamped_at,
+        timestamp_authority=authority,
+    )
+
+
+def sign_remuxed(
+    input: Path | str,
+    output: Path | str,
+    *,
+    signer: Signer,
+    title: str | None = None,
+    author: str | None = None,
+    source: SourceType = SourceType.CAMERA,
+    force: bool = False,
+    published_at: dt.datetime | None = None,
+    flat_hash: bool = False,
+) -> SignResult:
+    """Copy the streams of *input* (WebM, MKV…) into the container *output*
+    names (MP4, MOV, M4V or AVI) without re-encoding, and embed the manifest
+    there: the other route, besides a sidecar, for containers c2pa-rs cannot
+    embed in. Records ``c2pa.created`` (or, when *input* already has
+    credentials, ``c2pa.opened`` of it as parent), ``c2pa.repackaged`` and
+    ``c2pa.published``. *flat_hash* as for :func:`sign`.
+
+    >>> sign_remuxed("clip.webm", "clip.mp4", signer=signer)  # doctest: +SKIP
+    """
+    from provenance import edit
+    from provenance.media import transcode as media
+    from provenance.parent import read_parent
+    from provenance.trust.store import TrustStore
+
+    src, dst = Path(input), Path(output)
+    formats.detect_any(src)
+    fmt = edit.output_format(src, dst, force=force)
+    check_signer(signer)
+    parent = read_parent(src, trust=TrustStore())
+    when = published_at or dt.datetime.now(dt.timezone.utc)
+    name = signer_name(signer)
+    with edit._scratch(dst) as scratch:
+        outcome = media.remux_media(src, scratch, muxer=media.container_for(fmt.name))
+        repackaged = action("c2pa.repackaged", when=when, parameters={
+            "from": parent.format.name, "to": fmt.name, "streams": ", ".join(outcome.streams)})
+        published = action("c2pa.published", when=when)
+        if parent.signed:
+            result = edit.sign_edit(
+                operation="remux", parent=parent, media_file=scratch, output=dst, fmt=fmt, signer=signer,
+                trust=TrustStore(), actions=[repackaged, published], title=title or src.name, when=when,
+                flat_hash=flat_hash,
+            )
+            return SignResult(input=src, output=dst, manifest_id=result.manifest_id, format=fmt.name,
+                              signer=name, parent_manifest=True, mode="remuxed",
+                              timestamped_at=result.timestamped_at, timestamp_authority=result.timestamp_authority)
+        thumbnail = video.thumbnail_jpeg(scratch)
+        manifest = definition(
+            title=title or src.name, author=author or name, mime_type=fmt.mime_type, source=source,
+            published_at=when, with_thumbnail=thumbnail is not None, actions=[repackaged, published],
+        )
+        resources = {THUMBNAIL_ID: thumbnail} if thumbnail else {}
+        with open(scratch, "rb") as source_fh, atomic_output(dst) as dest_fh:
+            store = bridge.sign_stream(manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh,
+                                       dest=dest_fh, resources=resources, merkle=not flat_hash)
+    labels = cose.manifest_labels(store)
+    stamped_at, authority = time_stamp(store, signer)
+    return SignResult(
+        input=src, output=dst, manifest_id=labels[-1] if labels else "", format=fmt.name,
+        signer=name, parent_manifest=False, mode="remuxed", timestamped_at=stamped_at,
+        timestamp_authority=authority,
+    )
+
+
+def _time_stamp(store: bytes, label: str) -> TimeStampToken | None:
+    headers = cose.signature_headers(store).get(label)
+    for raw in headers.timestamp_tokens if headers else ():
+        token = parse_token(raw)
+        if token is not None:
+            return token
+    return None

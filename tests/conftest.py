@@ -94,3 +94,48 @@ class CLI:
 def run(pki: DevPKI) -> CLI:
     """Run the CLI in-process with the test PKI as the default keys dir."""
     return CLI(CliRunner(), {"PROVENANCE_KEYS_DIR": str(pki.directory), "COLUMNS": "200"})
+
+
+# --- identity & trust: an isolated trust store, a real TSA, a real HTTP server
+
+@pytest.fixture(autouse=True)
+def _isolated_trust_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Never read or write the user's real trust store (~/.config/provenance)."""
+    path = tmp_path / "trust-store"
+    monkeypatch.setenv("PROVENANCE_TRUST_DIR", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tsa_identity() -> "TSAIdentity":
+    from tests.support.tsa import TSAIdentity
+
+    return TSAIdentity.create()
+
+
+@pytest.fixture
+def tsa(tsa_identity: "TSAIdentity") -> "Iterator[TSAServer]":
+    """A real RFC 3161 time-stamp authority on 127.0.0.1; set
+    ``tsa.authority.gen_time`` to move its clock."""
+    from tests.support.tsa import serve_tsa
+
+    with serve_tsa(tsa_identity) as server:
+        yield server
+
+
+@pytest.fixture
+def http_site() -> "Iterator[StaticSite]":
+    """A real HTTP server on 127.0.0.1 serving what the test puts on it."""
+    from tests.support.static_http import serve_static
+
+    with serve_static() as site:
+        yield site
+
+
+@pytest.fixture(scope="session")
+def trust_lists() -> Path:
+    """../shared/trust: the official trust lists (skips where absent, like corpus)."""
+    path = SHARED / "trust"
+    if not path.is_dir():
+        pytest.skip(f"trust lists not found at {path} (CI has ../shared; a user's clone does not)")
+    return path

@@ -11,12 +11,7 @@ from provenance.media import boxes
 def tampered_copy(signed: Path, dest: Path) -> Path:
     """A copy of *signed* with one byte of its media data flipped."""
     shutil.copyfile(signed, dest)
-    offset = boxes.media_data_offset(dest) + 64
-    with open(dest, "r+b") as fh:
-        fh.seek(offset)
-        byte = fh.read(1)
-        fh.seek(offset)
-        fh.write(bytes([byte[0] ^ 0xFF]))
+    boxes.flip_media_byte(dest)
     return dest
 
 
@@ -63,8 +58,11 @@ def running_server(workdir: Path, *args: str | Path, env: dict[str, str] | None 
                "serve", "--host", "127.0.0.1", "--port", "0", "--tmp-dir", str(tmp_dir), "--log-level", "warning",
                *map(str, args)]
     with open(log, "wb") as out:
+        # Its own empty trust store, never the user's (a module-scoped server
+        # starts before the autouse fixture that isolates the tests' store).
+        isolated = {"PROVENANCE_TRUST_DIR": str(workdir / "trust-store")}
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **(env or {})})
+                                   env={**os.environ, **isolated, **(env or {})})
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -10,11 +10,11 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import tampered_copy
 
 import provenance
 from provenance import KeySigner, SourceKind, TrustStore, Verdict, sign, verify
 from provenance.identity.pki import DevPKI
+from tests.helpers import tampered_copy
 
 
 def test_every_public_name_is_exported_and_documented() -> None:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pytest
-from helpers import tampered_copy
 
 from provenance.batch import (
     BatchInput,
@@ -28,6 +27,7 @@ from provenance.identity.signer import KeySigner
 from provenance.trust.store import TrustStore
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify
+from tests.helpers import tampered_copy
 
 
 def item(name: str) -> BatchInput:

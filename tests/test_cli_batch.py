@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import tampered_copy
 from rich.console import Console
 
 import provenance.cli.batch as batch_cli
@@ -15,6 +14,7 @@ from provenance.identity.pki import DevPKI
 from provenance.trust.store import TrustStore
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify
+from tests.helpers import tampered_copy
 
 
 @pytest.fixture
@@ -168,3 +168,93 @@ def test_sign_batch_with_a_bad_identity_stops_before_any_file(run, uploads: Path
     result = run("sign", uploads, "-o", tmp_path / "out", "--key", tmp_path / "nokey.pem", "--cert", pki.chain)
     assert result.exit_code == 6 and "private key not found" in result.stderr
     assert not any((tmp_path / "out").rglob("*.mp4"))
+
+
+# --- the identity policy, per file, and options that need one file ----------
+
+def test_batch_verify_judges_every_file_by_the_identity_policy(run, signed_clip: Path, tmp_path: Path) -> None:
+    second = tmp_path / "second.mp4"
+    second.write_bytes(signed_clip.read_bytes())
+    result = run("verify", signed_clip, second, "--expect-signer", "Tom Cruise", "--jsonl", "-", "-j", "2")
+    assert result.exit_code == 7, result.output  # wrong_signer, as for one file
+    records = jsonl(result.stdout)
+    assert [r["verdict"] for r in records] == ["wrong_signer", "wrong_signer"]
+    reason = "expected signer 'Tom Cruise', but it was signed by Jane Doe (Example News)"
+    assert all(r["policy_failures"] == [reason] for r in records)
+    assert "Failures (2)" in result.stderr and reason in result.stderr and "✗ wrong signer" in result.stderr
+    met = run("verify", signed_clip, second, "--expect-signer", "jane@example.org", "--expect-org", "Example News",
+              "--jsonl", "-", "-j", "1")
+    assert met.exit_code == 0 and {r["verdict"] for r in jsonl(met.stdout)} == {"verified"}
+
+
+def test_batch_exit_code_and_summary_follow_verdict_severity(run, uploads: Path) -> None:
+    """Worst last in the summary, and the worst decides the exit code:
+    untrusted < wrong_signer < no_credentials < invalid < tampered < error."""
+    wrong = run("verify", uploads / "signed.mp4", uploads / "day1" / "plain.mov", "--expect-org", "Other News",
+                "-j", "1")
+    assert wrong.exit_code == 4  # no credentials outranks wrong signer
+    text = wrong.stdout
+    assert text.index("✗ wrong signer") < text.index("○ no credentials")
+    assert "Failures (1)" in text and "expected organisation 'Other News'" in text
+    everything = run("verify", uploads, "--expect-org", "Other News", "-j", "1")
+    assert everything.exit_code == 1  # tampered outranks both
+    text = everything.stdout
+    assert text.index("✗ wrong signer") < text.index("○ no credentials") < text.index("✗ tampered")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["verify", "{a}", "{b}", "--segments", "seg*.m4s"], "--segments verifies one fragmented MP4"),
+    (["verify", "{dir}", "--manifest", "{a}"], "--manifest names the sidecar of one clip"),
+    (["sign", "{a}", "{b}", "-o", "{out}", "--sidecar"], "--sidecar signs one clip"),
+    (["sign", "{dir}", "-o", "{out}", "--remux"], "--remux signs one clip"),
+    (["sign", "{a}", "{b}"], "a batch needs -o OUTDIR"),
+])
+def test_options_for_one_clip_are_refused_in_a_batch(run, uploads: Path, tmp_path: Path, args: list[str],
+                                                     words: str) -> None:
+    names = {"a": uploads / "signed.mp4", "b": uploads / "day1" / "plain.mov", "dir": uploads, "out": tmp_path / "out"}
+    result = run(*[arg.format(**names) for arg in args])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_sign_passes_the_tsa_and_flat_hash_to_every_worker(run, uploads: Path, tsa, tsa_identity,
+                                                                  trust: TrustStore, tmp_path: Path) -> None:
+    from provenance.credentials import bridge
+    from provenance.trust.store import SourceKind
+
+    (uploads / "day1" / "tampered.mp4").unlink()
+    out = tmp_path / "signed"
+    result = run("sign", uploads, "-o", out, "-j", "2", "--tsa", tsa.url, "--flat-hash", "--jsonl", tmp_path / "s.jsonl")
+    assert result.exit_code == 0, result.output
+    records = jsonl((tmp_path / "s.jsonl").read_text())
+    assert len(records) == 2 and all(r["timestamp_authority"] == "Test Time Authority TSA" for r in records)
+    tsa_root = tmp_path / "tsa-root.pem"
+    tsa_root.write_bytes(tsa_identity.root_pem)
+    stamped = trust.with_pem_file(tsa_root, kind=SourceKind.TSA, name="test tsa")
+    for clip in (out / "signed.mp4", out / "day1" / "plain.mov"):
+        report = verify(clip, trust=stamped)
+        assert report.verdict is Verdict.VERIFIED and report.timestamped, report.status
+        data = bridge.read_store(clip, mime_type="video/mp4", trust=TrustStore())
+        assert data is not None
+        manifest = data.store["manifests"][data.store["active_manifest"]]
+        bmff = next(a["data"] for a in manifest["assertions"] if a["label"].startswith("c2pa.hash.bmff"))
+        assert "merkle" not in bmff  # --flat-hash reached the workers
+
+
+def test_batch_sign_refuses_a_certificate_validators_reject_before_any_file(run, uploads: Path,
+                                                                            tmp_path: Path) -> None:
+    from provenance.identity import certificates as certs
+    from provenance.identity.keys import write_private_key
+    from tests.certfactory import MiniCA
+
+    ca = MiniCA.make("Batch Org")
+    key, leaf = ca.leaf(ca=True)  # a CA certificate as claim signer: validators reject it
+    write_private_key(tmp_path / "ca.key", key)
+    (tmp_path / "ca-chain.pem").write_bytes(certs.pem(leaf, ca.issuing))
+    result = run("sign", uploads, "-o", tmp_path / "out", "-j", "2", "--key", tmp_path / "ca.key",
+                 "--cert", tmp_path / "ca-chain.pem")
+    assert result.exit_code != 0 and "cA=TRUE" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not any((tmp_path / "out").rglob("*.*"))

@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import tampered_copy
 
 from provenance import Verdict, verify
 from provenance.identity.pki import DevPKI
 from provenance.trust.store import TrustStore
+from tests.helpers import tampered_copy
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -56,12 +56,19 @@ def test_verify_on_upload_rejects_tampered(make_clip, signed_clip: Path, pki: De
 def test_transcode_and_resign(signed_clip: Path, pki: DevPKI, trust: TrustStore, tmp_path: Path) -> None:
     out = tmp_path / "rendition.mp4"
     proc = run_example("transcode_and_resign.py", "--key", pki.signer_key, "--chain", pki.chain,
-                       "--trust", pki.root_cert, signed_clip, out)
+                       "--trust", pki.root_cert, "--height", "48", signed_clip, out)
     assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert (result["operation"], result["parent_verdict"]) == ("transcode", "verified")
     report = verify(out, trust=trust)
     assert report.verdict is Verdict.VERIFIED
     assert report.title and report.title.endswith("(transcoded)")
     assert out.read_bytes() != signed_clip.read_bytes()
+    # the chain is kept: the upload's manifest is the parent, with its own verdict
+    actions = [a.action for a in report.actions]
+    assert "c2pa.transcoded" in actions and "c2pa.resized" in actions
+    (parent,) = report.ingredients
+    assert (parent.relationship, parent.verdict) == ("parentOf", Verdict.VERIFIED)
 
 
 def test_transcode_and_resign_refuses_tampered_input(signed_clip: Path, pki: DevPKI, tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import httpx
 import jsonschema
 import pytest
-from helpers import Server, running_server, tampered_copy
 from openapi_spec_validator import validate as validate_openapi
 
 from provenance.identity.pki import DevPKI
@@ -24,6 +23,7 @@ from provenance.service.config import BearerTokens, ServiceConfig, parse_size
 from provenance.trust.store import TrustStore
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify
+from tests.helpers import Server, running_server, tampered_copy
 
 TOKEN = "s3cret-token-for-tests-0123456789"
 LIMIT = 1024 * 1024  # 1 MiB: the test clips are far smaller
@@ -149,14 +149,17 @@ def test_verify_expected_signer(http: httpx.Client, signed_clip: Path, conforms)
                     content=body).json()
     conforms(met, "VerificationReport")
     assert met["expectation"]["met"] is True and met["expectation"]["problems"] == []
+    assert met["verdict"] == "verified" and met["policy_failures"] == []
     unmet = http.post("/v1/verify", params={"expect_signer": "Tom Cruise", "require_timestamp": "1"},
                       content=body).json()
-    assert unmet["verdict"] == "verified"  # the check is reported beside the verdict
-    assert unmet["expectation"]["met"] is False
-    assert unmet["expectation"]["problems"] == [
-        "signed by Jane Doe (Example News), not Tom Cruise",
-        "the signing time is not vouched for by a trusted time-stamp",
+    conforms(unmet, "VerificationReport")
+    assert unmet["verdict"] == "wrong_signer"  # as `verify --expect-signer` says (exit 7)
+    reasons = [
+        "expected signer 'Tom Cruise', but it was signed by Jane Doe (Example News)",
+        "a trusted time-stamp is required, but the signing time comes only from the signer's own clock",
     ]
+    assert unmet["policy_failures"] == reasons
+    assert unmet["expectation"]["met"] is False and unmet["expectation"]["problems"] == reasons
     bad = http.post("/v1/verify", params={"require_timestamp": "maybe"}, content=body)
     assert bad.status_code == 400 and "require_timestamp" in bad.json()["error"]
 
@@ -177,10 +180,30 @@ def test_verify_damaged_clip_is_422_with_the_report(http: httpx.Client, signed_c
     assert report["verdict"] == "error" and report["error"].startswith("cut.mp4")
 
 
-def test_verify_passes_a_sidecar_on(http: httpx.Client, make_clip) -> None:
+def test_verify_passes_a_sidecar_on(http: httpx.Client, server: Server, make_clip, conforms) -> None:
     files = {"file": ("clip.mp4", make_clip().read_bytes()), "sidecar": ("clip.c2pa", b"not a manifest store")}
     response = http.post("/v1/verify", files=files)
-    assert response.status_code == 422 and "JUMBF" in response.json()["error"]
+    assert response.status_code == 422
+    report = response.json()
+    conforms(report, "VerificationReport")
+    assert report["verdict"] == "error" and "JUMBF" in report["error"] and "\n" not in report["error"]
+    assert report["error"].startswith("sidecar.c2pa: ") and str(server.tmp_dir) not in response.text
+
+
+def test_verify_a_webm_with_its_sidecar(http: httpx.Client, server: Server, signer, tmp_path: Path,
+                                        conforms) -> None:
+    from provenance.media.video import make_sample_clip
+    from provenance.sign import sign_sidecar
+
+    webm = make_sample_clip(tmp_path / "clip.webm", seconds=0.5, width=96, height=64)
+    sidecar = sign_sidecar(webm, signer=signer).output
+    files = {"file": ("clip.webm", webm.read_bytes()), "sidecar": ("clip.c2pa", sidecar.read_bytes())}
+    report = http.post("/v1/verify", files=files).json()
+    conforms(report, "VerificationReport")
+    assert (report["verdict"], report["credentials_source"], report["sidecar"]) == ("verified", "sidecar", "sidecar.c2pa")
+    alone = http.post("/v1/verify", params={"filename": "clip.webm"}, content=webm.read_bytes())
+    assert alone.status_code == 415 and "'sidecar' part" in alone.json()["hint"]
+    assert str(server.tmp_dir) not in report["sidecar"] + alone.text
 
 
 @pytest.mark.parametrize("body, status, words", [
@@ -287,7 +310,7 @@ def test_sign_errors(http: httpx.Client, make_clip) -> None:
     assert unsupported.status_code == 415
     assert unsupported.json() == {
         "error": "clip.webm: a Matroska/WebM file is not a supported container",
-        "hint": "provenance embeds credentials in MP4, MOV, M4V, AVI files; remux it to MP4 first",
+        "hint": "this service embeds credentials in MP4, MOV, M4V or AVI files; remux the clip to MP4 first",
     }
     bad_source = http.post("/v1/sign", content=make_clip().read_bytes(), headers=auth, params={"source": "dream"})
     assert bad_source.status_code == 400 and "source" in bad_source.json()["error"]
@@ -347,3 +370,28 @@ def test_bounded_load_run(server: Server, signed_clip: Path) -> None:
     print(f"\nload: {requests} verifications of a {len(body) / 1e3:.0f} kB clip, {clients} clients: "
           f"{requests / elapsed:.1f} requests/s, server peak RSS {server.peak_rss_kib() / 1024:.0f} MiB")
     assert server.leftovers() == []
+
+
+def test_service_trusts_the_trust_store_and_signs_with_any_signer_backend(run, pki: DevPKI, make_clip,
+                                                                          tmp_path: Path) -> None:
+    """The service builds its trust as `verify` does (the persistent trust
+    store by default) and its signer as `sign` does: here a signer command
+    (the KMS seam), named by environment variable, and no development PKI."""
+    import shlex
+    import sys
+
+    store = tmp_path / "store"
+    assert run("trust", "add", "newsroom", pki.root_cert, "--trust-dir", store).exit_code == 0
+    script = Path(__file__).resolve().parent / "sign_with_key_file.py"
+    env = {"PROVENANCE_TRUST_DIR": str(store), "PROVENANCE_TOKENS": TOKEN,
+           "PROVENANCE_SIGNING_COMMAND": shlex.join([sys.executable, str(script), str(pki.signer_key)]),
+           "PROVENANCE_SIGNING_CERT": str(pki.chain)}
+    with running_server(tmp_path / "srv", "--keys-dir", tmp_path / "no-keys", env=env) as srv:
+        with httpx.Client(base_url=srv.url, timeout=60) as client:
+            signed = client.post("/v1/sign", content=make_clip().read_bytes(),
+                                 headers={"Authorization": f"Bearer {TOKEN}"}, params={"filename": "a.mp4"})
+            assert signed.status_code == 200, signed.text
+            assert signed.headers["x-provenance-signer"] == "Jane Doe"
+            report = client.post("/v1/verify", content=signed.content, params={"expect_org": "Example News"}).json()
+    assert report["verdict"] == "verified" and report["signer"]["trusted_by"] == "newsroom"
+    assert report["expectation"]["met"] is True

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import Server, running_server, tampered_copy
 
 from provenance.identity.pki import DevPKI
+from tests.helpers import Server, running_server, tampered_copy
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

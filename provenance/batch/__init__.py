@@ -23,12 +23,17 @@ from provenance.batch.results import FAILED, SIGNED, BatchResult, BatchSummary, 
 from provenance.credentials.manifest import SourceType
 from provenance.errors import ExitCode, ProvenanceError, UsageError
 from provenance.trust.store import TrustStore
+from provenance.verify.policy import Policy
 
 
-def verify_batch(inputs: Sequence[BatchInput], *, trust: TrustStore, jobs: int | None = None) -> Iterator[BatchResult]:
+def verify_batch(
+    inputs: Sequence[BatchInput], *, trust: TrustStore, policy: Policy | None = None, jobs: int | None = None
+) -> Iterator[BatchResult]:
     """Verify every input; yield results as files finish. *jobs* worker
-    processes (default: one per core), each given the trust store once."""
-    return run_job(inputs, VerifyJob(trust), jobs=jobs)
+    processes (default: one per core), each given the trust store once.
+    *policy* (see :mod:`provenance.verify.policy`) judges every file: a
+    verified clip that fails it is ``wrong_signer``."""
+    return run_job(inputs, VerifyJob(trust, policy), jobs=jobs)
 
 
 def sign_batch(
@@ -40,17 +45,21 @@ def sign_batch(
     author: str | None = None,
     source: SourceType = SourceType.CAMERA,
     force: bool = False,
+    flat_hash: bool = False,
     jobs: int | None = None,
 ) -> Iterator[BatchResult]:
     """Sign every input into *outdir*, keeping each file's layout under its
     root; yield results as files finish.
 
     With more than one job, *signer* must be a picklable callable returning
-    a signer (``functools.partial(KeySigner.from_files, key=..., chain=...)``):
-    each worker calls it once. Two inputs that would write the same output
+    a signer (a factory of :mod:`provenance.identity.factories`, such as
+    ``KeyFileSignerFactory(key=..., chain=...)``, or
+    ``functools.partial(KeySigner.from_files, key=..., chain=...)``): each
+    worker calls it once. Two inputs that would write the same output
     are refused (the second fails); nothing is written outside *outdir*.
     """
-    job = SignJob(outdir=outdir, signer=signer, title=title, author=author, source=source, force=force)
+    job = SignJob(outdir=outdir, signer=signer, title=title, author=author, source=source, force=force,
+                  flat_hash=flat_hash)
     return run_sign_job(inputs, job, jobs=jobs)
 
 

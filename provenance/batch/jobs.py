@@ -18,9 +18,10 @@ from provenance.batch.results import FAILED, SIGNED, BatchResult
 from provenance.credentials.manifest import SourceType
 from provenance.errors import ExitCode, ProvenanceError
 from provenance.identity.signer import Signer
-from provenance.sign import sign
+from provenance.sign import check_signer, sign
 from provenance.trust.store import TrustStore
 from provenance.verify.explain import explain
+from provenance.verify.policy import Policy
 from provenance.verify.report import VerificationReport, Verdict
 from provenance.verify.verifier import verify
 
@@ -28,6 +29,8 @@ from provenance.verify.verifier import verify
 def _reason(report: VerificationReport) -> str | None:
     if report.error:
         return report.error
+    if report.verdict is Verdict.WRONG_SIGNER and report.policy_failures:
+        return "; ".join(report.policy_failures)
     if report.failures:
         first = report.failures[0]
         return f"{first.code}: {explain(first.code, first.explanation)}"
@@ -36,16 +39,22 @@ def _reason(report: VerificationReport) -> str | None:
 
 @dataclass(frozen=True)
 class VerifyJob:
-    """Verify each file against *trust*."""
+    """Verify each file against *trust*, and judge it by the identity
+    *policy* when one is given (a verified clip that fails it is
+    ``wrong_signer``, as ``verify --expect-*`` says for one file)."""
 
     trust: TrustStore
+    policy: Policy | None = None
 
     def setup(self) -> None:
         pass  # the trust store is ready as it is
 
+    def close(self) -> None:
+        pass
+
     def run(self, item: BatchInput) -> BatchResult:
         try:
-            report = verify(item.path, trust=self.trust)
+            report = verify(item.path, trust=self.trust, policy=self.policy)
         except Exception as exc:  # noqa: BLE001 - one file must not stop the batch
             report = VerificationReport(file=str(item.path), verdict=Verdict.ERROR,
                                         error=f"internal error: {type(exc).__name__}: {exc}")
@@ -67,7 +76,9 @@ class SignJob:
 
     *signer* is a signer, or a picklable callable that returns one (needed
     for worker processes: a private key does not cross processes; each
-    worker loads it once).
+    worker opens it once, see :mod:`provenance.identity.factories`). A
+    signer the job opened itself is closed by :meth:`close`; one it was
+    given belongs to the caller. *flat_hash* as for :func:`provenance.sign`.
     """
 
     outdir: Path
@@ -76,6 +87,7 @@ class SignJob:
     author: str | None = None
     source: SourceType = SourceType.CAMERA
     force: bool = False
+    flat_hash: bool = False
     _loaded: Signer | None = field(default=None, init=False, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -84,8 +96,23 @@ class SignJob:
         return state
 
     def setup(self) -> None:
+        """Open the signer and refuse, before any file, one whose signature
+        validators would reject (the C2PA certificate profile)."""
         if self._loaded is None:
-            self._loaded = self.signer if isinstance(self.signer, Signer) else self.signer()
+            loaded = self.signer if isinstance(self.signer, Signer) else self.signer()
+            try:
+                check_signer(loaded)
+            except BaseException:
+                if loaded is not self.signer:
+                    loaded.close()
+                raise
+            self._loaded = loaded
+
+    def close(self) -> None:
+        """Close the signer this job opened (a token session, say)."""
+        loaded, self._loaded = self._loaded, None
+        if loaded is not None and loaded is not self.signer:
+            loaded.close()
 
     def output_for(self, item: BatchInput) -> Path:
         return output_path(self.outdir, item.relative)
@@ -97,7 +124,7 @@ class SignJob:
             output = self.output_for(item)
             prepare_parent(self.outdir, output)
             result = sign(item.path, output, signer=self._loaded, title=self.title, author=self.author,
-                          source=self.source, force=self.force)
+                          source=self.source, force=self.force, flat_hash=self.flat_hash)
         except ProvenanceError as exc:
             return self.failure(item, exc.diagnostics(), exc.exit_code, output)
         except Exception as exc:  # noqa: BLE001 - one file must not stop the batch

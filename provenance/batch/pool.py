@@ -9,7 +9,9 @@ failed, and the rest go on.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
+import multiprocessing.util
 import os
 import pickle
 import signal
@@ -26,7 +28,9 @@ from provenance.errors import UsageError
 
 class Job(Protocol):
     """What a batch does to each file. Must be picklable for ``jobs > 1``;
-    :meth:`run` must not raise (it turns every problem into a result)."""
+    :meth:`run` must not raise (it turns every problem into a result). A
+    job may also have ``close()``, called once its process is done with it,
+    to release what :meth:`setup` opened."""
 
     def setup(self) -> None:
         """Load what every file needs (once per worker)."""
@@ -55,6 +59,9 @@ def _init_worker(job: Job) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     job.setup()
     _worker_job = job
+    # Close what setup opened when the worker exits (atexit does not run in
+    # pool workers; multiprocessing's finalizers do).
+    multiprocessing.util.Finalize(None, functools.partial(_close, job), exitpriority=10)
 
 
 def _run_in_worker(item: BatchInput) -> BatchResult:
@@ -69,19 +76,31 @@ def run_job(items: Sequence[BatchInput], job: Job, *, jobs: int | None = None) -
     key, say) raises before any file is touched.
     """
     job.setup()
-    workers = min(jobs or default_jobs(), len(items))
-    if workers <= 1:
-        for item in items:
-            yield job.run(item)
-        return
     try:
-        pickle.dumps(job)
-    except (TypeError, pickle.PicklingError, AttributeError) as exc:
-        raise UsageError(
-            f"this job cannot be sent to worker processes ({exc})",
-            hint="give a picklable job (for signing, a signer factory) or use one job",
-        ) from None
-    yield from _Pool(job, workers).run(items)
+        workers = min(jobs or default_jobs(), len(items))
+        if workers <= 1:
+            for item in items:
+                yield job.run(item)
+            return
+        try:
+            pickle.dumps(job)
+        except (TypeError, pickle.PicklingError, AttributeError) as exc:
+            raise UsageError(
+                f"this job cannot be sent to worker processes ({exc})",
+                hint="give a picklable job (for signing, a signer factory) or use one job",
+            ) from None
+        # The workers open what they need themselves; release this process's
+        # copy (a token session, say) while they work.
+        _close(job)
+        yield from _Pool(job, workers).run(items)
+    finally:
+        _close(job)
+
+
+def _close(job: Job) -> None:
+    close = getattr(job, "close", None)  # optional: a job that opens nothing has none
+    if close is not None:
+        close()
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -17,6 +17,9 @@ from provenance.verify.report import Verdict
 
 SIGNED = "signed"
 FAILED = "error"
+# Verdicts a batch lists as failures: the clip changed, is broken or
+# unreadable, or is not from whom the caller's policy expects.
+FAILING_VERDICTS = frozenset({Verdict.TAMPERED, Verdict.INVALID, Verdict.ERROR, Verdict.WRONG_SIGNER})
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,13 @@ class BatchResult:
 
     @property
     def failed(self) -> bool:
-        """Tampered, invalid or unreadable (verify), or not signed (sign)."""
+        """Tampered, invalid, unreadable or from the wrong signer (verify),
+        or not signed (sign)."""
         if self.outcome == SIGNED:
             return False
         if self.outcome == FAILED:
             return True
-        return Verdict(self.outcome).severity >= Verdict.INVALID.severity
+        return Verdict(self.outcome) in FAILING_VERDICTS
 
     @property
     def severity(self) -> int:

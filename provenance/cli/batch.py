@@ -116,7 +116,8 @@ def summary_renderables(summary: BatchSummary, found: InputSet, *, seconds: floa
     table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
     table.add_column("outcome")
     table.add_column("files", justify="right")
-    order = [SIGNED] + [v.value for v in Verdict]  # a failed signing is "error", as an unreadable file
+    # Best first, worst last (a failed signing is "error", as an unreadable file).
+    order = [SIGNED] + [v.value for v in sorted(Verdict, key=lambda v: v.severity)]
     for outcome in sorted(summary.counts, key=lambda o: order.index(o) if o in order else len(order)):
         table.add_row(_outcome_label(outcome), str(summary.counts[outcome]))
     parts: list[Any] = [head, table]

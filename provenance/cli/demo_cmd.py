@@ -72,12 +72,7 @@ def _run(work: Path, keys_dir: Path, passphrase_env: str | None) -> bool:
     _step(4, "Flip one byte of the media data → expect tampered")
     tampered = work / "clip.tampered.mp4"
     shutil.copyfile(signed, tampered)
-    offset = boxes.media_data_offset(tampered) + 64
-    with open(tampered, "r+b") as fh:
-        fh.seek(offset)
-        byte = fh.read(1)
-        fh.seek(offset)
-        fh.write(bytes([byte[0] ^ 0xFF]))
+    boxes.flip_media_byte(tampered)
     report = verify(tampered, trust=trust)
     console.print("   " + headline(report))
     results.append(("one byte flipped", Verdict.TAMPERED, report.verdict))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
@@ -12,6 +15,19 @@ from provenance.credentials.manifest import SOURCE_LABELS, iptc_term, is_ai
 from provenance.verify.explain import HEADLINES, explain
 from provenance.verify.report import Action, Ingredient, SignerIdentity, Status, StatusKind, VerificationReport, Verdict
 
+if TYPE_CHECKING:
+    from provenance.verify.fragments import FragmentedReport
+
+_CHAIN_STYLES = {
+    Verdict.VERIFIED: "green",
+    Verdict.UNTRUSTED: "yellow",
+    Verdict.NO_CREDENTIALS: "yellow",
+    Verdict.TAMPERED: "bold red",
+    Verdict.INVALID: "bold red",
+    Verdict.ERROR: "bold red",
+    Verdict.WRONG_SIGNER: "bold red",
+}
+
 BADGES: dict[Verdict, tuple[str, str]] = {
     Verdict.VERIFIED: ("✔ VERIFIED", "bold green"),
     Verdict.UNTRUSTED: ("? UNTRUSTED", "bold yellow"),
@@ -19,6 +35,7 @@ BADGES: dict[Verdict, tuple[str, str]] = {
     Verdict.INVALID: ("✗ INVALID", "bold red"),
     Verdict.NO_CREDENTIALS: ("○ NO CREDENTIALS", "bold"),
     Verdict.ERROR: ("! ERROR", "bold red"),
+    Verdict.WRONG_SIGNER: ("✗ WRONG SIGNER", "bold red"),
 }
 
 
@@ -45,6 +62,24 @@ def _signer_line(signer: SignerIdentity | None, verdict: Verdict) -> str:
     return signer.display()
 
 
+def impersonation_warning(report: VerificationReport) -> str | None:
+    """The loud line for a certificate no trusted source vouches for."""
+    if report.verdict is Verdict.UNTRUSTED and report.signer is not None:
+        return f"⚠ {_signer_line(report.signer, report.verdict)}"
+    return None
+
+
+def _time_text(report: VerificationReport) -> str:
+    stamp = report.timestamp
+    if stamp is not None and stamp.trusted:
+        by = f", vouched for by {stamp.trusted_by}" if stamp.trusted_by else ""
+        return f"{report.signed_at} (trusted time-stamp by {stamp.authority}{by})"
+    if stamp is not None:
+        return (f"{report.signed_at} (time-stamp by {stamp.authority}, which no trusted TSA list vouches for: "
+                "no better than the signer's own clock)")
+    return f"{report.signed_at} (signer's own clock, not time-stamped)"
+
+
 def headline(report: VerificationReport) -> str:
     """One line: the verdict and who signed."""
     badge = BADGES[report.verdict][0]
@@ -53,9 +88,13 @@ def headline(report: VerificationReport) -> str:
     who = ""
     if report.signer is not None:
         who = f" — {_signer_line(report.signer, report.verdict)}"
-        if report.verdict is Verdict.VERIFIED and report.signer.trusted_by:
+        if report.verdict in (Verdict.VERIFIED, Verdict.WRONG_SIGNER) and report.signer.trusted_by:
             who += f", vouched for by {report.signer.trusted_by}"
-    if report.failures:
+    if report.verdict is Verdict.WRONG_SIGNER and report.policy_failures:
+        who += f" — {report.policy_failures[0]}"
+    elif report.failures and report.credentials_source == "sidecar" and report.notes:
+        who += f" — {report.notes[0]}"  # says whether the clip changed or the sidecar is another clip's
+    elif report.failures:
         first = report.failures[0]
         who += f" — {explain(first.code, first.explanation)}"
     elif report.notes:
@@ -76,6 +115,8 @@ def _node_label(node: Ingredient) -> Text:
         text.append(f"  {_signer_line(node.signer, node.verdict)}")
     if node.signed_at:
         text.append(f"  {node.signed_at}", style="dim")
+    if node.digital_source_type:
+        text.append(f"  source: {source_label(node.digital_source_type)}", style="dim")
     if node.actions:
         text.append("\n" + " → ".join(_action_text(a) for a in node.actions), style="cyan")
     fails = [s for s in node.status if s.kind is StatusKind.FAILURE]
@@ -110,16 +151,23 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
     rows.add_column(style="dim", no_wrap=True)
     rows.add_column()
     rows.add_row("Verdict", Text(HEADLINES[report.verdict], style=style))
+    if report.chain_summary:
+        rows.add_row("Chain", Text(report.chain_summary, style=_CHAIN_STYLES.get(report.chain_verdict or Verdict.VERIFIED, "")))
     rows.add_row("File", report.file)
     if report.signer is not None:
-        rows.add_row("Signed by", _signer_line(report.signer, report.verdict))
+        untrusted = report.verdict is Verdict.UNTRUSTED
+        rows.add_row("Signed by", Text(_signer_line(report.signer, report.verdict),
+                                       style="bold yellow" if untrusted else ("bold" if report.verdict is Verdict.WRONG_SIGNER else "")))
+        if report.signer.email:
+            rows.add_row("E-mail", report.signer.email)
         if report.signer.issuer:
             rows.add_row("Issued by", report.signer.issuer)
-        if report.verdict is Verdict.VERIFIED:
+        if report.verdict in (Verdict.VERIFIED, Verdict.WRONG_SIGNER):
             rows.add_row("Vouched by", report.signer.trusted_by or "a trusted anchor")
+    if report.policy_failures:
+        rows.add_row("Policy", Text("\n".join(report.policy_failures), style="bold red"))
     if report.signed_at:
-        clock = "trusted time-stamp" if report.timestamped else "signer's own clock, not time-stamped"
-        rows.add_row("Signed at", f"{report.signed_at} ({clock})")
+        rows.add_row("Signed at", _time_text(report))
     if report.generator:
         rows.add_row("Generator", report.generator)
     if report.title:
@@ -129,8 +177,13 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
     if report.actions:
         rows.add_row("Actions", " → ".join(_action_text(a) for a in report.actions))
     if report.credentials_source == "sidecar":
-        rows.add_row("Credentials", "from sidecar file")
-    parts: list[RenderableType] = [rows]
+        where = f" ({Path(report.sidecar).name})" if report.sidecar else ""
+        rows.add_row("Credentials", f"from sidecar file{where}")
+    parts: list[RenderableType] = []
+    warning = impersonation_warning(report)
+    if warning:
+        parts.append(Text(warning, style="bold yellow"))
+    parts.append(rows)
     if report.ai_generated or is_ai(report.digital_source_type):
         parts.append(Text("⚠ AI-generated content: the signer declares this clip was made or changed with generative AI",
                           style="bold magenta"))
@@ -145,3 +198,28 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
         parts.append(Text("All status codes" if verbose else "Failing checks", style="bold"))
         parts.append(table)
     return Panel(Group(*parts), title=Text(badge, style=style), title_align="left", border_style=style)
+
+
+def fragments_card(report: FragmentedReport, *, verbose: bool = False) -> RenderableType:
+    """The card for a fragmented MP4: the credentials, then one line per segment."""
+    badge, style = BADGES[report.verdict]
+    table = Table(show_header=True, box=None, padding=(0, 2))
+    table.add_column("seq", justify="right", style="dim")
+    table.add_column("segment")
+    table.add_column("verdict")
+    table.add_column("why", style="dim")
+    for seg in report.segments:
+        seg_badge, seg_style = BADGES[seg.verdict]
+        why = seg.error or "; ".join(explain(s.code, s.explanation) for s in seg.failures
+                                     if s.code != "signingCredential.untrusted")
+        table.add_row(str(seg.sequence_number or "?"), Path(seg.file).name, Text(seg_badge, style=seg_style), why)
+    for number in report.missing:
+        table.add_row(str(number), "(missing)", Text("✗ MISSING", style="bold red"), "no segment with this sequence number was given")
+    parts: list[RenderableType] = [
+        Text(f"{report.summary}", style=style),
+        card(report.manifest, verbose=verbose),
+        Text("Segments", style="bold"),
+        table,
+    ]
+    return Panel(Group(*parts), title=Text(f"{badge}  {Path(report.init).name} + {len(report.segments)} segment(s)", style=style),
+                 title_align="left", border_style=style)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import click
 
 from provenance.batch.pool import default_jobs
-from provenance.cli.common import console_err, keys_dir_option, load_signer, passphrase_option
+from provenance.cli.common import console_err
+from provenance.cli.signers import signer_from_options, signer_options_from_env
 from provenance.cli.verify_cmd import build_trust
 from provenance.errors import UsageError
+from provenance.identity.signer import Signer
+from provenance.sign import check_signer
+from provenance.trust.store import TrustStore
 from provenance.service.config import DEFAULT_QUEUE, DEFAULT_UPLOAD_TIMEOUT, BearerTokens, ServiceConfig, parse_size
 
 ENV = "PROVENANCE_"
@@ -37,18 +43,21 @@ def _bind(host: str, port: int) -> socket.socket:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, envvar=ENV + "PORT",
               help="Port (0: any free port; the address is printed) [env PROVENANCE_PORT].")
 @click.option("--trust", "anchors", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-              envvar=ENV + "TRUST", help="PEM file of trust anchors. Repeatable [env PROVENANCE_TRUST, ':'-separated].")
+              envvar=ENV + "TRUST", help="PEM file of trust anchors, added to the trust store. Repeatable "
+                                        "[env PROVENANCE_TRUST, ':'-separated].")
 @click.option("--allowed", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               envvar=ENV + "ALLOWED", help="PEM file of pinned end-entity certificates. Repeatable [env PROVENANCE_ALLOWED].")
-@keys_dir_option
+@click.option("--tsa-trust", "tsa", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              envvar=ENV + "TSA_TRUST", help="PEM file of time-stamping authority roots, trusted for signing times only. "
+                                            "Repeatable [env PROVENANCE_TSA_TRUST].")
+@click.option("--trust-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Trust store folder [default: $PROVENANCE_TRUST_DIR or the user config dir].")
+@click.option("--no-trust-store", is_flag=True, help="Ignore the trust store; use only the files given here.")
 @click.option("--tokens-file", type=click.Path(path_type=Path, dir_okay=False), envvar=ENV + "TOKENS_FILE",
               help="Bearer tokens allowed to sign, one per line; enables POST /v1/sign [env PROVENANCE_TOKENS_FILE]. "
                    "Tokens may also come comma-separated in PROVENANCE_TOKENS.")
-@click.option("--key", type=click.Path(path_type=Path, dir_okay=False), envvar=ENV + "SIGNING_KEY",
-              help="The service's signing key (PEM) [env PROVENANCE_SIGNING_KEY; default: the development PKI].")
-@click.option("--cert", type=click.Path(path_type=Path, dir_okay=False), envvar=ENV + "SIGNING_CERT",
-              help="Its certificate chain (PEM) [env PROVENANCE_SIGNING_CERT].")
-@passphrase_option
+@signer_options_from_env({"key": ENV + "SIGNING_KEY", "cert": ENV + "SIGNING_CERT",
+                          "pkcs11_uri": ENV + "SIGNING_PKCS11", "signer_command": ENV + "SIGNING_COMMAND"})
 @click.option("--max-upload", default="2G", show_default=True, envvar=ENV + "MAX_UPLOAD",
               help="Largest upload accepted, e.g. 500M; larger gets 413 [env PROVENANCE_MAX_UPLOAD].")
 @click.option("--max-verifications", type=click.IntRange(min=1), default=None, envvar=ENV + "MAX_VERIFICATIONS",
@@ -61,21 +70,40 @@ def _bind(host: str, port: int) -> socket.socket:
               help="Where uploads are streamed to [default: the system temp folder; env PROVENANCE_TMP_DIR].")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True, envvar=ENV + "LOG_LEVEL", help="Server log level [env PROVENANCE_LOG_LEVEL].")
-def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, ...], keys_dir: Path | None,
-          tokens_file: Path | None, key: Path | None, cert: Path | None, passphrase_env: str | None, max_upload: str,
+def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa: tuple[Path, ...],
+          trust_dir: Path | None, no_trust_store: bool, tokens_file: Path | None, max_upload: str,
           max_verifications: int | None, queue: int, upload_timeout: float, tmp_dir: Path | None,
-          log_level: str) -> None:
+          log_level: str, **signing: Any) -> None:
     """Run the HTTP service: POST /v1/verify, POST /v1/sign (bearer token),
-    GET /healthz, GET /openapi.json, and the verify page at /."""
+    GET /healthz, GET /openapi.json, and the verify page at /.
+
+    Verification trusts what ``verify`` trusts (the trust store, the
+    development root, --trust/--allowed/--tsa-trust). Signing is enabled by
+    bearer tokens and uses the identity the signer options name (a key
+    file, the development PKI, --pkcs11 or --signer-command).
+    """
+    if tmp_dir is not None and not tmp_dir.is_dir():
+        raise UsageError(f"{tmp_dir}: temp folder does not exist", hint="create it or drop --tmp-dir")
+    keys_dir: Path | None = signing.get("keys_dir")
+    trust = build_trust(anchors=anchors, allowed=allowed, keys_dir=keys_dir, tsa=tsa, trust_dir=trust_dir,
+                        use_store=not no_trust_store)
+    tokens = BearerTokens.load(file=tokens_file, env_value=os.environ.get(ENV + "TOKENS"))
+    with contextlib.ExitStack() as stack:
+        signer = stack.enter_context(signer_from_options(signing)) if tokens else None
+        if signer is not None:
+            check_signer(signer)  # refuse at start what validators would reject, not at the first request
+        _run(host, port, trust=trust, signer=signer, tokens=tokens, max_upload=max_upload,
+             max_verifications=max_verifications, queue=queue, upload_timeout=upload_timeout, tmp_dir=tmp_dir,
+             log_level=log_level)
+
+
+def _run(host: str, port: int, *, trust: TrustStore, signer: Signer | None, tokens: BearerTokens, max_upload: str,
+         max_verifications: int | None, queue: int, upload_timeout: float, tmp_dir: Path | None,
+         log_level: str) -> None:
     import uvicorn
 
     from provenance.service import create_app
 
-    trust = build_trust(anchors=anchors, allowed=allowed, keys_dir=keys_dir)
-    tokens = BearerTokens.load(file=tokens_file, env_value=os.environ.get(ENV + "TOKENS"))
-    signer = load_signer(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env) if tokens else None
-    if tmp_dir is not None and not tmp_dir.is_dir():
-        raise UsageError(f"{tmp_dir}: temp folder does not exist", hint="create it or drop --tmp-dir")
     config = ServiceConfig(trust=trust, signer=signer, tokens=tokens, max_upload=parse_size(max_upload),
                            max_verifications=max_verifications or default_jobs(), queue=queue,
                            upload_timeout=upload_timeout, tmp_dir=tmp_dir)

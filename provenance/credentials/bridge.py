@@ -7,8 +7,11 @@ turns c2pa's JSON into plain data for :mod:`provenance.verify`, and turns
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import io
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,19 +20,39 @@ from typing import Any, BinaryIO
 import c2pa
 
 from provenance.credentials.cose import SignatureHeaders, signature_headers
-from provenance.errors import CredentialError, InputError, MalformedMediaError, UnsupportedFormatError
+from provenance.errors import CredentialError, ProvenanceError, InputError, MalformedMediaError, UnsupportedFormatError
 from provenance.identity.signer import Signer
 from provenance.trust.store import TrustStore
 
 C2PA_VERSION = c2pa.sdk_version()
 
+# c2pa-python logs signer-callback failures itself; provenance reports them
+# as one-line errors instead, so its logger must not print to stderr.
+logging.getLogger("c2pa").addHandler(logging.NullHandler())
+logging.getLogger("c2pa").propagate = False
+
 _ALGS = {alg.name: alg for alg in c2pa.C2paSigningAlg}
 
-# Settings every call shares. verify_after_sign re-reads the whole output in
-# c2pa-rs; provenance verifies the signed output itself when asked, so the
-# second full pass is off.
-_BASE_SETTINGS: dict[str, Any] = {
-    "verify": {"verify_after_sign": False},
+# Reading: c2pa-rs hashes flat-hashed assets through two live 256 MiB
+# buffers (hash_utils.rs MAX_HASH_BUF, not configurable in 0.91.3), so
+# verifying a flat-hashed file costs ~540 MB whatever the stream does.
+#
+# Signing: c2pa-rs signs in three passes (copy to a temp stream with a
+# placeholder, hash it, copy it to the destination) and keeps the temp
+# stream in RAM up to core.backing_store_memory_threshold_in_mb (512 by
+# default); 0 sends it to an unlinked temp file. A Merkle tree over mdat in
+# 1 MiB leaves (BMFF hash v3) replaces the flat hash and its 256 MiB buffers,
+# so neither signing nor verifying what provenance signs needs more than
+# ~50 MB. Proof boxes (merkle_tree_max_proofs) would add two more full copies
+# and serve streaming clients only, so none are written. verify_after_sign
+# checks the new manifest's structure; its hash re-check stays off (default).
+MERKLE_LEAF_KB = 1024
+_SIGN_SETTINGS: dict[str, Any] = {
+    "verify": {"verify_after_sign": True},
+    "core": {"backing_store_memory_threshold_in_mb": 0},
+}
+_MERKLE_SETTINGS: dict[str, Any] = {
+    "core": {"merkle_tree_chunk_size_in_kb": MERKLE_LEAF_KB, "merkle_tree_max_proofs": 0},
 }
 
 
@@ -45,49 +68,16 @@ class ManifestStoreData:
     thumbnails: Mapping[str, bytes]  # manifest label -> claim thumbnail bytes
 
 
-class _ChunkedReads(io.RawIOBase):
-    """Serve c2pa-rs's reads in bounded chunks.
-
-    c2pa-rs asks its stream for up to 256 MiB at a time; a short read keeps
-    the native buffer it touches, and so peak memory, small. Rust's readers
-    loop on short reads, so the hash is unchanged.
-    """
-
-    def __init__(self, raw: BinaryIO, *, chunk: int = 4 << 20) -> None:
-        self._raw = raw
-        self._chunk = chunk
-
-    def readable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return self._raw.writable()
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer)[: self._chunk]
-        return self._raw.readinto(view)  # type: ignore[attr-defined,no-any-return]
-
-    def write(self, data: Any) -> int:
-        return self._raw.write(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._raw.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._raw.tell()
-
-    def flush(self) -> None:
-        self._raw.flush()
+def _settings(*parts: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    settings: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for key, value in part.items():
+            settings.setdefault(key, {}).update(value)
+    return settings
 
 
-def _context(extra: Mapping[str, Any] | None = None) -> c2pa.Context:
-    settings = json.loads(json.dumps(_BASE_SETTINGS))
-    for key, value in (extra or {}).items():
-        settings.setdefault(key, {}).update(value)
-    return c2pa.Context.from_dict(settings)
+def _context(*parts: Mapping[str, Any]) -> c2pa.Context:
+    return c2pa.Context.from_dict(_settings(*parts))
 
 
 def translate(exc: c2pa.C2paError, *, path: Path | None = None) -> Exception:
@@ -118,25 +108,62 @@ def read_store(
     try:
         with open(path, "rb") as raw:
             ctx = _context(trust.c2pa_settings())
-            reader = c2pa.Reader(mime_type, _ChunkedReads(raw), manifest_data, context=ctx)
+            reader = c2pa.Reader(mime_type, raw, manifest_data, context=ctx)
             with reader:
-                store = json.loads(reader.json())
-                cr = json.loads(reader.crjson())
-                state = reader.get_validation_state() or ""
-                embedded = reader.is_embedded()
-                active = store.get("active_manifest")
-                sigs: dict[str, SignatureHeaders] = {}
-                if active:
-                    buf = io.BytesIO()
-                    reader.resource_to_stream(active, buf)
-                    sigs = signature_headers(buf.getvalue())
-                thumbs = _thumbnails(reader, store)
+                return _store_data(reader)
     except c2pa.C2paError.ManifestNotFound:
         return None
     except c2pa.C2paError as exc:
         raise translate(exc, path=path) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
+
+
+def read_fragment(init: Path, segment: Path, *, trust: TrustStore) -> ManifestStoreData | None:
+    """Read the manifest store of the fragmented-MP4 init segment *init* and
+    validate it together with the media segment *segment*
+    (``Reader.with_fragment``). ``None`` when *init* has no manifest."""
+    try:
+        with open(init, "rb") as raw, open(init, "rb") as raw2, open(segment, "rb") as frag:
+            ctx = _context(trust.c2pa_settings())
+            with c2pa.Reader("video/mp4", raw, context=ctx) as reader:
+                reader.with_fragment("video/mp4", raw2, frag)
+                return _store_data(reader)
+    except c2pa.C2paError.ManifestNotFound:
+        return None
+    except c2pa.C2paError as exc:
+        raise translate(exc, path=segment) from None
+    except OSError as exc:
+        raise InputError(f"{exc.filename}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
+
+
+def read_resource(path: Path, *, mime_type: str, identifier: str, manifest_data: bytes | None = None) -> bytes:
+    """The bytes of one resource (a thumbnail, say) of *path*'s manifest
+    store, named by its ``identifier`` in the Reader JSON."""
+    try:
+        with open(path, "rb") as raw:
+            with c2pa.Reader(mime_type, raw, manifest_data, context=_context()) as reader:
+                buf = io.BytesIO()
+                reader.resource_to_stream(identifier, buf)
+                return buf.getvalue()
+    except c2pa.C2paError as exc:
+        raise translate(exc, path=path) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
+
+
+def _store_data(reader: c2pa.Reader) -> ManifestStoreData:
+    store = json.loads(reader.json())
+    cr = json.loads(reader.crjson())
+    state = reader.get_validation_state() or ""
+    embedded = reader.is_embedded()
+    active = store.get("active_manifest")
+    sigs: dict[str, SignatureHeaders] = {}
+    if active:
+        buf = io.BytesIO()
+        reader.resource_to_stream(active, buf)
+        sigs = signature_headers(buf.getvalue())
+    thumbs = _thumbnails(reader, store)
     cert_info = {
         m.get("label", ""): (m.get("signature") or {}).get("certificateInfo") or {}
         for m in cr.get("manifests", [])
@@ -159,6 +186,75 @@ def _thumbnails(reader: c2pa.Reader, store: Mapping[str, Any]) -> dict[str, byte
     return out
 
 
+_INTENTS = {"create": c2pa.C2paBuilderIntent.CREATE, "edit": c2pa.C2paBuilderIntent.EDIT,
+            "update": c2pa.C2paBuilderIntent.UPDATE}
+
+
+class _Callback:
+    """*signer* as c2pa's signing callback. c2pa-python swallows callback
+    exceptions (and logs them); this keeps the real cause, so the user sees
+    why signing failed (a locked token, a failing KMS command...)."""
+
+    def __init__(self, signer: Signer) -> None:
+        self.signer = signer
+        self.errors: list[BaseException] = []
+
+    def sign(self, data: bytes) -> bytes:
+        try:
+            return self.signer.sign(data)
+        except BaseException as exc:
+            self.errors.append(exc)
+            raise
+
+    def c2pa_signer(self) -> c2pa.Signer:
+        signer = self.signer
+        return c2pa.Signer.from_callback(self.sign, _ALGS[signer.alg.name], signer.chain_pem().decode(), signer.tsa_url)
+
+    def failure(self, exc: c2pa.C2paError) -> Exception:
+        """The provenance error for a failed signing call."""
+        if self.errors:
+            cause = self.errors[0]
+            if isinstance(cause, ProvenanceError):
+                return cause
+            return CredentialError(
+                f"the signer failed ({type(cause).__name__}: {cause})", hint="check the key, token or signing service"
+            )
+        tsa_url = self.signer.tsa_url
+        if tsa_url and _is_time_stamp_failure(exc):
+            return CredentialError(
+                f"time-stamping failed: the authority at {tsa_url} gave no valid time-stamp ({_detail(exc)})",
+                hint="check the --tsa URL and that the authority is reachable, or sign without --tsa",
+            )
+        return translate(exc)
+
+
+def _sign_settings(trust: TrustStore | None, *, merkle: bool) -> list[Mapping[str, Any]]:
+    """Settings for a signing call: bounded memory, Merkle leaves for BMFF
+    media when *merkle*, and *trust* for judging a parent ingredient."""
+    parts: list[Mapping[str, Any]] = [_SIGN_SETTINGS]
+    if merkle:
+        parts.append(_MERKLE_SETTINGS)
+    if trust is not None:
+        parts.append(trust.c2pa_settings())
+    return parts
+
+
+def _prepare(
+    builder: c2pa.Builder,
+    *,
+    resources: Mapping[str, bytes] | None,
+    parent: tuple[Mapping[str, Any], str, BinaryIO] | None,
+    intent: str | None,
+) -> None:
+    for uri, data in (resources or {}).items():
+        builder.add_resource(uri, io.BytesIO(data))
+    if parent is not None:
+        ingredient, parent_mime, parent_stream = parent
+        builder.add_ingredient(dict(ingredient), parent_mime, parent_stream)
+    if intent is not None:
+        builder.set_intent(_INTENTS[intent])
+
+
 def sign_stream(
     definition: Mapping[str, Any],
     *,
@@ -168,19 +264,108 @@ def sign_stream(
     dest: BinaryIO,
     resources: Mapping[str, bytes] | None = None,
     parent: tuple[Mapping[str, Any], str, BinaryIO] | None = None,
+    trust: TrustStore | None = None,
+    intent: str | None = None,
+    merkle: bool = True,
 ) -> bytes:
     """Sign *source* into *dest* with *definition*; return the manifest store
-    bytes. *parent* is ``(ingredient_json, mime_type, stream)``."""
+    bytes. *parent* is ``(ingredient_json, mime_type, stream)``; c2pa-rs
+    validates its credentials against *trust* and records the result in the
+    ingredient. *intent* is ``"create"``, ``"edit"`` or ``"update"``.
+    *merkle* hashes BMFF media in 1 MiB Merkle leaves (bounded memory);
+    ``False`` writes the classic flat hash older validators expect."""
+    callback = _Callback(signer)
     try:
-        c2pa_signer = c2pa.Signer.from_callback(
-            signer.sign, _ALGS[signer.alg.name], signer.chain_pem().decode(), signer.tsa_url
-        )
-        with c2pa_signer, c2pa.Builder(dict(definition), context=_context()) as builder:
-            for uri, data in (resources or {}).items():
-                builder.add_resource(uri, io.BytesIO(data))
-            if parent is not None:
-                ingredient, parent_mime, parent_stream = parent
-                builder.add_ingredient(dict(ingredient), parent_mime, _ChunkedReads(parent_stream))
-            return builder.sign(c2pa_signer, mime_type, _ChunkedReads(source), dest)
+        context = _context(*_sign_settings(trust, merkle=merkle))
+        with callback.c2pa_signer() as c2pa_signer, c2pa.Builder(dict(definition), context=context) as builder:
+            _prepare(builder, resources=resources, parent=parent, intent=intent)
+            return builder.sign(c2pa_signer, mime_type, source, dest)
     except c2pa.C2paError as exc:
-        raise translate(exc) from None
+        raise callback.failure(exc) from None
+
+
+# The data-hash signing calls of the C API that c2pa-python 0.38 does not
+# bind (c2pa_c_ffi/src/c_api.rs). Prototypes of our own, so the library's
+# own bindings are left untouched.
+@functools.cache
+def _data_hash_calls() -> tuple[Any, Any, Any]:
+    """``(update_hash_from_stream, sign_embeddable, free)``, bound on first
+    use, so a c2pa-python without them breaks sidecar signing only."""
+    try:
+        native = c2pa.c2pa._lib
+        update = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)(
+            ("c2pa_builder_update_hash_from_stream", native)
+        )
+        sign = ctypes.CFUNCTYPE(
+            ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))
+        )(("c2pa_builder_sign_embeddable", native))
+        return update, sign, native.c2pa_free
+    except (AttributeError, OSError) as exc:
+        raise CredentialError(
+            f"this c2pa library cannot sign sidecars ({exc})",
+            hint=f"install c2pa-python 0.38 (c2pa-rs {C2PA_VERSION} was found), or use 'sign --remux'",
+        ) from None
+
+
+def _native_failure(fallback: str) -> c2pa.C2paError:
+    message = c2pa.c2pa._read_native_error() or fallback
+    try:
+        c2pa.c2pa._raise_typed_c2pa_error(message)
+    except c2pa.C2paError as exc:
+        return exc
+    return c2pa.C2paError(message)  # pragma: no cover - the call above always raises
+
+
+def sign_sidecar_store(
+    definition: Mapping[str, Any],
+    *,
+    signer: Signer,
+    mime_type: str,
+    source: BinaryIO,
+    resources: Mapping[str, bytes] | None = None,
+    parent: tuple[Mapping[str, Any], str, BinaryIO] | None = None,
+    trust: TrustStore | None = None,
+    intent: str | None = None,
+) -> bytes:
+    """Sign a sidecar manifest store for *source* and return its bytes
+    (``application/c2pa``); *source* is only read.
+
+    The hard binding is a ``c2pa.hash.data`` assertion over every byte of
+    *source*, with no exclusions: the spec's binding for an external
+    manifest, which works for any file type, WebM and MKV included. It is
+    made with c2pa-rs's ``update_hash_from_stream`` followed by
+    ``sign_embeddable`` for the ``application/c2pa`` format, called through
+    c2pa-python's own loaded library because c2pa-python 0.38 does not
+    bind them; the signer comes from the Builder's Context.
+    """
+    update_hash_from_stream, sign_embeddable, free = _data_hash_calls()
+    callback = _Callback(signer)
+    settings = _settings(*_sign_settings(trust, merkle=False))
+    try:
+        context = c2pa.Context(settings=c2pa.Settings.from_dict(settings), signer=callback.c2pa_signer())
+        with context, c2pa.Builder(dict(definition), context=context) as builder:
+            _prepare(builder, resources=resources, parent=parent, intent=intent)
+            with builder._exclusive_native_call(), c2pa.c2pa.Stream(source) as stream:
+                if update_hash_from_stream(builder._handle, mime_type.encode(), stream._stream) != 0:
+                    raise _native_failure("hashing the clip failed")
+            out = ctypes.POINTER(ctypes.c_ubyte)()
+            with builder._exclusive_native_call():
+                size = sign_embeddable(builder._handle, b"application/c2pa", ctypes.byref(out))
+                if size < 0:
+                    raise _native_failure("signing the sidecar failed")
+                try:
+                    return ctypes.string_at(out, size)
+                finally:
+                    free(ctypes.cast(out, ctypes.c_void_p))
+    except c2pa.C2paError as exc:
+        raise callback.failure(exc) from None
+
+
+def _detail(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.split(": ", 1)[1] if ": " in text else text
+
+
+def _is_time_stamp_failure(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("http resolver", "time stamp", "timestamp", "time-stamp", "nonce"))

@@ -5,7 +5,7 @@ vouched; c2pa-rs remains the judge of validity."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import cbor2
@@ -18,6 +18,9 @@ _X5CHAIN = 33
 class SignatureHeaders:
     chain: tuple[x509.Certificate, ...]
     timestamped: bool
+    # raw RFC 3161 tokens from sigTst2 (a TimeStampToken) or sigTst (v1, a
+    # TimeStampResp); parsed by provenance.credentials.timestamp
+    timestamp_tokens: tuple[bytes, ...] = ()
 
 
 def _boxes(buf: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
@@ -96,7 +99,22 @@ def _parse_cose(data: bytes) -> SignatureHeaders | None:
             break
     keys = set(protected) | set(unprotected)
     timestamped = bool(keys & {"sigTst", "sigTst2"})
-    return SignatureHeaders(tuple(chain), timestamped)
+    return SignatureHeaders(tuple(chain), timestamped, _tst_tokens(protected, unprotected))
+
+
+def _tst_tokens(*headers: object) -> tuple[bytes, ...]:
+    tokens: list[bytes] = []
+    for header in headers:
+        if not isinstance(header, Mapping):
+            continue
+        for label in ("sigTst2", "sigTst"):
+            container = header.get(label)
+            items = container.get("tstTokens") if isinstance(container, Mapping) else None
+            for item in items if isinstance(items, (list, tuple)) else []:
+                val = item.get("val") if isinstance(item, Mapping) else None
+                if isinstance(val, bytes):
+                    tokens.append(val)
+    return tuple(tokens)
 
 
 def manifest_labels(store: bytes) -> list[str]:

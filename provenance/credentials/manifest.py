@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provenance import __version__
@@ -83,27 +84,41 @@ def _iso(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def action(name: str, *, when: dt.datetime, parameters: Mapping[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    """One entry of a ``c2pa.actions.v2`` assertion."""
+    entry: dict[str, Any] = {"action": name, "when": _iso(when)}
+    if parameters:
+        entry["parameters"] = dict(parameters)
+    entry.update(fields)
+    return entry
+
+
 def definition(
     *,
     title: str,
-    author: str,
+    author: str | None,
     mime_type: str,
     source: SourceType,
     published_at: dt.datetime,
     with_thumbnail: bool,
     parent_title: str | None = None,
+    actions: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The manifest JSON c2pa's Builder takes.
 
     Without a parent, the first action is ``c2pa.created`` with the source
-    type; with a parent (the input already carried credentials), it is
-    ``c2pa.opened`` of that parent, so the chain is kept.
+    type; with a parent (the input already carried credentials, or an edit
+    records its source), it is ``c2pa.opened`` of that parent, so the chain
+    is kept. *actions* follow the first one (default: ``c2pa.published``).
+    Without an *author* no CreativeWork assertion is written: an editor or
+    a platform is not the author of the work it changes.
     """
     first: dict[str, Any]
     if parent_title is None:
         first = {"action": "c2pa.created", "digitalSourceType": source.iptc_uri, "when": _iso(published_at)}
     else:
         first = {"action": "c2pa.opened", "parameters": {"ingredientIds": [parent_title]}, "when": _iso(published_at)}
+    rest = [dict(a) for a in actions] if actions is not None else [{"action": "c2pa.published", "when": _iso(published_at)}]
     manifest: dict[str, Any] = {
         "claim_generator_info": [{"name": "provenance", "version": __version__}],
         "title": title,
@@ -111,8 +126,12 @@ def definition(
         "assertions": [
             {
                 "label": "c2pa.actions.v2",
-                "data": {"actions": [first, {"action": "c2pa.published", "when": _iso(published_at)}]},
+                "data": {"actions": [first, *rest]},
             },
+        ],
+    }
+    if author is not None:
+        manifest["assertions"].append(
             {
                 "label": "stds.schema-org.CreativeWork",
                 "data": {
@@ -120,9 +139,8 @@ def definition(
                     "@type": "CreativeWork",
                     "author": [{"@type": "Person", "name": author}],
                 },
-            },
-        ],
-    }
+            }
+        )
     if with_thumbnail:
         manifest["thumbnail"] = {"format": "image/jpeg", "identifier": THUMBNAIL_ID}
     return manifest

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from provenance.errors import IdentityError
 from provenance.identity.keys import PrivateKey
 
 C2PA_CLAIM_SIGNING = ObjectIdentifier("1.3.6.1.4.1.62558.2.1")
@@ -33,6 +35,16 @@ class Subject:
     organization: str
     country: str
     email: str | None = None
+
+    @classmethod
+    def from_name(cls, name: x509.Name, *, email: str | None = None) -> Subject:
+        """The C/O/CN of *name* (empty strings where absent)."""
+        return cls(
+            attribute(name, NameOID.COMMON_NAME) or "",
+            attribute(name, NameOID.ORGANIZATION_NAME) or "",
+            attribute(name, NameOID.COUNTRY_NAME) or "",
+            email=email,
+        )
 
     def name(self) -> x509.Name:
         return x509.Name(
@@ -137,12 +149,42 @@ def claim_signing_leaf(
     return builder.sign(issuer_key, _signing_hash(issuer_key))  # type: ignore[arg-type]
 
 
+def signing_request(subject: Subject, key: PrivateKey) -> x509.CertificateSigningRequest:
+    """A CSR for *subject*, self-signed with *key* (the e-mail goes in a SAN)."""
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject.name())
+    if subject.email:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.RFC822Name(subject.email)]), critical=False)
+    return builder.sign(key, _signing_hash(key))  # type: ignore[arg-type]
+
+
 def pem(*certs: x509.Certificate) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
 
 
 def load_pem_chain(data: bytes) -> list[x509.Certificate]:
     return x509.load_pem_x509_certificates(data)
+
+
+MAX_CHAIN_BYTES = 1 << 20
+
+
+def read_chain(path: Path) -> list[x509.Certificate]:
+    """Certificates from a PEM file (signer first) or a single DER
+    certificate, with one-line errors."""
+    try:
+        if path.stat().st_size > MAX_CHAIN_BYTES:
+            raise IdentityError(f"{path}: too large for a certificate chain", hint="give PEM certificates, signer first")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise IdentityError(f"{path}: certificate file not found", hint="check the path") from None
+    except OSError as exc:
+        raise IdentityError(f"{path}: cannot read certificates ({exc.strerror})", hint="check its permissions") from None
+    try:
+        if b"-----BEGIN" in data:
+            return load_pem_chain(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError:
+        raise IdentityError(f"{path}: not a PEM or DER certificate", hint="give PEM certificates, signer first") from None
 
 
 def attribute(name: x509.Name, oid: ObjectIdentifier) -> str | None:

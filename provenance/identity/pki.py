@@ -11,6 +11,7 @@ from provenance._files import atomic_write
 from provenance.errors import OutputExistsError
 from provenance.identity import certificates as certs
 from provenance.identity.algorithms import SigningAlgorithm, generate_key
+from provenance.identity.ca import OrganisationCA
 from provenance.identity.keys import write_private_key
 
 DEFAULT_KEYS_DIR = Path("keys")
@@ -22,26 +23,9 @@ def default_keys_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class DevPKI:
-    """File layout of a development PKI folder."""
-
-    directory: Path
-
-    @property
-    def root_cert(self) -> Path:
-        return self.directory / "root-ca.pem"
-
-    @property
-    def root_key(self) -> Path:
-        return self.directory / "root-ca.key"
-
-    @property
-    def issuing_cert(self) -> Path:
-        return self.directory / "issuing-ca.pem"
-
-    @property
-    def issuing_key(self) -> Path:
-        return self.directory / "issuing-ca.key"
+class DevPKI(OrganisationCA):
+    """File layout of a development PKI folder: an organisation CA's files
+    (so a dev PKI can issue too) plus one creator's key and chain."""
 
     @property
     def signer_cert(self) -> Path:
@@ -57,8 +41,7 @@ class DevPKI:
         return self.directory / "chain.pem"
 
     def files(self) -> tuple[Path, ...]:
-        return (self.root_cert, self.root_key, self.issuing_cert, self.issuing_key,
-                self.signer_cert, self.signer_key, self.chain)
+        return super().files() + (self.signer_cert, self.signer_key, self.chain)
 
     def exists(self) -> bool:
         return self.chain.exists() and self.signer_key.exists()

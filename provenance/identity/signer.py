@@ -37,6 +37,15 @@ class Signer(ABC):
     def sign(self, data: bytes) -> bytes:
         """Return the raw COSE signature of *data*."""
 
+    def close(self) -> None:
+        """Release what the signer holds (a token session, ...)."""
+
+    def __enter__(self) -> Signer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class KeySigner(Signer):
     """A signer over a private key held in this process (cryptography).

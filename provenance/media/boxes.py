@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from provenance._files import atomic_output
-from provenance.errors import UsageError
+from provenance.errors import MalformedMediaError, UsageError
 from provenance.media.formats import AVI, MediaFormat, detect
 
 C2PA_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
@@ -46,6 +46,29 @@ def top_level(path: Path, fmt: MediaFormat) -> Iterator[tuple[bytes, int, int, b
             pos += length
 
 
+def check_structure(path: Path, fmt: MediaFormat) -> None:
+    """Raise :class:`MalformedMediaError` when the top-level structure runs
+    past the end of the file (a truncated download) or has no media."""
+    size = path.stat().st_size
+    kinds = []
+    end = 0
+    for kind, offset, length, _ in top_level(path, fmt):
+        kinds.append(kind)
+        end = offset + length
+        if end > size:
+            name = kind.decode("latin-1")
+            raise MalformedMediaError(
+                f"{path}: truncated: the '{name}' {'chunk' if fmt is AVI else 'box'} at offset {offset} "
+                f"needs {length} bytes but the file ends at {size}",
+                hint="the download or copy is incomplete; use a complete file",
+            )
+    if fmt is AVI:
+        return
+    if b"moov" not in kinds and b"moof" not in kinds:
+        raise MalformedMediaError(f"{path}: no 'moov' box: this is not a playable {fmt.name} file",
+                                  hint="use a complete, finalised recording")
+
+
 def _is_manifest(kind: bytes, payload: bytes, fmt: MediaFormat) -> bool:
     return kind == b"C2PA" if fmt is AVI else (kind == b"uuid" and payload == C2PA_UUID)
 
@@ -67,6 +90,19 @@ def media_data_offset(path: Path) -> int:
         if kind == b"mdat":
             return offset + 8
     raise UsageError(f"{path}: no media data found", hint="give a complete video file")
+
+
+def flip_media_byte(path: Path, *, at: int = 64) -> int:
+    """Invert one byte of media payload in place, *at* bytes into ``mdat``
+    (or ``movi``): the smallest possible tampering, for demos and tests.
+    Returns the file offset changed."""
+    offset = media_data_offset(path) + at
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    return offset
 
 
 def strip_credentials(src: Path, dst: Path) -> bool:

@@ -49,7 +49,7 @@ _SUPPORTED_HINT = f"provenance embeds credentials in {SUPPORTED_NAMES} files"
 def _unsupported(path: Path, what: str) -> UnsupportedFormatError:
     return UnsupportedFormatError(
         f"{path}: {what} is not a supported container",
-        hint=f"{_SUPPORTED_HINT}; remux it to MP4 first",
+        hint=f"{_SUPPORTED_HINT}; sign it with --sidecar (clip unchanged), or --remux it to MP4",
     )
 
 
@@ -97,3 +97,67 @@ def detect(path: Path) -> MediaFormat:
             raise _unsupported(path, f"a {name} file")
     raise _unsupported(path, "not a recognised video (unknown bytes)")
 
+
+
+# Containers c2pa-rs cannot embed a manifest in, but that a sidecar manifest
+# (bound by a data hash over the whole file) can describe.
+WEBM = MediaFormat("WebM", "video/webm", (".webm",))
+MKV = MediaFormat("MKV", "video/x-matroska", (".mkv", ".mk3d", ".mka"))
+MPEG_TS = MediaFormat("MPEG-TS", "video/mp2t", (".ts", ".m2ts"))
+OGG = MediaFormat("Ogg", "video/ogg", (".ogv", ".ogg"))
+FLV = MediaFormat("FLV", "video/x-flv", (".flv",))
+OTHER = MediaFormat("file", "application/octet-stream", ())
+
+SIDECAR_ONLY: tuple[MediaFormat, ...] = (WEBM, MKV, MPEG_TS, OGG, FLV)
+
+
+def is_embeddable(fmt: MediaFormat) -> bool:
+    """Whether c2pa-rs can embed a manifest store in *fmt*."""
+    return fmt in SUPPORTED
+
+
+def _matroska_doctype(head: bytes) -> bytes | None:
+    """The EBML DocType ("webm" or "matroska") from the header element."""
+    marker = head.find(b"\x42\x82")  # DocType element ID
+    if marker < 0 or marker + 3 > len(head):
+        return None
+    size_byte = head[marker + 2]
+    if not size_byte & 0x80:  # only the one-byte size form is used in practice
+        return None
+    size = size_byte & 0x7F
+    return head[marker + 3 : marker + 3 + size]
+
+
+def detect_any(path: Path) -> MediaFormat:
+    """Like :func:`detect`, but also name containers that can only carry a
+    sidecar manifest (WebM, MKV, MPEG-TS, Ogg, FLV). Bytes of no known
+    container give :data:`OTHER`: a data hash binds any file.
+
+    >>> detect_any(Path("clip.webm")).mime_type  # doctest: +SKIP
+    'video/webm'
+    """
+    try:
+        return detect(path)
+    except UnsupportedFormatError:
+        pass
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return WEBM if _matroska_doctype(head) == b"webm" else MKV
+    if len(head) > 188 and head[0] == 0x47 and head[188] == 0x47:
+        return MPEG_TS
+    if head[:4] == b"OggS":
+        return OGG
+    if head[:3] == b"FLV":
+        return FLV
+    return OTHER
+
+
+def for_extension(path: Path) -> MediaFormat | None:
+    """The container a new file named *path* will be written as, judged by
+    its extension; ``None`` when the extension names none provenance writes."""
+    suffix = path.suffix.lower()
+    for fmt in SUPPORTED + SIDECAR_ONLY:
+        if suffix in fmt.extensions:
+            return fmt
+    return None

@@ -1,11 +1,13 @@
-"""Everything provenance does with PyAV: sample clips, thumbnails, re-encodes.
+"""What provenance does with PyAV: sample clips, probing, thumbnails, re-encodes.
 
-This is the only module that imports ``av``.
+With its sibling :mod:`provenance.media.transcode` (edits that keep the
+chain: transcode, trim, remux), the only module that imports ``av``.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -39,13 +41,13 @@ def make_sample_clip(
     """Encode a short synthetic clip (moving bars and a tone) at *path*.
 
     The container follows the extension unless *container* is given. AVI gets
-    MPEG-4 Part 2 video, everything else H.264.
+    MPEG-4 Part 2 video, WebM gets VP9 and Opus, everything else H.264.
 
     >>> make_sample_clip(Path("/tmp/sample.mp4"))  # doctest: +SKIP
     """
     suffix = path.suffix.lower()
     if codec is None:
-        codec = "mpeg4" if suffix == ".avi" else "libx264"
+        codec = {".avi": "mpeg4", ".webm": "libvpx-vp9"}.get(suffix, "libx264")
     if container is None and suffix == ".m4v":
         container = "mp4"
     frames = max(1, int(seconds * fps))
@@ -53,9 +55,12 @@ def make_sample_clip(
         vstream = out.add_stream(codec, rate=fps)
         vstream.width, vstream.height, vstream.pix_fmt = width, height, "yuv420p"
         vstream.codec_context.gop_size = fps
+        if codec.startswith("libvpx"):
+            vstream.options = {"deadline": "realtime", "cpu-used": "8"}
         astream = None
         if audio:
-            astream = out.add_stream("aac" if codec == "libx264" else "mp3", rate=48000)
+            audio_codec = {"libx264": "aac", "libvpx-vp9": "libopus", "libvpx": "libopus"}.get(codec, "mp3")
+            astream = out.add_stream(audio_codec, rate=48000)
             astream.layout = "mono"
         ys = np.arange(height, dtype=np.int32)[:, None]
         xs = np.arange(width, dtype=np.int32)[None, :]
@@ -174,3 +179,70 @@ def reencode(src: Path, dst: Path, *, crf: int = 28) -> Path:
     except av.error.FFmpegError as exc:
         raise _open_error(src, exc) from None
     return dst
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What PyAV reports about a clip: enough to describe an edit."""
+
+    duration: float | None  # seconds
+    width: int | None
+    height: int | None
+    fps: Fraction | None
+    video_codec: str | None
+    audio_codec: str | None
+
+    @property
+    def size(self) -> str | None:
+        return f"{self.width}x{self.height}" if self.width and self.height else None
+
+
+def probe(path: Path) -> MediaInfo:
+    """Duration, picture size, frame rate and codecs of *path*."""
+    try:
+        with av.open(str(path)) as container:
+            video = container.streams.video[0] if container.streams.video else None
+            audio = container.streams.audio[0] if container.streams.audio else None
+            duration = container.duration / 1_000_000 if container.duration else None
+            if duration is None and video is not None and video.duration and video.time_base:
+                duration = float(video.duration * video.time_base)
+            return MediaInfo(
+                duration=duration,
+                width=video.codec_context.width if video else None,
+                height=video.codec_context.height if video else None,
+                fps=(video.average_rate or video.base_rate) if video else None,
+                video_codec=video.codec_context.name if video else None,
+                audio_codec=audio.codec_context.name if audio else None,
+            )
+    except av.error.FFmpegError as exc:
+        raise _open_error(path, exc) from None
+
+
+def make_large_clip(path: Path, *, size_bytes: int, width: int = 1280, height: int = 720, fps: int = 30) -> Path:
+    """A valid MP4 of about *size_bytes*, made fast: a few noise frames are
+    encoded once (MPEG-4 Part 2, intra only, near-lossless so they stay big)
+    and their packets are muxed again and again with new timestamps. For
+    benchmarks; no need to encode a gigabyte of video."""
+    rng = np.random.default_rng(7)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.gop_size = 1
+        stream.codec_context.qscale = 1  # type: ignore[attr-defined]
+        stream.codec_context.flags |= av.codec.context.Flags.qscale
+        payloads: list[bytes] = []
+        for _ in range(8):
+            img = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+            payloads += [bytes(p) for p in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24"))]
+        payloads += [bytes(p) for p in stream.encode()]
+        written = n = 0
+        while written < size_bytes:
+            packet = av.Packet(payloads[n % len(payloads)])
+            packet.stream = stream
+            packet.pts = packet.dts = n
+            packet.time_base = Fraction(1, fps)
+            packet.is_keyframe = True
+            out.mux(packet)
+            written += packet.size
+            n += 1
+    return path

@@ -35,6 +35,7 @@ from provenance.service.uploads import Upload, UploadError, receive_upload, safe
 from provenance.sign import SignResult, sign
 from provenance.trust.store import TrustStore
 from provenance.verify.explain import CODES, HEADLINES
+from provenance.verify.policy import Policy
 from provenance.verify.report import VerificationReport, Verdict
 from provenance.verify.verifier import verify
 
@@ -99,31 +100,37 @@ def _scrub(text: str | None, upload: Upload) -> str | None:
     """Messages name the file as the client did, never the server's temp path."""
     if text is None:
         return None
-    return text.replace(str(upload.clip), upload.filename).replace(str(upload.clip.parent) + os.sep, "")
+    text = text.replace(str(upload.clip), upload.filename).replace(str(upload.clip.parent) + os.sep, "")
+    if upload.sidecar is not None:
+        text = text.replace(str(upload.sidecar), upload.sidecar.name)
+    return text
 
 
-def _check_format(upload: Upload) -> formats.MediaFormat:
+def _check_format(upload: Upload, *, unsupported_hint: str) -> formats.MediaFormat:
     try:
         return formats.detect(upload.clip)
     except UnsupportedFormatError as exc:
-        raise ServiceError(415, _scrub(exc.message, upload) or exc.message, hint=exc.hint) from None
+        # The CLI's hint names CLI options; an HTTP client gets its own.
+        raise ServiceError(415, _scrub(exc.message, upload) or exc.message, hint=unsupported_hint) from None
     except InputError as exc:
         raise ServiceError(422, _scrub(exc.message, upload) or exc.message, hint=exc.hint) from None
 
 
-def verify_upload(upload: Upload, trust: TrustStore) -> VerificationReport:
-    """Verify an uploaded clip (in a worker thread); the report names the
-    file as the client did."""
-    _check_format(upload)
-    try:
-        report = verify(upload.clip, trust=trust, manifest=upload.sidecar)
-    except ProvenanceError as exc:  # a sidecar c2pa cannot parse, say
-        raise ServiceError(422, _scrub(exc.message, upload) or exc.message, hint=exc.hint) from None
+def verify_upload(upload: Upload, trust: TrustStore, policy: Policy | None = None) -> VerificationReport:
+    """Verify an uploaded clip (in a worker thread), judged by the identity
+    *policy* as the CLI judges it; the report names the file as the client
+    did."""
+    if upload.sidecar is None:  # with a sidecar, any container will do (WebM, MKV…)
+        _check_format(upload, unsupported_hint="send MP4, MOV, M4V or AVI, or this clip with its sidecar manifest "
+                                               "as the 'sidecar' part")
+    report = verify(upload.clip, trust=trust, manifest=upload.sidecar, policy=policy)
     return dataclasses.replace(
         report,
         file=upload.filename,
         error=_scrub(report.error, upload),
         notes=tuple(_scrub(n, upload) or "" for n in report.notes),
+        sidecar=_scrub(report.sidecar, upload),
+        chain_summary=_scrub(report.chain_summary, upload),
     )
 
 
@@ -131,7 +138,8 @@ def sign_upload(upload: Upload, folder: Path, config: ServiceConfig, *, title: s
                 source: SourceType) -> tuple[Path, SignResult, formats.MediaFormat]:
     """Sign an uploaded clip with the service's identity (in a worker thread)."""
     assert config.signer is not None
-    fmt = _check_format(upload)
+    fmt = _check_format(upload, unsupported_hint="this service embeds credentials in MP4, MOV, M4V or AVI files; "
+                                                  "remux the clip to MP4 first")
     stem, ext = os.path.splitext(upload.filename)
     name = upload.filename if ext.lower() in fmt.extensions else f"{stem or 'clip'}{fmt.extensions[0]}"
     (folder / "out").mkdir()
@@ -201,11 +209,12 @@ class Service:
             thumbnail = flag(request.query_params.get("thumbnail"), name="thumbnail")
         except ValueError as exc:
             raise ServiceError(400, str(exc), hint="see /openapi.json") from None
+        policy = expected.policy()
         with self.gate.admit():
             async with upload_folder(self.config.tmp_dir) as folder:
                 upload = await receive_upload(request, folder=folder, limit=self.config.max_upload,
                                               idle_timeout=self.config.upload_timeout)
-                report = await self.gate.run(verify_upload, upload, self.config.trust)
+                report = await self.gate.run(verify_upload, upload, self.config.trust, policy)
         body = report.to_dict(thumbnail=thumbnail)
         if expected.given:
             body["expectation"] = check_expectation(report, expected)

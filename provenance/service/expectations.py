@@ -1,9 +1,11 @@
 """Expected-signer checks for ``/v1/verify?expect_signer=...``.
 
-A small, swappable function: exact matches on the signer the report names
-(as ``verify --expect-signer/--expect-org/--expect-issuer
---require-timestamp`` do on the command line). Only a verified signer can
-meet an expectation; a name nobody vouches for proves nothing.
+The query parameters become the same identity policy objects
+(:mod:`provenance.verify.policy`) that ``verify --expect-signer/--expect-org
+/--expect-issuer --require-timestamp`` build on the command line, so the
+service and the CLI give one clip the same verdict: a verified clip that
+fails the policy is ``wrong_signer``. The ``expectation`` block of the
+answer restates what was expected and whether it was met.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from provenance.verify.policy import Policy, identity_policy
 from provenance.verify.report import VerificationReport, Verdict
 
 TRUE = frozenset({"1", "true", "yes", "on"})
@@ -33,7 +36,7 @@ class SignerExpectation:
 
     signer: str | None = None  # common name or e-mail of the signing certificate
     org: str | None = None  # its organisation (O)
-    issuer: str | None = None  # the CA that issued it
+    issuer: str | None = None  # the CA that issued it (CN or O)
     require_timestamp: bool = False
 
     @property
@@ -49,24 +52,23 @@ class SignerExpectation:
             require_timestamp=flag(query.get("require_timestamp"), name="require_timestamp"),
         )
 
+    def policy(self) -> Policy | None:
+        """The identity policy to verify with (``None``: nothing expected)."""
+        return identity_policy(signer=self.signer, org=self.org, issuer=self.issuer,
+                               require_timestamp=self.require_timestamp)
+
     def to_dict(self) -> dict[str, Any]:
         return {"signer": self.signer, "org": self.org, "issuer": self.issuer,
                 "require_timestamp": self.require_timestamp}
 
 
 def check_expectation(report: VerificationReport, expected: SignerExpectation) -> dict[str, Any]:
-    """``{"expected": ..., "met": bool, "problems": [...]}`` for the JSON answer."""
+    """``{"expected": ..., "met": bool, "problems": [...]}`` for the JSON
+    answer, from a *report* already judged by ``expected.policy()``. Only a
+    verified signer can meet an expectation: a name nobody vouches for
+    proves nothing, so any other verdict is a problem too."""
     problems: list[str] = []
-    signer = report.signer
-    if report.verdict is not Verdict.VERIFIED or signer is None:
+    if report.verdict not in (Verdict.VERIFIED, Verdict.WRONG_SIGNER):
         problems.append(f"the clip is {report.verdict.value}, so no signer is established")
-    else:
-        if expected.signer and expected.signer not in (signer.common_name, signer.email):
-            problems.append(f"signed by {signer.display()}, not {expected.signer}")
-        if expected.org and expected.org != signer.organization:
-            problems.append(f"signer organisation is {signer.organization or 'not given'}, not {expected.org}")
-        if expected.issuer and expected.issuer != signer.issuer:
-            problems.append(f"certificate issued by {signer.issuer or 'an unnamed CA'}, not {expected.issuer}")
-    if expected.require_timestamp and not report.timestamped:
-        problems.append("the signing time is not vouched for by a trusted time-stamp")
+    problems.extend(report.policy_failures)
     return {"expected": expected.to_dict(), "met": not problems, "problems": problems}

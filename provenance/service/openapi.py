@@ -11,11 +11,12 @@ from typing import Any
 
 from provenance import __version__
 from provenance.credentials.manifest import SourceType
-from provenance.verify.report import SCHEMA, StatusKind, Verdict
+from provenance.verify.report import SCHEMA, StatusKind, TimeSource, Verdict
 
 _STR = {"type": "string"}
 _NSTR = {"type": ["string", "null"]}
 _VERDICT = {"type": "string", "enum": [v.value for v in Verdict]}
+_NAME = {"type": "object", "additionalProperties": {"type": "array", "items": _STR}}
 
 
 def _obj(properties: dict[str, Any], *, required: list[str] | None = None, description: str | None = None) -> dict[str, Any]:
@@ -46,7 +47,13 @@ SCHEMAS: dict[str, Any] = {
         "common_name": _NSTR, "organization": _NSTR, "issuer": _NSTR,
         "trusted_by": {"type": ["string", "null"], "description": "The trust source that vouches (verified only)."},
         "email": _NSTR, "not_before": _NSTR, "not_after": _NSTR,
+        "subject": {**_NAME, "description": "Every subject attribute: {\"CN\": [...], \"O\": [...], ...}."},
+        "issuer_name": {**_NAME, "description": "Every issuer attribute, likewise."},
+        "emails": {"type": "array", "items": _STR, "description": "Every e-mail address of the certificate."},
     }, description="Who signed, read from the claim-signing certificate."),
+    "TimeStamp": _obj({
+        "time": _STR, "authority": _STR, "trusted": {"type": "boolean"}, "trusted_by": _NSTR,
+    }, description="The RFC 3161 time-stamp on the claim signature."),
     "Action": _obj({
         "action": _STR, "when": _NSTR, "digital_source_type": _NSTR, "software_agent": _NSTR,
         "parameters": {"type": "object"},
@@ -65,7 +72,8 @@ SCHEMAS: dict[str, Any] = {
         "expected": _obj({"signer": _NSTR, "org": _NSTR, "issuer": _NSTR, "require_timestamp": {"type": "boolean"}}),
         "met": {"type": "boolean"},
         "problems": {"type": "array", "items": _STR},
-    }, description="Present when expect_* or require_timestamp was given."),
+    }, description="Present when expect_* or require_timestamp was given; the verdict is `wrong_signer` "
+                   "when a verified clip does not meet it (as `provenance verify --expect-*`)."),
     "VerificationReport": {
         **_obj({
             "schema": {"type": "string", "const": SCHEMA},
@@ -85,12 +93,22 @@ SCHEMAS: dict[str, Any] = {
             "credentials_source": {"type": ["string", "null"], "enum": ["embedded", "sidecar", None]},
             "notes": {"type": "array", "items": _STR},
             "error": _NSTR,
+            "sidecar": {"type": ["string", "null"], "description": "The sidecar manifest used, if any."},
+            "chain_summary": {"type": ["string", "null"], "description": "One line over the ingredient chain."},
+            "chain_verdict": {"oneOf": [_VERDICT, {"type": "null"}],
+                              "description": "The worst verdict among the ingredients."},
+            "time_source": {"type": ["string", "null"], "enum": [t.value for t in TimeSource] + [None],
+                            "description": "Where signed_at comes from."},
+            "timestamp": _nullable("TimeStamp"),
+            "policy_failures": {"type": "array", "items": _STR,
+                                "description": "Why the expect_*/require_timestamp policy was not met."},
             "thumbnail": {**_nullable("Thumbnail"), "description": "Only with ?thumbnail=1."},
             "expectation": _ref("Expectation"),
         }, description="The verify JSON contract (as `provenance verify --json`)."),
         "required": ["schema", "file", "verdict", "signer", "signed_at", "timestamped", "generator", "title",
                      "manifest_id", "actions", "digital_source_type", "ai_generated", "ingredients", "status",
-                     "credentials_source", "notes", "error"],
+                     "credentials_source", "notes", "error", "sidecar", "chain_summary", "chain_verdict",
+                     "time_source", "timestamp", "policy_failures"],
     },
     "Health": _obj({
         "status": {"type": "string", "const": "ok"},
@@ -149,9 +167,10 @@ def openapi_document(*, max_upload: int) -> dict[str, Any]:
                 "parameters": [
                     filename,
                     _query("thumbnail", "Include the claim thumbnail, base64, in the answer.", _FLAG),
-                    _query("expect_signer", "Expected signer: certificate common name or e-mail, exact."),
+                    _query("expect_signer", "Expected signer: certificate common name or e-mail, exact. "
+                                            "A verified clip from anyone else is `wrong_signer`."),
                     _query("expect_org", "Expected signer organisation (O), exact."),
-                    _query("expect_issuer", "Expected issuing CA, exact."),
+                    _query("expect_issuer", "Expected issuing CA (its CN or O), exact."),
                     _query("require_timestamp", "Require a trusted time-stamp.", _FLAG),
                 ],
                 "requestBody": _upload_body(sidecar=True),
@@ -161,8 +180,9 @@ def openapi_document(*, max_upload: int) -> dict[str, Any]:
                     "400": _error("A malformed request or form."),
                     "408": _error("The upload stalled."),
                     "413": _error(limit),
-                    "415": _error("Not a container provenance supports (MP4, MOV, M4V, AVI)."),
-                    "422": {"description": "The clip could not be read (verdict `error`), or is empty.",
+                    "415": _error("Not a container provenance supports (MP4, MOV, M4V, AVI), and no sidecar was sent."),
+                    "422": {"description": "The clip or its sidecar could not be read (verdict `error`), "
+                                           "or is empty.",
                             "content": {"application/json": {"schema": {"oneOf": [
                                 _ref("VerificationReport"), _ref("Error")]}}}},
                     "503": _error("Busy: too many requests at once; retry after the Retry-After delay."),

@@ -17,7 +17,10 @@ CODES: dict[str, str] = {
     "signingCredential.expired": "the signer's certificate had expired when it signed (no trusted time-stamp)",
     "signingCredential.revoked": "the signer's certificate was revoked",
     "signingCredential.invalid": "the signer's certificate is not valid for signing C2PA claims",
-    "timeStamp.validated": "a time-stamp authority vouches for the signing time",
+    "timeStamp.validated": "the time-stamp matches the signature",
+    "timeStamp.trusted": "a trusted time-stamp authority vouches for the signing time",
+    "timeStamp.outsideValidity": "the time-stamp authority's certificate was not valid at the stamped time",
+    "timeStamp.malformed": "the time-stamp cannot be parsed; the signer's own clock is used",
     "timeStamp.untrusted": "the time-stamp authority is not trusted; the signer's own clock is used",
     "timeStamp.mismatch": "the time-stamp does not match the signature",
     "ingredient.manifest.mismatch": "an ingredient's manifest was altered",
@@ -33,6 +36,7 @@ HEADLINES: dict[Verdict, str] = {
     Verdict.INVALID: "the credentials are not valid",
     Verdict.NO_CREDENTIALS: "no content credentials: nothing says who made this clip",
     Verdict.ERROR: "the file could not be checked",
+    Verdict.WRONG_SIGNER: "intact and validly signed by a vouched-for signer, but not the one you expected",
 }
 
 

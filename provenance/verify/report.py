@@ -27,6 +27,7 @@ class Verdict(str, enum.Enum):
     INVALID = "invalid"
     NO_CREDENTIALS = "no_credentials"
     ERROR = "error"
+    WRONG_SIGNER = "wrong_signer"  # verified, but not what the caller's policy expects
 
     @property
     def exit_code(self) -> ExitCode:
@@ -45,14 +46,16 @@ _EXIT = {
     Verdict.INVALID: ExitCode.FAILED,
     Verdict.NO_CREDENTIALS: ExitCode.NO_CREDENTIALS,
     Verdict.ERROR: ExitCode.BAD_INPUT,
+    Verdict.WRONG_SIGNER: ExitCode.WRONG_SIGNER,
 }
 _SEVERITY = {
     Verdict.VERIFIED: 0,
     Verdict.UNTRUSTED: 1,
-    Verdict.NO_CREDENTIALS: 2,
-    Verdict.INVALID: 3,
-    Verdict.TAMPERED: 4,
-    Verdict.ERROR: 5,
+    Verdict.WRONG_SIGNER: 2,
+    Verdict.NO_CREDENTIALS: 3,
+    Verdict.INVALID: 4,
+    Verdict.TAMPERED: 5,
+    Verdict.ERROR: 6,
 }
 
 
@@ -88,6 +91,17 @@ class SignerIdentity:
     email: str | None = None
     not_before: str | None = None
     not_after: str | None = None
+    # every subject / issuer attribute, in certificate order: (("C", "US"), ("CN", "Jane Doe"), …)
+    subject_attributes: tuple[tuple[str, str], ...] = ()
+    issuer_attributes: tuple[tuple[str, str], ...] = ()
+    emails: tuple[str, ...] = ()  # every e-mail SAN (and subject emailAddress)
+
+    def subject_values(self, key: str) -> list[str]:
+        """Values of subject attribute *key* ("CN", "O", "OU", …)."""
+        return [v for k, v in self.subject_attributes if k == key]
+
+    def issuer_values(self, key: str) -> list[str]:
+        return [v for k, v in self.issuer_attributes if k == key]
 
     def display(self) -> str:
         name = self.common_name or "unknown signer"
@@ -102,7 +116,38 @@ class SignerIdentity:
             "email": self.email,
             "not_before": self.not_before,
             "not_after": self.not_after,
+            "subject": _attribute_dict(self.subject_attributes),
+            "issuer_name": _attribute_dict(self.issuer_attributes),
+            "emails": list(self.emails),
         }
+
+
+def _attribute_dict(pairs: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in pairs:
+        out.setdefault(key, []).append(value)
+    return out
+
+
+class TimeSource(str, enum.Enum):
+    """Where ``signed_at`` comes from."""
+
+    TRUSTED_TIMESTAMP = "trusted_timestamp"  # an RFC 3161 time-stamp from a trusted TSA
+    UNTRUSTED_TIMESTAMP = "untrusted_timestamp"  # a time-stamp from a TSA no tsa source vouches for
+    SIGNER_CLOCK = "signer_clock"  # only the signer's own clock (the c2pa.published time)
+
+
+@dataclass(frozen=True)
+class TimeStampInfo:
+    """The RFC 3161 time-stamp on a claim signature."""
+
+    time: str
+    authority: str  # the TSA, e.g. "DigiCert Timestamp 2023"
+    trusted: bool
+    trusted_by: str | None = None  # the tsa trust source that vouched for the TSA
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time": self.time, "authority": self.authority, "trusted": self.trusted, "trusted_by": self.trusted_by}
 
 
 @dataclass(frozen=True)
@@ -190,6 +235,12 @@ class VerificationReport:
     credentials_source: str | None = None  # "embedded" or "sidecar"
     notes: tuple[str, ...] = ()
     error: str | None = None
+    sidecar: str | None = None  # path of the sidecar manifest used, if any
+    chain_summary: str | None = None  # one line over the whole ingredient chain
+    chain_verdict: Verdict | None = None  # worst verdict among the ingredients
+    time_source: TimeSource | None = None
+    timestamp: TimeStampInfo | None = None
+    policy_failures: tuple[str, ...] = ()  # why the caller's identity policy was not met
     # Kept out of the default JSON (it is large); see to_dict(thumbnail=True).
     thumbnail: Thumbnail | None = field(default=None, repr=False, compare=False)
 
@@ -222,6 +273,12 @@ class VerificationReport:
             "credentials_source": self.credentials_source,
             "notes": list(self.notes),
             "error": self.error,
+            "sidecar": self.sidecar,
+            "chain_summary": self.chain_summary,
+            "chain_verdict": self.chain_verdict.value if self.chain_verdict else None,
+            "time_source": self.time_source.value if self.time_source else None,
+            "timestamp": self.timestamp.to_dict() if self.timestamp else None,
+            "policy_failures": list(self.policy_failures),
         }
         if thumbnail:
             out["thumbnail"] = self.thumbnail.to_dict() if self.thumbnail else None

@@ -11,6 +11,7 @@ const BADGES = {
   invalid: { icon: "✗", text: "Invalid" },
   no_credentials: { icon: "○", text: "No credentials" },
   error: { icon: "!", text: "Could not check" },
+  wrong_signer: { icon: "✗", text: "Wrong signer" },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -137,7 +138,8 @@ function render(report) {
     figure.hidden = true;
   }
 
-  $("notes").replaceChildren(...(report.notes || []).map((note) => el("li", {}, note)));
+  const notes = [...(report.policy_failures || []), ...(report.notes || [])];
+  $("notes").replaceChildren(...notes.map((note) => el("li", {}, note)));
 
   const chain = report.ingredients || [];
   $("chain").replaceChildren(...chain.map(chainNode));

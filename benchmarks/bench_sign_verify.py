@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Speed and memory of `provenance sign` and `verify` against the physical
+limit: one SHA-256 pass over the file and a plain copy, measured in the same
+run on the same (page-cached) file.
+
+    python benchmarks/bench_sign_verify.py                 # 100 MB and 1 GB, 3 runs each
+    python benchmarks/bench_sign_verify.py --sizes 100 2000 --runs 5 --json out.json
+
+Each timed operation runs in a fresh subprocess so that its peak RSS
+(ru_maxrss) is its own; the time is measured inside the child around the
+library call only (interpreter start-up and imports excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+op, src, dst, keys = sys.argv[1:5]
+from provenance.identity.signer import KeySigner
+from provenance.identity.pki import DevPKI
+from provenance.trust.store import TrustStore, SourceKind
+pki = DevPKI(Path(keys))
+if op in ("sign", "sign-flat"):
+    from provenance.sign import sign
+    signer = KeySigner.from_files(key=pki.signer_key, chain=pki.chain)
+    t = time.perf_counter(); sign(src, dst, signer=signer, force=True, flat_hash=op == "sign-flat"); elapsed = time.perf_counter() - t
+elif op == "verify":
+    from provenance.verify.verifier import verify
+    trust = TrustStore().with_pem_file(pki.root_cert, kind=SourceKind.ANCHORS)
+    t = time.perf_counter(); report = verify(src, trust=trust); elapsed = time.perf_counter() - t
+    assert report.verdict.value == "verified", report.verdict
+print(json.dumps({"seconds": elapsed, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+BASELINE_CHILD = r"""
+import json, resource, sys
+print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def sha256_pass(path: Path) -> float:
+    t = time.perf_counter()
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return time.perf_counter() - t
+
+
+def plain_copy(path: Path, dst: Path) -> float:
+    t = time.perf_counter()
+    shutil.copyfile(path, dst)
+    with open(dst, "rb+") as fh:
+        os.fsync(fh.fileno())
+    elapsed = time.perf_counter() - t
+    dst.unlink()
+    return elapsed
+
+
+def child(op: str, src: Path, dst: Path, keys: Path) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", CHILD, op, str(src), str(dst), str(keys)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{op} {src.name} failed:\n{out.stderr.strip()}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="file sizes in MB")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp folder)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args()
+
+    from provenance.identity.certificates import Subject
+    from provenance.identity.pki import init_dev_pki
+    from provenance.media.video import make_large_clip
+
+    work = args.dir or Path(tempfile.mkdtemp(prefix="provenance-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    keys = work / "keys"
+    if not (keys / "chain.pem").exists():
+        init_dev_pki(keys, subject=Subject("Bench Signer", "Bench", "US"))
+    base_rss = json.loads(subprocess.run([sys.executable, "-c", "import provenance.sign, provenance.verify.verifier;" + BASELINE_CHILD],
+                                         check=True, capture_output=True, text=True).stdout)["peak_rss_mb"]
+    rows = []
+    try:
+        for mb in args.sizes:
+            src = work / f"bench-{mb}MB.mp4"
+            if not src.exists():
+                print(f"making {src.name} ...", file=sys.stderr)
+                make_large_clip(src, size_bytes=mb * 1_000_000)
+            signed = work / f"bench-{mb}MB.signed.mp4"
+            size = src.stat().st_size
+            sha = statistics.median(sha256_pass(src) for _ in range(args.runs))
+            cp = statistics.median(plain_copy(src, work / "copy.tmp") for _ in range(args.runs))
+            for mode, sign_op in (("merkle", "sign"), ("flat", "sign-flat")):
+                signs = [child(sign_op, src, signed, keys) for _ in range(args.runs)]
+                verifies = [child("verify", signed, signed, keys) for _ in range(args.runs)]
+                sign_s = statistics.median(r["seconds"] for r in signs)
+                verify_s = statistics.median(r["seconds"] for r in verifies)
+                rows.append({
+                    "size_mb": round(size / 1e6, 1), "hash": mode,
+                    "sha256_s": sha, "copy_s": cp,
+                    "sign_s": sign_s, "verify_s": verify_s,
+                    "sign_peak_rss_mb": max(r["peak_rss_mb"] for r in signs),
+                    "verify_peak_rss_mb": max(r["peak_rss_mb"] for r in verifies),
+                    "import_baseline_rss_mb": base_rss,
+                    "verify_over_sha256": verify_s / sha,
+                    "sign_over_copy_plus_sha256": sign_s / (cp + sha),
+                    "runs": args.runs,
+                })
+                signed.unlink(missing_ok=True)
+    finally:
+        if args.dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print(f"{'size':>8} {'hash':>6} {'sha256':>8} {'copy':>8} {'sign':>8} {'verify':>8} {'verify/sha':>10} {'sign/(cp+sha)':>13} {'sign RSS':>9} {'verify RSS':>10}")
+    for r in rows:
+        print(f"{r['size_mb']:>6.0f}MB {r['hash']:>6} {r['sha256_s']:>7.2f}s {r['copy_s']:>7.2f}s {r['sign_s']:>7.2f}s {r['verify_s']:>7.2f}s "
+              f"{r['verify_over_sha256']:>9.2f}x {r['sign_over_copy_plus_sha256']:>12.2f}x {r['sign_peak_rss_mb']:>7.0f}MB {r['verify_peak_rss_mb']:>8.0f}MB")
+    print(f"(medians of {args.runs} runs; RSS is the peak of the child process; importing provenance alone costs {base_rss:.0f} MB)")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from provenance.credentials.manifest import SourceType
+from provenance.errors import CredentialError, OutputExistsError, UsageError
+from provenance.identity.signer import KeySigner
+from provenance.sign import sign
+from provenance.verify.report import Verdict
+from provenance.verify.verifier import verify
+from tests.conftest import sha256
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mov", "m4v", "avi"])
+def test_each_format_signs_verifies_and_input_is_untouched(ext, make_clip, signer, trust, tmp_path: Path) -> None:
+    src = make_clip(ext)
+    before = sha256(src)
+    result = sign(src, tmp_path / f"out.{ext}", signer=signer)
+    assert sha256(src) == before
+    assert result.manifest_id.startswith("urn:c2pa:")
+    report = verify(result.output, trust=trust)
+    assert report.verdict is Verdict.VERIFIED, report.failures
+    assert report.manifest_id == result.manifest_id
+
+
+def test_manifest_records_source_author_actions_and_thumbnail(make_clip, signer, trust, tmp_path: Path) -> None:
+    out = sign(make_clip("mp4"), tmp_path / "ai.mp4", signer=signer, source=SourceType.AI,
+               title="Generated", author="Studio Bot").output
+    report = verify(out, trust=trust)
+    assert [a.action for a in report.actions] == ["c2pa.created", "c2pa.published"]
+    assert report.digital_source_type == "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    assert report.ai_generated is True
+    assert report.title == "Generated"
+    assert report.generator and report.generator.startswith("provenance ")
+    assert report.signed_at is not None and report.timestamped is False
+    assert any(s.code == "assertion.hashedURI.match" and "c2pa.thumbnail.claim" in s.explanation for s in report.status)
+    assert any("Studio Bot" in str(v) for v in _assertion_values(out))
+
+
+def _assertion_values(path: Path) -> list[object]:
+    from provenance.credentials import bridge
+    from provenance.trust.store import TrustStore
+
+    data = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
+    assert data is not None
+    manifest = data.store["manifests"][data.store["active_manifest"]]
+    return [a.get("data") for a in manifest["assertions"]]
+
+
+@pytest.mark.parametrize(("source", "term"), [("camera", "digitalCapture"), ("screen", "screenCapture"),
+                                              ("ai-edited", "compositeWithTrainedAlgorithmicMedia"),
+                                              ("digital-art", "digitalCreation"), ("composite", "composite")])
+def test_source_types_map_to_iptc(source: str, term: str) -> None:
+    assert SourceType(source).iptc_uri == f"http://cv.iptc.org/newscodes/digitalsourcetype/{term}"
+
+
+def test_resigning_keeps_the_existing_chain_as_parent(signed_clip: Path, signer, trust, tmp_path: Path) -> None:
+    first = verify(signed_clip, trust=trust)
+    result = sign(signed_clip, tmp_path / "again.mp4", signer=signer)
+    assert result.parent_manifest is True
+    report = verify(result.output, trust=trust)
+    assert report.verdict is Verdict.VERIFIED
+    assert report.actions[0].action == "c2pa.opened"
+    [parent] = report.ingredients
+    assert parent.relationship == "parentOf" and parent.manifest_id == first.manifest_id
+    assert parent.verdict is Verdict.VERIFIED
+
+
+def test_refuses_output_equal_to_input_and_existing_output(signed_clip: Path, make_clip, signer, tmp_path: Path) -> None:
+    src = make_clip("mp4")
+    with pytest.raises(UsageError, match="output is the input"):
+        sign(src, src, signer=signer)
+    with pytest.raises(UsageError, match="output is the input"):
+        sign(src, src.parent / "." / src.name, signer=signer)
+    existing = tmp_path / "exists.mp4"
+    existing.write_bytes(b"keep me")
+    with pytest.raises(OutputExistsError):
+        sign(src, existing, signer=signer)
+    assert existing.read_bytes() == b"keep me"
+    sign(src, existing, signer=signer, force=True)
+    assert existing.read_bytes() != b"keep me"
+
+
+def test_refuses_an_output_extension_of_another_container(make_clip, signer, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="does not match the input container AVI"):
+        sign(make_clip("avi"), tmp_path / "out.mp4", signer=signer)
+
+
+class _FailingSigner(KeySigner):
+    def sign(self, data: bytes) -> bytes:
+        raise RuntimeError("HSM unplugged")
+
+
+def test_no_partial_output_when_signing_fails_midway(make_clip, signer, tmp_path: Path) -> None:
+    broken = _FailingSigner(signer._key, chain=signer.chain)
+    out = tmp_path / "out" / "never.mp4"
+    out.parent.mkdir()
+    with pytest.raises(CredentialError):
+        sign(make_clip("mp4"), out, signer=broken)
+    assert os.listdir(out.parent) == []  # neither the output nor a temp file
+
+
+def _hash_assertion(path: Path) -> dict:
+    from provenance.credentials import bridge
+    from provenance.trust.store import TrustStore
+
+    data = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
+    manifest = data.store["manifests"][data.store["active_manifest"]]
+    return next(a["data"] for a in manifest["assertions"] if a["label"].startswith("c2pa.hash.bmff"))
+
+
+def test_media_is_bound_by_merkle_leaves_by_default_or_one_flat_hash(make_clip, signer, trust, tmp_path: Path) -> None:
+    from provenance.media import boxes
+
+    src = make_clip("mp4")
+    merkle = sign(src, tmp_path / "m.mp4", signer=signer).output
+    flat = sign(src, tmp_path / "f.mp4", signer=signer, flat_hash=True).output
+    assert "merkle" in _hash_assertion(merkle) and "merkle" not in _hash_assertion(flat)
+    for out in (merkle, flat):
+        assert verify(out, trust=trust).verdict is Verdict.VERIFIED
+        with open(out, "r+b") as fh:
+            fh.seek(boxes.media_data_offset(out) + 500)
+            fh.write(b"\xde\xad")
+        assert verify(out, trust=trust).verdict is Verdict.TAMPERED
