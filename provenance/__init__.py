@@ -15,8 +15,13 @@ The public API, for embedding in a platform's own code::
 Build the signer and the trust store once and reuse them: both are
 immutable after construction and safe to share between threads. A trust
 store also pickles, so it can be handed to a process pool; a signer holds a
-private key and does not pickle, so each worker process loads its own (see
-``examples/``). Batch work over many files lives in :mod:`provenance.batch`.
+private key (or a token session) and does not pickle, so each worker process
+opens its own from a picklable factory (``KeyFileSignerFactory``,
+``Pkcs11SignerFactory``, ``CommandSignerFactory``; see ``examples/``). An
+identity policy (``ExpectSigner``, ``ExpectOrganization``, ``AllOf``, ...)
+passed to ``verify(..., policy=)`` turns a verified clip from anyone else
+into ``Verdict.WRONG_SIGNER``. Batch work over many files lives in
+:mod:`provenance.batch`; edits that keep the chain in :mod:`provenance.edit`.
 """
 
 __version__ = "0.1.0"
@@ -40,6 +45,12 @@ from provenance.errors import (  # noqa: E402
     UsageError,
 )
 from provenance.identity.algorithms import SigningAlgorithm  # noqa: E402
+from provenance.identity.factories import (  # noqa: E402
+    CommandSignerFactory,
+    KeyFileSignerFactory,
+    Pkcs11SignerFactory,
+    SecretSource,
+)
 from provenance.identity.signer import KeySigner, Signer  # noqa: E402
 from provenance.sign import SignResult, sign  # noqa: E402
 from provenance.trust.store import SourceKind, TrustSource, TrustStore  # noqa: E402
@@ -50,8 +61,20 @@ from provenance.verify.report import (  # noqa: E402
     Status,
     StatusKind,
     Thumbnail,
+    TimeSource,
+    TimeStampInfo,
     VerificationReport,
     Verdict,
+)
+from provenance.verify.policy import (  # noqa: E402
+    AllOf,
+    AnyOf,
+    ExpectIssuer,
+    ExpectOrganization,
+    ExpectSigner,
+    Policy,
+    PolicyError,
+    RequireTimestamp,
 )
 from provenance.verify.verifier import verify  # noqa: E402
 
@@ -64,6 +87,11 @@ __all__ = [
     "Signer",
     "KeySigner",
     "SigningAlgorithm",
+    # signers for worker processes (picklable; each worker opens its own)
+    "KeyFileSignerFactory",
+    "Pkcs11SignerFactory",
+    "CommandSignerFactory",
+    "SecretSource",
     # verifying
     "verify",
     "VerificationReport",
@@ -74,6 +102,17 @@ __all__ = [
     "Status",
     "StatusKind",
     "Thumbnail",
+    "TimeSource",
+    "TimeStampInfo",
+    # who a clip must come from (verify(..., policy=))
+    "Policy",
+    "ExpectSigner",
+    "ExpectOrganization",
+    "ExpectIssuer",
+    "RequireTimestamp",
+    "AllOf",
+    "AnyOf",
+    "PolicyError",
     # trust
     "TrustStore",
     "TrustSource",

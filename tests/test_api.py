@@ -96,3 +96,11 @@ def test_verify_reports_the_claim_thumbnail_only_on_request(signed_clip: Path, t
     assert report.thumbnail.data[:2] == b"\xff\xd8"  # a JPEG
     assert "thumbnail" not in report.to_dict()  # the default JSON contract is unchanged
     assert report.to_dict(thumbnail=True)["thumbnail"]["data_base64"].startswith("/9j/")
+
+
+def test_identity_policies_are_part_of_the_api(signed_clip: Path, trust: TrustStore) -> None:
+    policy = provenance.AllOf([provenance.ExpectOrganization("Example News"), provenance.ExpectSigner("Tom Cruise")])
+    report = verify(signed_clip, trust=trust, policy=policy)
+    assert report.verdict is Verdict.WRONG_SIGNER and int(report.exit_code) == 7
+    assert report.policy_failures == ("expected signer 'Tom Cruise', but it was signed by Jane Doe (Example News)",)
+    assert pickle.loads(pickle.dumps(policy)).failures(report) == report.policy_failures  # fit for a process pool
