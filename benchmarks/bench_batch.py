@@ -14,7 +14,6 @@ a table and writes benchmarks/out/bench_batch.json.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import platform
 import shutil
@@ -22,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from provenance import KeySigner, SourceKind, TrustStore
+from provenance import KeyFileSignerFactory, SourceKind, TrustStore
 from provenance.batch import collect_inputs, default_jobs, sign_batch, verify_batch
 from provenance.identity.certificates import Subject
 from provenance.identity.pki import init_dev_pki
@@ -52,7 +51,7 @@ def main() -> None:
     try:
         pki = init_dev_pki(work / "keys", subject=Subject("Bench", "Bench Newsroom", "US"))
         trust = TrustStore().with_pem_file(pki.root_cert, kind=SourceKind.ANCHORS, name="bench root")
-        signer = functools.partial(KeySigner.from_files, key=pki.signer_key, chain=pki.chain)
+        signer = KeyFileSignerFactory(key=pki.signer_key, chain=pki.chain)
         src = work / "clips"
         src.mkdir()
         sample = make_sample_clip(work / "sample.mp4", seconds=args.seconds, width=1280, height=720)
