@@ -51,7 +51,16 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from provenance.cli import demo_cmd, edit_cmd, keys_cmd, show_cmd, sign_cmd, trust_cmd, verify_cmd
+    from provenance.cli import (
+        demo_cmd,
+        edit_cmd,
+        keys_cmd,
+        serve_cmd,
+        show_cmd,
+        sign_cmd,
+        trust_cmd,
+        verify_cmd,
+    )
 
     cli.add_command(keys_cmd.keys)
     cli.add_command(sign_cmd.sign)
@@ -62,6 +71,7 @@ def _register() -> None:
     cli.add_command(edit_cmd.trim)
     cli.add_command(edit_cmd.remux)
     cli.add_command(show_cmd.show)
+    cli.add_command(serve_cmd.serve)
 
 
 _register()

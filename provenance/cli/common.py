@@ -13,8 +13,9 @@ from rich.console import Console
 
 from provenance.errors import PassphraseError, UsageError
 from provenance.identity import pki as dev_pki
+from provenance.identity.factories import KeyFileSignerFactory, SecretSource
 from provenance.identity.keys import is_encrypted
-from provenance.identity.signer import KeySigner, Signer
+from provenance.identity.signer import Signer
 
 console = Console(highlight=False)
 console_err = Console(stderr=True, highlight=False)
@@ -52,15 +53,23 @@ def passphrase_from_env(var: str | None) -> bytes | None:
 def key_passphrase(key: Path, env_var: str | None) -> bytes | None:
     """The passphrase for *key*: from the environment, or a prompt when the
     key is encrypted and a terminal is attached."""
-    passphrase = passphrase_from_env(env_var)
-    if passphrase is not None:
-        return passphrase
+    source = passphrase_source(key, env_var)
+    return source.read().encode() if source is not None else None
+
+
+def passphrase_source(key: Path, env_var: str | None) -> SecretSource | None:
+    """Where the passphrase for *key* comes from: the environment variable
+    (checked now, read again by whoever opens the key), or a prompt when the
+    key is encrypted and a terminal is attached."""
+    if env_var:
+        passphrase_from_env(env_var)  # refuse an unset variable now, before any work
+        return SecretSource(env=env_var)
     try:
         encrypted = is_encrypted(key.read_bytes()[:64])
     except OSError:
         return None  # load_private_key reports the real problem
     if encrypted and sys.stdin.isatty():
-        return str(click.prompt(f"Passphrase for {key}", hide_input=True)).encode()
+        return SecretSource(value=str(click.prompt(f"Passphrase for {key}", hide_input=True)))
     if encrypted:
         raise PassphraseError(
             f"{key}: private key is encrypted and no passphrase was given",
@@ -73,6 +82,15 @@ def load_signer(
     *, key: Path | None, cert: Path | None, keys_dir: Path | None, passphrase_env: str | None, tsa_url: str | None = None
 ) -> Signer:
     """A signer from --key/--cert, or from the development PKI folder."""
+    return key_signer_factory(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env, tsa_url=tsa_url)()
+
+
+def key_signer_factory(
+    *, key: Path | None, cert: Path | None, keys_dir: Path | None, passphrase_env: str | None, tsa_url: str | None = None
+) -> KeyFileSignerFactory:
+    """A picklable factory that opens the key-file signer: what batch worker
+    processes get (a loaded key never crosses processes; each worker opens
+    it once). A passphrase is asked for here, once, when needed."""
     pki = dev_pki.DevPKI(keys_dir or dev_pki.default_keys_dir())
     if (key is None) != (cert is None):
         raise UsageError("--key and --cert go together", hint="give both, or neither to use the development PKI")
@@ -83,4 +101,4 @@ def load_signer(
                 hint="run 'provenance keys init' or pass --key and --cert",
             )
         key, cert = pki.signer_key, pki.chain
-    return KeySigner.from_files(key=key, chain=cert, passphrase=key_passphrase(key, passphrase_env), tsa_url=tsa_url)
+    return KeyFileSignerFactory(key=key, chain=cert, passphrase=passphrase_source(key, passphrase_env), tsa_url=tsa_url)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
+from provenance.batch import SignJob
+from provenance.batch import run_sign_job as sign_job
+from provenance.cli.batch import BatchOptions, batch_options, is_batch, run_batch
 from provenance.cli.common import console
-from provenance.cli.signers import signer_from_options, signer_options
+from provenance.cli.signers import factory_from_options, signer_from_options, signer_options
 from provenance.credentials.manifest import SourceType
 from provenance.errors import UsageError
 from provenance.sign import sign as sign_clip
@@ -17,9 +21,10 @@ from provenance.sign import sign_remuxed, sign_sidecar
 
 
 @click.command()
-@click.argument("input", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              help="Signed file to write (never the input); with --sidecar, the sidecar [default: NAME.c2pa].")
+@click.argument("paths", metavar="INPUT...", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
+@click.option("-o", "--output", "output_arg", type=click.Path(),
+              help="Signed file to write (never the input); with --sidecar, the sidecar [default: NAME.c2pa]; "
+                   "for a batch, the folder to write into.")
 @signer_options
 @click.option("--title", help="Title recorded in the manifest [default: the file name].")
 @click.option("--author", help="Author recorded in the manifest [default: the certificate's CN].")
@@ -29,24 +34,47 @@ from provenance.sign import sign_remuxed, sign_sidecar
               help="Bind MP4/MOV media with one flat hash instead of 1 MiB Merkle leaves "
                    "(for validators older than BMFF hash v3; costs ~550 MB RAM to sign and verify).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (a batch: JSON lines).")
 @click.option("--sidecar", is_flag=True,
               help="Leave INPUT unchanged and write its manifest to a sidecar file (NAME.c2pa), bound by a data hash. "
-                   "Any file type: WebM and MKV too.")
+                   "Any file type: WebM and MKV too. One clip only.")
 @click.option("--remux", is_flag=True,
-              help="Copy INPUT's streams (e.g. WebM, MKV) into the container OUTPUT names (.mp4) and embed there.")
-def sign(input: Path, output: Path | None, title: str | None, author: str | None, source: str, flat_hash: bool,
-         force: bool, as_json: bool, sidecar: bool, remux: bool, **signing: Any) -> None:
-    """Sign INPUT (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT.
+              help="Copy INPUT's streams (e.g. WebM, MKV) into the container OUTPUT names (.mp4) and embed there. "
+                   "One clip only.")
+@batch_options
+def sign(paths: tuple[Path, ...], output_arg: str | None, title: str | None, author: str | None, source: str,
+         flat_hash: bool, force: bool, as_json: bool, sidecar: bool, remux: bool, batch: BatchOptions,
+         **signing: Any) -> None:
+    """Sign a clip (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT.
 
     WebM and MKV cannot embed credentials: sign them with --sidecar, or
     --remux them into MP4.
+
+    With several INPUTs, a folder (walked recursively) or - (paths on
+    stdin), OUTPUT is a folder: each clip is signed into it under the same
+    relative path, in parallel, with a progress bar and a summary. The exit
+    code is then that of the worst failure (0 when every clip was signed).
     """
     if sidecar and remux:
         raise UsageError("--sidecar and --remux exclude each other", hint="choose one")
     if sidecar and flat_hash:
         raise UsageError("--flat-hash applies to embedded MP4/MOV credentials",
                          hint="drop it: a sidecar is bound to the clip by a data hash of every byte")
+    output = Path(output_arg) if output_arg is not None else None
+    into_folder = output_arg is not None and (Path(output_arg).is_dir() or output_arg.endswith(os.sep))
+    if is_batch(paths, batch) or (into_folder and not (sidecar or remux)):
+        if sidecar or remux:
+            used = "--sidecar" if sidecar else "--remux"
+            raise UsageError(f"{used} signs one clip and does not apply to a batch",
+                             hint=f"give one INPUT with {used}, or sign the batch into -o OUTDIR without it")
+        if output is None:
+            raise UsageError("a batch needs -o OUTDIR", hint="name the folder to write the signed clips into")
+        job = SignJob(outdir=output, signer=factory_from_options(signing), title=title, author=author,
+                      source=SourceType(source), force=force, flat_hash=flat_hash)
+        code = run_batch(paths, batch, json_stdout=as_json, avoid=(output,), verb="signing",
+                         start=lambda items, jobs: sign_job(items, job, jobs))
+        click.get_current_context().exit(int(code))
+    input = paths[0]
     if output is None and not sidecar:
         raise UsageError("missing -o/--output", hint="name the signed file to write (or use --sidecar)")
     options: dict[str, Any] = {"title": title, "author": author, "source": SourceType(source), "force": force}

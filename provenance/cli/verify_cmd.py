@@ -7,13 +7,15 @@ from pathlib import Path
 
 import click
 
+from provenance.batch import verify_batch
+from provenance.cli.batch import BatchOptions, batch_options, is_batch, run_batch
 from provenance.cli.common import console, console_err, keys_dir_option
 from provenance.cli.render import card
 from provenance.errors import UsageError
 from provenance.identity.pki import DevPKI, default_keys_dir
 from provenance.trust.sources import TrustDirectory, default_trust_dir
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verify.policy import AllOf, ExpectIssuer, ExpectOrganization, ExpectSigner, Policy, RequireTimestamp
+from provenance.verify.policy import Policy, identity_policy
 from provenance.verify.verifier import verify as verify_clip
 
 
@@ -51,20 +53,11 @@ def build_policy(
     *, signer: str | None, org: str | None, issuer: str | None, require_timestamp: bool
 ) -> Policy | None:
     """The identity policy the --expect-* options describe (all must hold)."""
-    policies: list[Policy] = []
-    if signer is not None:
-        policies.append(ExpectSigner(signer))
-    if org is not None:
-        policies.append(ExpectOrganization(org))
-    if issuer is not None:
-        policies.append(ExpectIssuer(issuer))
-    if require_timestamp:
-        policies.append(RequireTimestamp())
-    return AllOf(policies) if policies else None
+    return identity_policy(signer=signer, org=org, issuer=issuer, require_timestamp=require_timestamp)
 
 
 @click.command()
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
 @click.option("--trust", "anchors", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="PEM file of trust anchors (root CAs), added to the trust store for this call. Repeatable.")
 @click.option("--allowed", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
@@ -82,26 +75,49 @@ def build_policy(
 @click.option("--require-timestamp", is_flag=True,
               help="Require a signing time from a trusted RFC 3161 time-stamp.")
 @keys_dir_option
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (the documented contract).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report as JSON (the documented contract); a batch prints JSON lines.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every status code, not only failures.")
 @click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
-              help="Sidecar manifest store (.c2pa) of FILE [default: embedded, else NAME.c2pa next to FILE].")
+              help="Sidecar manifest store (.c2pa) of the one clip given [default: embedded, else NAME.c2pa "
+                   "next to the clip]. Not for a batch.")
 @click.option("--segments", metavar="GLOB",
-              help="FILE is a fragmented-MP4 init segment: verify it with the media segments matching GLOB.")
-def verify(file: Path, anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa: tuple[Path, ...],
+              help="The one clip given is a fragmented-MP4 init segment: verify it with the media segments "
+                   "matching GLOB. Not for a batch.")
+@batch_options
+def verify(paths: tuple[Path, ...], anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa: tuple[Path, ...],
            trust_dir: Path | None, no_trust_store: bool, expect_signer: str | None, expect_org: str | None,
            expect_issuer: str | None, require_timestamp: bool, keys_dir: Path | None,
-           as_json: bool, verbose: bool, manifest: Path | None = None, segments: str | None = None) -> None:
-    """Verify the content credentials of FILE.
+           as_json: bool, verbose: bool, manifest: Path | None, segments: str | None, batch: BatchOptions) -> None:
+    """Verify the content credentials of each PATH: a file, a folder
+    (walked recursively) or - (paths on stdin).
 
-    Exit codes: 0 verified, 1 tampered or invalid, 3 untrusted,
-    4 no credentials, 5 unreadable or unsupported input,
-    7 verified but not by whom --expect-*/--require-timestamp say.
+    One file prints its credential card; anything more runs a batch with a
+    progress bar, a summary, and --jsonl reports (--json: JSON lines on
+    stdout), judging every file by the same --expect-*/--require-timestamp
+    policy.
+
+    Exit codes (of the worst file in a batch): 0 verified, 1 tampered or
+    invalid, 3 untrusted, 4 no credentials, 5 unreadable or unsupported
+    input, 7 verified but not by whom --expect-*/--require-timestamp say.
     """
+    ctx = click.get_current_context()
+    batch_mode = is_batch(paths, batch)
+    if batch_mode and segments is not None:
+        raise UsageError("--segments verifies one fragmented MP4 and does not apply to a batch",
+                         hint="give only the init segment: provenance verify init.mp4 --segments 'seg*.m4s'")
+    if batch_mode and manifest is not None:
+        raise UsageError("--manifest names the sidecar of one clip and does not apply to a batch",
+                         hint="give one clip, or keep each sidecar next to its clip as NAME.c2pa (found by itself)")
     policy = build_policy(signer=expect_signer, org=expect_org, issuer=expect_issuer,
                           require_timestamp=require_timestamp)
     trust = build_trust(anchors=anchors, allowed=allowed, keys_dir=keys_dir, tsa=tsa,
                         trust_dir=trust_dir, use_store=not no_trust_store)
+    if batch_mode:
+        code = run_batch(paths, batch, json_stdout=as_json,
+                         start=lambda items, jobs: verify_batch(items, trust=trust, policy=policy, jobs=jobs))
+        ctx.exit(int(code))
+    file = paths[0]
     if segments is not None:
         if manifest is not None:
             raise UsageError("--segments and --manifest exclude each other",
@@ -115,7 +131,7 @@ def verify(file: Path, anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa
         console_err.print(f"[bold red]error:[/] {report.error}", soft_wrap=True)
     else:
         console.print(card(report, verbose=verbose))
-    click.get_current_context().exit(int(report.exit_code))
+    ctx.exit(int(report.exit_code))
 
 
 def _verify_fragments(init: Path, pattern: str, *, trust: TrustStore, policy: Policy | None, as_json: bool,

@@ -16,6 +16,8 @@ from provenance.identity.keys import PrivateKey
 
 
 class SigningAlgorithm(str, Enum):
+    """A C2PA signature algorithm (the COSE ``alg``)."""
+
     ES256 = "es256"
     ES384 = "es384"
     ES512 = "es512"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,9 @@ class TokenKey:
         self._key = key
         self.uri = uri
         self.kind = "ec" if key.key_type == pkcs11.KeyType.EC else "rsa"
+        # PKCS#11 forbids using one session from two threads at once; the
+        # service signs from worker threads.
+        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, uri: str | Pkcs11Uri, *, module: str | None = None, pin: str | None = None) -> TokenKey:
@@ -218,11 +222,12 @@ class TokenKey:
         p = self._pkcs11
         bits = alg.value[-3:]
         try:
-            if self.kind == "ec":
-                return bytes(self._key.sign(hashlib.new(alg.hash.name, data).digest(), mechanism=p.Mechanism.ECDSA))
-            mechanism = getattr(p.Mechanism, f"SHA{bits}_RSA_PKCS_PSS")
-            param = (getattr(p.Mechanism, f"SHA{bits}"), getattr(p.MGF, f"SHA{bits}"), alg.hash.digest_size)
-            return bytes(self._key.sign(data, mechanism=mechanism, mechanism_param=param))
+            with self._lock:
+                if self.kind == "ec":
+                    return bytes(self._key.sign(hashlib.new(alg.hash.name, data).digest(), mechanism=p.Mechanism.ECDSA))
+                mechanism = getattr(p.Mechanism, f"SHA{bits}_RSA_PKCS_PSS")
+                param = (getattr(p.Mechanism, f"SHA{bits}"), getattr(p.MGF, f"SHA{bits}"), alg.hash.digest_size)
+                return bytes(self._key.sign(data, mechanism=mechanism, mechanism_param=param))
         except p.exceptions.PKCS11Error as exc:
             raise IdentityError(f"the token refused to sign with {self.uri.describe()} ({type(exc).__name__})",
                                 hint=f"check the key allows signing with {alg.value}") from None
@@ -231,13 +236,15 @@ class TokenKey:
         """RSA PKCS#1 v1.5 with SHA-256: only for certificate requests."""
         p = self._pkcs11
         try:
-            return bytes(self._key.sign(data, mechanism=p.Mechanism.SHA256_RSA_PKCS))
+            with self._lock:
+                return bytes(self._key.sign(data, mechanism=p.Mechanism.SHA256_RSA_PKCS))
         except p.exceptions.PKCS11Error as exc:
             raise IdentityError(f"the token refused to sign with {self.uri.describe()} ({type(exc).__name__})",
                                 hint="check the key allows signing") from None
 
     def close(self) -> None:
-        session, self._session = self._session, None
+        with self._lock:
+            session, self._session = self._session, None
         if session is not None:
             try:
                 session.close()

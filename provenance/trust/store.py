@@ -34,6 +34,8 @@ from provenance.errors import UsageError
 
 
 class SourceKind(str, enum.Enum):
+    """What the certificates of a :class:`TrustSource` are trusted for."""
+
     ANCHORS = "anchors"  # root (or intermediate) CAs
     ALLOWED = "allowed"  # pinned end-entity certificates
     TSA = "tsa"  # time-stamping roots

@@ -186,3 +186,26 @@ class AnyOf(_Composite):
 
     def describe(self) -> str:
         return " or ".join(p.describe() for p in self.policies)
+
+
+def identity_policy(
+    *, signer: str | None = None, org: str | None = None, issuer: str | None = None, require_timestamp: bool = False
+) -> Policy | None:
+    """The policy ``verify --expect-signer/--expect-org/--expect-issuer
+    --require-timestamp`` describe (all must hold), or ``None`` when nothing
+    is expected. The command line and the HTTP service both build theirs
+    here, so they judge a clip alike.
+
+    >>> identity_policy(signer="Jane Doe", require_timestamp=True)
+    AllOf("signer is 'Jane Doe' and a trusted time-stamp")
+    """
+    policies: list[Policy] = []
+    if signer is not None:
+        policies.append(ExpectSigner(signer))
+    if org is not None:
+        policies.append(ExpectOrganization(org))
+    if issuer is not None:
+        policies.append(ExpectIssuer(issuer))
+    if require_timestamp:
+        policies.append(RequireTimestamp())
+    return AllOf(policies) if policies else None

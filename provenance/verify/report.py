@@ -8,6 +8,7 @@ version.
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,8 @@ SCHEMA = "provenance.verify/1"
 
 
 class Verdict(str, enum.Enum):
+    """The outcome of verifying a clip; ``severity`` orders them, worst highest."""
+
     VERIFIED = "verified"
     UNTRUSTED = "untrusted"
     TAMPERED = "tampered"
@@ -57,6 +60,8 @@ _SEVERITY = {
 
 
 class StatusKind(str, enum.Enum):
+    """How c2pa-rs classes a validation status code."""
+
     SUCCESS = "success"
     INFORMATIONAL = "informational"
     FAILURE = "failure"
@@ -195,6 +200,18 @@ class Ingredient:
 
 
 @dataclass(frozen=True)
+class Thumbnail:
+    """The claim thumbnail the signer embedded: what the clip looked like
+    when it was signed (not a frame of the file as it is now)."""
+
+    mime_type: str
+    data: bytes = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mime_type": self.mime_type, "data_base64": base64.b64encode(self.data).decode("ascii")}
+
+
+@dataclass(frozen=True)
 class VerificationReport:
     """The outcome of verifying one file.
 
@@ -224,6 +241,8 @@ class VerificationReport:
     time_source: TimeSource | None = None
     timestamp: TimeStampInfo | None = None
     policy_failures: tuple[str, ...] = ()  # why the caller's identity policy was not met
+    # Kept out of the default JSON (it is large); see to_dict(thumbnail=True).
+    thumbnail: Thumbnail | None = field(default=None, repr=False, compare=False)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -233,8 +252,10 @@ class VerificationReport:
     def failures(self) -> tuple[Status, ...]:
         return tuple(s for s in self.status if s.kind is StatusKind.FAILURE)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, *, thumbnail: bool = False) -> dict[str, Any]:
+        """The JSON contract. With *thumbnail*, a ``thumbnail`` field is added
+        (``{"mime_type", "data_base64"}`` or ``null``)."""
+        out = {
             "schema": SCHEMA,
             "file": self.file,
             "verdict": self.verdict.value,
@@ -259,3 +280,6 @@ class VerificationReport:
             "timestamp": self.timestamp.to_dict() if self.timestamp else None,
             "policy_failures": list(self.policy_failures),
         }
+        if thumbnail:
+            out["thumbnail"] = self.thumbnail.to_dict() if self.thumbnail else None
+        return out

@@ -32,6 +32,7 @@ from provenance.verify.report import (
     SignerIdentity,
     Status,
     StatusKind,
+    Thumbnail,
     TimeSource,
     TimeStampInfo,
     VerificationReport,
@@ -326,7 +327,15 @@ class _Builder:
             ingredients=ingredients,
             status=tuple(self.groups.get(label, [])),
             credentials_source=credentials_source,
+            thumbnail=self.thumbnail(label),
         )
+
+    def thumbnail(self, label: str) -> Thumbnail | None:
+        data = self.data.thumbnails.get(label)
+        if not data:
+            return None
+        fmt = ((self.manifests.get(label) or {}).get("thumbnail") or {}).get("format") or "image/jpeg"
+        return Thumbnail(mime_type=str(fmt), data=data)
 
 
 _SHORT_NAMES = {"2.5.4.3": "CN", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.6": "C", "2.5.4.7": "L",
@@ -396,7 +405,7 @@ def load_credentials(
             data = bridge.read_store(path, mime_type=fmt.mime_type, trust=trust, manifest_data=store)
         except ProvenanceError as exc:
             raise InputError(
-                f"{manifest}: not a readable C2PA manifest store ({exc.message})",
+                f"{manifest}: not a readable C2PA manifest store ({exc.message.removeprefix(f'{path}: ')})",
                 hint="give the .c2pa file written by 'sign --sidecar'",
             ) from None
         if data is None:
@@ -495,10 +504,21 @@ def verify(
     trust = trust or TrustStore()
     try:
         credentials = load_credentials(path, trust=trust, manifest=manifest, find_sidecar=find_sidecar)
-    except InputError as exc:
-        return VerificationReport(file=str(path), verdict=Verdict.ERROR, error=exc.diagnostics())
-    report = report_from_store(path, credentials, trust=trust)
+        report = report_from_store(path, credentials, trust=trust)
+    except ProvenanceError as exc:
+        # Whatever is wrong with the input (the clip, a sidecar, credentials
+        # c2pa cannot parse) is a report, never an exception.
+        return VerificationReport(file=str(path), verdict=Verdict.ERROR, error=_unreadable(path, exc))
     return apply_policy(report, policy) if policy is not None else report
+
+
+def _unreadable(path: Path, exc: ProvenanceError) -> str:
+    """One line saying why *path* could not be verified."""
+    if isinstance(exc, InputError):
+        return exc.diagnostics()
+    detail = exc.message.removeprefix(f"{path}: ")
+    return (f"{path}: its content credentials cannot be read ({detail}); "
+            "the manifest store is damaged or not C2PA: verify an intact copy")
 
 
 def apply_policy(report: VerificationReport, policy: Policy) -> VerificationReport:

@@ -152,3 +152,27 @@ def test_a_failing_signer_command_in_an_edit_or_sidecar_is_a_one_line_error(run,
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and "AccessDeniedException" in lines[0], result.output
         assert not written.exists()
+
+
+def test_batch_sign_with_a_signer_command_in_two_workers(run, kms, make_clip, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mov"):
+        make_clip(name.rsplit(".", 1)[1], name=f"in/{name}")
+    out = tmp_path / "out"
+    result = run("sign", folder, "-o", out, "-j", "2", "--signer-command", _command(kms, "rsa"),
+                 "--cert", kms["home"] / "rsa-chain.pem", "--jsonl", "-")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(Path(r["output"]).name for r in records) == ["a.mp4", "b.mov"]
+    trust = TrustStore().with_source(TrustSource("kms root", SourceKind.ANCHORS, (kms["ca"].root,)))
+    for record in records:
+        report = verify(Path(record["output"]), trust=trust)
+        assert report.verdict is Verdict.VERIFIED and report.signer.common_name == "Test Creator"
+
+    failing = run("sign", folder, "-o", tmp_path / "out2", "-j", "2", "--signer-command",
+                  _command(kms, "ec", "--fail"), "--cert", kms["home"] / "ec-chain.pem")
+    # each file is recorded as failed, with the command's own reason; the batch goes on
+    assert failing.exit_code == 6, failing.output
+    assert "Failures (2)" in failing.stdout and failing.stdout.count("AccessDeniedException") == 2
+    assert not any((tmp_path / "out2").rglob("*.*"))

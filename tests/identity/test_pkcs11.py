@@ -224,3 +224,37 @@ def test_token_key_signs_a_sidecar_and_an_edit(run, token: Token, signed_clip: P
     data = json.loads(run("verify", out, "--trust", root, "--json").output)
     assert data["verdict"] == "verified" and data["signer"]["common_name"] == "HSM RSA Signer"
     assert data["ingredients"][0]["verdict"] == "verified"  # the source, by the dev root of the keys folder
+
+
+def test_batch_sign_opens_the_token_in_each_worker(token: Token, make_clip, tmp_path: Path) -> None:
+    """`sign FOLDER -o OUT -j 2 --pkcs11`: each worker process logs in to the
+    token itself, with the PIN read from the variable --pin-env names (the
+    PIN is never sent to the workers). Run as a user would, in a process of
+    its own, so the workers see this test's SoftHSM2 configuration."""
+    import sys
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4", "c.mov"):
+        make_clip(name.rsplit(".", 1)[1], name=f"in/{name}")
+    out, log = tmp_path / "out", tmp_path / "sign.jsonl"
+    env = {**os.environ, "SOFTHSM2_CONF": str(token.conf), "TOKEN_PIN": PIN,
+           "PROVENANCE_KEYS_DIR": str(tmp_path / "no-keys"), "COLUMNS": "200"}
+    command = [sys.executable, "-c", "from provenance.cli import main; raise SystemExit(main())",
+               "sign", folder, "-o", out, "-j", "2", "--pkcs11", token.uri("ec-signer", query=""),
+               "--pin-env", "TOKEN_PIN", "--cert", token.ec_chain, "--jsonl", log, "-q"]
+    done = subprocess.run([str(c) for c in command], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sorted(Path(r["output"]).name for r in records) == ["a.mp4", "b.mp4", "c.mov"]
+    assert all(r["signer"] == "HSM EC Signer" and r["error"] is None for r in records)
+    for record in records:
+        report = verify(Path(record["output"]), trust=_trust(token))
+        assert report.verdict is Verdict.VERIFIED, report.status
+    assert PIN not in done.stdout + done.stderr
+
+    env.pop("TOKEN_PIN")
+    unset = subprocess.run([str(c) for c in command] + ["--force"], env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert unset.returncode == 2 and unset.stderr.startswith("error: environment variable TOKEN_PIN is not set")
+    assert len(unset.stderr.strip().splitlines()) == 1

@@ -4,6 +4,7 @@ exactly one rule, and the REJECTED/PROFILE split checked against c2pa-rs."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,8 @@ def test_require_signable_names_the_first_rejected_rule(ca: MiniCA) -> None:
 def _sign_without_precheck(monkeypatch: pytest.MonkeyPatch, key: Any, chain: list[x509.Certificate],
                            clip: Path, out: Path) -> None:
     # Turn provenance's own refusal off so c2pa-rs alone decides.
-    import provenance.sign as sign_module
+    # (not `import provenance.sign as ...`: the package exports the function sign under that name)
+    sign_module = importlib.import_module("provenance.sign")
 
     monkeypatch.setattr(sign_module, "require_signable", lambda chain: None)
     alg = SigningAlgorithm.PS256 if isinstance(key, rsa.RSAPrivateKey) else SigningAlgorithm.ES256

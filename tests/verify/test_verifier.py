@@ -102,3 +102,41 @@ def test_classify_prefers_tampered_over_other_failures() -> None:
     assert classify([fail("signingCredential.expired")]) is Verdict.INVALID
     assert classify([Status("signingCredential.trusted", StatusKind.SUCCESS, "")]) is Verdict.VERIFIED
     assert classify([]) is Verdict.UNTRUSTED
+
+
+# --- bad input is a report (verdict error, exit 5), never an exception -------
+
+def _assert_bad_input(report, *names: str) -> None:
+    assert report.verdict is Verdict.ERROR and int(report.exit_code) == 5
+    assert report.error and "\n" not in report.error
+    assert all(name in report.error for name in names), report.error
+
+
+@pytest.mark.parametrize("content", [b"not a manifest at all" * 8, b"\x00\x00\x00\x20jumb" + bytes(range(200))])
+def test_a_garbage_sidecar_is_an_error_report(content: bytes, make_clip, tmp_path: Path) -> None:
+    clip = make_clip("mp4")
+    garbage = tmp_path / "garbage.c2pa"
+    garbage.write_bytes(content)
+    _assert_bad_input(verify(clip, manifest=garbage), "garbage.c2pa", "not a readable C2PA manifest store")
+    # the same bytes found next to the clip, as NAME.c2pa
+    shutil.copyfile(garbage, clip.with_suffix(".c2pa"))
+    _assert_bad_input(verify(clip), "clip.c2pa")
+
+
+def test_a_truncated_sidecar_is_an_error_report(make_clip, signer, trust, tmp_path: Path) -> None:
+    from provenance.sign import sign_sidecar
+
+    clip = make_clip("mp4")
+    sidecar = sign_sidecar(clip, tmp_path / "real.c2pa", signer=signer).output
+    cut = tmp_path / "cut.c2pa"
+    cut.write_bytes(sidecar.read_bytes()[:100])
+    _assert_bad_input(verify(clip, trust=trust, manifest=cut), "cut.c2pa")
+
+
+def test_damaged_embedded_credentials_are_an_error_report(signed_clip: Path, tmp_path: Path) -> None:
+    data = bytearray(signed_clip.read_bytes())
+    at = data.find(b"jumb") + 20  # inside the JUMBF description box's UUID: no "c2pa" block any more
+    data[at] ^= 0xFF
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    _assert_bad_input(verify(damaged), "damaged.mp4", "content credentials cannot be read")

@@ -1,0 +1,141 @@
+"""The two batch jobs: verify each file, or sign each file into OUTDIR.
+
+Each is set up once per worker (the trust store arrives pickled, the signer
+is loaded by its factory) and then turns every file into a
+:class:`BatchResult`, whatever goes wrong with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from provenance.batch.inputs import BatchInput
+from provenance.batch.outputs import output_path, prepare_parent
+from provenance.batch.results import FAILED, SIGNED, BatchResult
+from provenance.credentials.manifest import SourceType
+from provenance.errors import ExitCode, ProvenanceError
+from provenance.identity.signer import Signer
+from provenance.sign import check_signer, sign
+from provenance.trust.store import TrustStore
+from provenance.verify.explain import explain
+from provenance.verify.policy import Policy
+from provenance.verify.report import VerificationReport, Verdict
+from provenance.verify.verifier import verify
+
+
+def _reason(report: VerificationReport) -> str | None:
+    if report.error:
+        return report.error
+    if report.verdict is Verdict.WRONG_SIGNER and report.policy_failures:
+        return "; ".join(report.policy_failures)
+    if report.failures:
+        first = report.failures[0]
+        return f"{first.code}: {explain(first.code, first.explanation)}"
+    return None
+
+
+@dataclass(frozen=True)
+class VerifyJob:
+    """Verify each file against *trust*, and judge it by the identity
+    *policy* when one is given (a verified clip that fails it is
+    ``wrong_signer``, as ``verify --expect-*`` says for one file)."""
+
+    trust: TrustStore
+    policy: Policy | None = None
+
+    def setup(self) -> None:
+        pass  # the trust store is ready as it is
+
+    def close(self) -> None:
+        pass
+
+    def run(self, item: BatchInput) -> BatchResult:
+        try:
+            report = verify(item.path, trust=self.trust, policy=self.policy)
+        except Exception as exc:  # noqa: BLE001 - one file must not stop the batch
+            report = VerificationReport(file=str(item.path), verdict=Verdict.ERROR,
+                                        error=f"internal error: {type(exc).__name__}: {exc}")
+        return BatchResult(str(item.path), report.verdict.value, report.exit_code, report.to_dict(),
+                           size=item.size, error=_reason(report))
+
+    def crashed(self, item: BatchInput, reason: str) -> BatchResult:
+        report = VerificationReport(file=str(item.path), verdict=Verdict.ERROR, error=reason)
+        return BatchResult(str(item.path), Verdict.ERROR.value, report.exit_code, report.to_dict(),
+                           size=item.size, error=reason)
+
+
+SignerSource = Signer | Callable[[], Signer]
+
+
+@dataclass
+class SignJob:
+    """Sign each file into *outdir*, keeping its layout under its root.
+
+    *signer* is a signer, or a picklable callable that returns one (needed
+    for worker processes: a private key does not cross processes; each
+    worker opens it once, see :mod:`provenance.identity.factories`). A
+    signer the job opened itself is closed by :meth:`close`; one it was
+    given belongs to the caller. *flat_hash* as for :func:`provenance.sign`.
+    """
+
+    outdir: Path
+    signer: SignerSource
+    title: str | None = None
+    author: str | None = None
+    source: SourceType = SourceType.CAMERA
+    force: bool = False
+    flat_hash: bool = False
+    _loaded: Signer | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_loaded"] = None  # never pickle a loaded key
+        return state
+
+    def setup(self) -> None:
+        """Open the signer and refuse, before any file, one whose signature
+        validators would reject (the C2PA certificate profile)."""
+        if self._loaded is None:
+            loaded = self.signer if isinstance(self.signer, Signer) else self.signer()
+            try:
+                check_signer(loaded)
+            except BaseException:
+                if loaded is not self.signer:
+                    loaded.close()
+                raise
+            self._loaded = loaded
+
+    def close(self) -> None:
+        """Close the signer this job opened (a token session, say)."""
+        loaded, self._loaded = self._loaded, None
+        if loaded is not None and loaded is not self.signer:
+            loaded.close()
+
+    def output_for(self, item: BatchInput) -> Path:
+        return output_path(self.outdir, item.relative)
+
+    def run(self, item: BatchInput) -> BatchResult:
+        assert self._loaded is not None, "SignJob.setup() was not called"
+        output: Path | None = None
+        try:
+            output = self.output_for(item)
+            prepare_parent(self.outdir, output)
+            result = sign(item.path, output, signer=self._loaded, title=self.title, author=self.author,
+                          source=self.source, force=self.force, flat_hash=self.flat_hash)
+        except ProvenanceError as exc:
+            return self.failure(item, exc.diagnostics(), exc.exit_code, output)
+        except Exception as exc:  # noqa: BLE001 - one file must not stop the batch
+            return self.failure(item, f"internal error: {type(exc).__name__}: {exc}", ExitCode.INTERNAL, output)
+        return BatchResult(str(item.path), SIGNED, ExitCode.VERIFIED, {**result.to_dict(), "error": None},
+                           size=item.size)
+
+    def failure(self, item: BatchInput, error: str, code: ExitCode, output: Path | None = None) -> BatchResult:
+        record = {"input": str(item.path), "output": str(output) if output else None, "error": error,
+                  "exit_code": int(code)}
+        return BatchResult(str(item.path), FAILED, code, record, size=item.size, error=error)
+
+    def crashed(self, item: BatchInput, reason: str) -> BatchResult:
+        return self.failure(item, reason, ExitCode.INTERNAL)

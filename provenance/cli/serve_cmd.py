@@ -1,0 +1,123 @@
+"""``provenance serve``: the HTTP service and the verify page, on uvicorn."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provenance.batch.pool import default_jobs
+from provenance.cli.common import console_err
+from provenance.cli.signers import signer_from_options, signer_options_from_env
+from provenance.cli.verify_cmd import build_trust
+from provenance.errors import UsageError
+from provenance.identity.signer import Signer
+from provenance.sign import check_signer
+from provenance.trust.store import TrustStore
+from provenance.service.config import DEFAULT_QUEUE, DEFAULT_UPLOAD_TIMEOUT, BearerTokens, ServiceConfig, parse_size
+
+ENV = "PROVENANCE_"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror})", hint="choose another --host or --port") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar=ENV + "HOST",
+              help="Address to listen on [env PROVENANCE_HOST].")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, envvar=ENV + "PORT",
+              help="Port (0: any free port; the address is printed) [env PROVENANCE_PORT].")
+@click.option("--trust", "anchors", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              envvar=ENV + "TRUST", help="PEM file of trust anchors, added to the trust store. Repeatable "
+                                        "[env PROVENANCE_TRUST, ':'-separated].")
+@click.option("--allowed", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              envvar=ENV + "ALLOWED", help="PEM file of pinned end-entity certificates. Repeatable [env PROVENANCE_ALLOWED].")
+@click.option("--tsa-trust", "tsa", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              envvar=ENV + "TSA_TRUST", help="PEM file of time-stamping authority roots, trusted for signing times only. "
+                                            "Repeatable [env PROVENANCE_TSA_TRUST].")
+@click.option("--trust-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Trust store folder [default: $PROVENANCE_TRUST_DIR or the user config dir].")
+@click.option("--no-trust-store", is_flag=True, help="Ignore the trust store; use only the files given here.")
+@click.option("--tokens-file", type=click.Path(path_type=Path, dir_okay=False), envvar=ENV + "TOKENS_FILE",
+              help="Bearer tokens allowed to sign, one per line; enables POST /v1/sign [env PROVENANCE_TOKENS_FILE]. "
+                   "Tokens may also come comma-separated in PROVENANCE_TOKENS.")
+@signer_options_from_env({"key": ENV + "SIGNING_KEY", "cert": ENV + "SIGNING_CERT",
+                          "pkcs11_uri": ENV + "SIGNING_PKCS11", "signer_command": ENV + "SIGNING_COMMAND"})
+@click.option("--max-upload", default="2G", show_default=True, envvar=ENV + "MAX_UPLOAD",
+              help="Largest upload accepted, e.g. 500M; larger gets 413 [env PROVENANCE_MAX_UPLOAD].")
+@click.option("--max-verifications", type=click.IntRange(min=1), default=None, envvar=ENV + "MAX_VERIFICATIONS",
+              help="Verifications/signings worked on at once [default: one per core; env PROVENANCE_MAX_VERIFICATIONS].")
+@click.option("--queue", type=click.IntRange(min=0), default=DEFAULT_QUEUE, show_default=True, envvar=ENV + "QUEUE",
+              help="Requests that may wait beyond those; more get 503 [env PROVENANCE_QUEUE].")
+@click.option("--upload-timeout", type=click.FloatRange(min=0.1), default=DEFAULT_UPLOAD_TIMEOUT, show_default=True,
+              envvar=ENV + "UPLOAD_TIMEOUT", help="Seconds an upload may stall before 408 [env PROVENANCE_UPLOAD_TIMEOUT].")
+@click.option("--tmp-dir", type=click.Path(path_type=Path, file_okay=False), envvar=ENV + "TMP_DIR",
+              help="Where uploads are streamed to [default: the system temp folder; env PROVENANCE_TMP_DIR].")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
+              show_default=True, envvar=ENV + "LOG_LEVEL", help="Server log level [env PROVENANCE_LOG_LEVEL].")
+def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa: tuple[Path, ...],
+          trust_dir: Path | None, no_trust_store: bool, tokens_file: Path | None, max_upload: str,
+          max_verifications: int | None, queue: int, upload_timeout: float, tmp_dir: Path | None,
+          log_level: str, **signing: Any) -> None:
+    """Run the HTTP service: POST /v1/verify, POST /v1/sign (bearer token),
+    GET /healthz, GET /openapi.json, and the verify page at /.
+
+    Verification trusts what ``verify`` trusts (the trust store, the
+    development root, --trust/--allowed/--tsa-trust). Signing is enabled by
+    bearer tokens and uses the identity the signer options name (a key
+    file, the development PKI, --pkcs11 or --signer-command).
+    """
+    if tmp_dir is not None and not tmp_dir.is_dir():
+        raise UsageError(f"{tmp_dir}: temp folder does not exist", hint="create it or drop --tmp-dir")
+    keys_dir: Path | None = signing.get("keys_dir")
+    trust = build_trust(anchors=anchors, allowed=allowed, keys_dir=keys_dir, tsa=tsa, trust_dir=trust_dir,
+                        use_store=not no_trust_store)
+    tokens = BearerTokens.load(file=tokens_file, env_value=os.environ.get(ENV + "TOKENS"))
+    with contextlib.ExitStack() as stack:
+        signer = stack.enter_context(signer_from_options(signing)) if tokens else None
+        if signer is not None:
+            check_signer(signer)  # refuse at start what validators would reject, not at the first request
+        _run(host, port, trust=trust, signer=signer, tokens=tokens, max_upload=max_upload,
+             max_verifications=max_verifications, queue=queue, upload_timeout=upload_timeout, tmp_dir=tmp_dir,
+             log_level=log_level)
+
+
+def _run(host: str, port: int, *, trust: TrustStore, signer: Signer | None, tokens: BearerTokens, max_upload: str,
+         max_verifications: int | None, queue: int, upload_timeout: float, tmp_dir: Path | None,
+         log_level: str) -> None:
+    import uvicorn
+
+    from provenance.service import create_app
+
+    config = ServiceConfig(trust=trust, signer=signer, tokens=tokens, max_upload=parse_size(max_upload),
+                           max_verifications=max_verifications or default_jobs(), queue=queue,
+                           upload_timeout=upload_timeout, tmp_dir=tmp_dir)
+    sock = _bind(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    signing = f"signing enabled for {len(tokens)} token(s)" if signer else "signing disabled (no tokens)"
+    console_err.print(f"provenance service listening on http://{shown}:{bound_port} ({signing})", highlight=False,
+                      soft_wrap=True)
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(config), log_level=log_level, lifespan="off", timeout_keep_alive=5, server_header=False,
+        timeout_graceful_shutdown=10,
+    ))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()

@@ -1,0 +1,342 @@
+"""The HTTP service: verify uploads, sign for authenticated callers, and
+the verify page. A thin layer over :func:`provenance.verify` and
+:func:`provenance.sign`; the work runs in threads, bounded by a gate."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from provenance import __version__
+from provenance.credentials.bridge import C2PA_VERSION
+from provenance.credentials.manifest import SOURCE_LABELS, SourceType
+from provenance.errors import InputError, ProvenanceError, UnsupportedFormatError, UsageError
+from provenance.media import formats
+from provenance.service.config import ServiceConfig
+from provenance.service.expectations import SignerExpectation, check_expectation, flag
+from provenance.service.openapi import openapi_document
+from provenance.service.uploads import Upload, UploadError, receive_upload, safe_filename, upload_folder
+from provenance.sign import SignResult, sign
+from provenance.trust.store import TrustStore
+from provenance.verify.explain import CODES, HEADLINES
+from provenance.verify.policy import Policy
+from provenance.verify.report import VerificationReport, Verdict
+from provenance.verify.verifier import verify
+
+log = logging.getLogger("provenance.service")
+
+STATIC = Path(__file__).resolve().parent / "static"
+CHUNK = 1 << 20
+T = TypeVar("T")
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+     b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+]
+
+
+class ServiceError(Exception):
+    """An answer other than 2xx, as JSON ``{"error", "hint"}``."""
+
+    def __init__(self, status: int, message: str, *, hint: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.hint = hint
+        self.headers = headers or {}
+
+
+def error_response(status: int, message: str, hint: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "hint": hint}, status_code=status, headers=headers)
+
+
+class WorkGate:
+    """At most *workers* verifications or signings run at once and *queue*
+    more wait; a request beyond that is answered 503 at once, before its
+    body is read."""
+
+    def __init__(self, *, workers: int, queue: int) -> None:
+        self.limiter = anyio.CapacityLimiter(workers)
+        self.capacity = workers + queue
+        self.admitted = 0
+
+    @contextlib.contextmanager
+    def admit(self) -> Iterator[None]:
+        # One event loop: these counters need no lock.
+        if self.admitted >= self.capacity:
+            raise ServiceError(503, "the service is busy", hint="retry in a moment", headers={"Retry-After": "1"})
+        self.admitted += 1
+        try:
+            yield
+        finally:
+            self.admitted -= 1
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self.limiter)
+
+
+def _scrub(text: str | None, upload: Upload) -> str | None:
+    """Messages name the file as the client did, never the server's temp path."""
+    if text is None:
+        return None
+    text = text.replace(str(upload.clip), upload.filename).replace(str(upload.clip.parent) + os.sep, "")
+    if upload.sidecar is not None:
+        text = text.replace(str(upload.sidecar), upload.sidecar.name)
+    return text
+
+
+def _check_format(upload: Upload, *, unsupported_hint: str) -> formats.MediaFormat:
+    try:
+        return formats.detect(upload.clip)
+    except UnsupportedFormatError as exc:
+        # The CLI's hint names CLI options; an HTTP client gets its own.
+        raise ServiceError(415, _scrub(exc.message, upload) or exc.message, hint=unsupported_hint) from None
+    except InputError as exc:
+        raise ServiceError(422, _scrub(exc.message, upload) or exc.message, hint=exc.hint) from None
+
+
+def verify_upload(upload: Upload, trust: TrustStore, policy: Policy | None = None) -> VerificationReport:
+    """Verify an uploaded clip (in a worker thread), judged by the identity
+    *policy* as the CLI judges it; the report names the file as the client
+    did."""
+    if upload.sidecar is None:  # with a sidecar, any container will do (WebM, MKV…)
+        _check_format(upload, unsupported_hint="send MP4, MOV, M4V or AVI, or this clip with its sidecar manifest "
+                                               "as the 'sidecar' part")
+    report = verify(upload.clip, trust=trust, manifest=upload.sidecar, policy=policy)
+    return dataclasses.replace(
+        report,
+        file=upload.filename,
+        error=_scrub(report.error, upload),
+        notes=tuple(_scrub(n, upload) or "" for n in report.notes),
+        sidecar=_scrub(report.sidecar, upload),
+        chain_summary=_scrub(report.chain_summary, upload),
+    )
+
+
+def sign_upload(upload: Upload, folder: Path, config: ServiceConfig, *, title: str | None, author: str | None,
+                source: SourceType) -> tuple[Path, SignResult, formats.MediaFormat]:
+    """Sign an uploaded clip with the service's identity (in a worker thread)."""
+    assert config.signer is not None
+    fmt = _check_format(upload, unsupported_hint="this service embeds credentials in MP4, MOV, M4V or AVI files; "
+                                                  "remux the clip to MP4 first")
+    stem, ext = os.path.splitext(upload.filename)
+    name = upload.filename if ext.lower() in fmt.extensions else f"{stem or 'clip'}{fmt.extensions[0]}"
+    (folder / "out").mkdir()
+    output = folder / "out" / name
+    try:
+        result = sign(upload.clip, output, signer=config.signer, title=title or upload.filename, author=author,
+                      source=source)
+    except InputError as exc:
+        status = 415 if isinstance(exc, UnsupportedFormatError) else 422
+        raise ServiceError(status, _scrub(exc.message, upload) or exc.message, hint=exc.hint) from None
+    return output, result, fmt
+
+
+def _file_chunks(fh: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+    finally:
+        fh.close()
+
+
+def _attachment(filename: str) -> str:
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    return f'attachment; filename="{ascii_name}"'
+
+
+def render_page() -> str:
+    """The page, with the same plain-language labels as the CLI card (one
+    source of truth) embedded as a JSON data block."""
+    labels = {
+        "headlines": {verdict.value: text for verdict, text in HEADLINES.items()},
+        "codes": CODES,
+        "sources": SOURCE_LABELS,
+    }
+    blob = json.dumps(labels, ensure_ascii=False).replace("</", "<\\/")
+    return (STATIC / "index.html").read_text(encoding="utf-8").replace("{{labels}}", blob)
+
+
+class Service:
+    """The endpoints, over one :class:`ServiceConfig`."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.gate = WorkGate(workers=config.max_verifications, queue=config.queue)
+        self._page = render_page()
+
+    async def page(self, request: Request) -> Response:
+        return HTMLResponse(self._page)
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({
+            "status": "ok",
+            "version": __version__,
+            "c2pa": C2PA_VERSION,
+            "signing": self.config.signing_enabled,
+            "work": {"admitted": self.gate.admitted, "workers": self.config.max_verifications,
+                     "queue": self.config.queue},
+            "max_upload": self.config.max_upload,
+        })
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_document(max_upload=self.config.max_upload))
+
+    async def verify(self, request: Request) -> Response:
+        try:
+            expected = SignerExpectation.from_query(request.query_params)
+            thumbnail = flag(request.query_params.get("thumbnail"), name="thumbnail")
+        except ValueError as exc:
+            raise ServiceError(400, str(exc), hint="see /openapi.json") from None
+        policy = expected.policy()
+        with self.gate.admit():
+            async with upload_folder(self.config.tmp_dir) as folder:
+                upload = await receive_upload(request, folder=folder, limit=self.config.max_upload,
+                                              idle_timeout=self.config.upload_timeout)
+                report = await self.gate.run(verify_upload, upload, self.config.trust, policy)
+        body = report.to_dict(thumbnail=thumbnail)
+        if expected.given:
+            body["expectation"] = check_expectation(report, expected)
+        return JSONResponse(body, status_code=422 if report.verdict is Verdict.ERROR else 200)
+
+    def _authenticate(self, request: Request) -> None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not self.config.tokens.accepts(token.strip() or None):
+            raise ServiceError(401, "a valid bearer token is required to sign",
+                               hint="send 'Authorization: Bearer <token>' with a token the operator issued",
+                               headers={"WWW-Authenticate": 'Bearer realm="provenance"'})
+
+    async def sign(self, request: Request) -> Response:
+        if not self.config.signing_enabled:
+            raise ServiceError(503, "signing is not enabled on this service",
+                               hint="the operator enables it with --tokens-file or PROVENANCE_TOKENS and an identity")
+        self._authenticate(request)
+        query = request.query_params
+        try:
+            source = SourceType(query.get("source", SourceType.CAMERA.value))
+        except ValueError:
+            raise ServiceError(400, f"source={query.get('source')!r} is not a source type",
+                               hint="one of " + ", ".join(s.value for s in SourceType)) from None
+        with self.gate.admit():
+            async with upload_folder(self.config.tmp_dir) as folder:
+                upload = await receive_upload(request, folder=folder, limit=self.config.max_upload,
+                                              idle_timeout=self.config.upload_timeout)
+                if upload.sidecar is not None:
+                    raise ServiceError(400, "signing takes no sidecar", hint="send only the clip")
+                output, result, fmt = await self.gate.run(
+                    sign_upload, upload, folder, self.config,
+                    title=query.get("title") or upload.fields.get("title") or None,
+                    author=query.get("author") or upload.fields.get("author") or None, source=source)
+                # Open, then let the folder go: the signed bytes live on in the
+                # open file until the response is sent (or the client leaves),
+                # with no name on disk to leak.
+                fh = open(output, "rb")
+        size = os.fstat(fh.fileno()).st_size
+        return StreamingResponse(_file_chunks(fh), media_type=fmt.mime_type, headers={
+            "Content-Length": str(size),
+            "Content-Disposition": _attachment(safe_filename(output.name)),
+            "X-Provenance-Manifest-Id": result.manifest_id,
+            "X-Provenance-Signer": result.signer.encode("ascii", "replace").decode(),
+        })
+
+
+class SecurityHeaders:
+    """Adds nosniff, no-referrer and a strict CSP to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    return error_response(exc.status, exc.message, exc.hint, exc.headers)
+
+
+async def _upload_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, UploadError)
+    # The rest of a refused body is not read; the connection closes after this.
+    return error_response(exc.status, exc.message, exc.hint, {"Connection": "close"})
+
+
+async def _provenance_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProvenanceError)
+    status = 400 if isinstance(exc, UsageError) else 500
+    if status == 500:
+        log.error("request failed: %s", exc.diagnostics())
+    return error_response(status, exc.message, exc.hint)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, exc.detail, headers=dict(exc.headers or {}))
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    return Response(status_code=499)  # nobody is listening; the upload folder is already gone
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("internal error")
+    return error_response(500, "internal error", "this is a bug in provenance; the server log has the details")
+
+
+def create_app(config: ServiceConfig) -> Starlette:
+    """The ASGI application for *config*; run it with any ASGI server
+    (``provenance serve`` uses uvicorn).
+
+    >>> app = create_app(ServiceConfig(trust=store))  # doctest: +SKIP
+    """
+    service = Service(config)
+    app = Starlette(
+        routes=[
+            Route("/", service.page, methods=["GET"]),
+            Route("/healthz", service.healthz, methods=["GET"]),
+            Route("/openapi.json", service.openapi, methods=["GET"]),
+            Route("/v1/verify", service.verify, methods=["POST"]),
+            Route("/v1/sign", service.sign, methods=["POST"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        exception_handlers={
+            ServiceError: _service_error,
+            UploadError: _upload_error,
+            ProvenanceError: _provenance_error,
+            HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
+            Exception: _internal_error,
+        },
+    )
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,95 @@
+"""How a service is set up: trust, the signing identity and who may use it,
+and the limits that keep it standing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provenance.batch.pool import default_jobs
+from provenance.errors import UsageError
+from provenance.identity.signer import Signer
+from provenance.trust.store import TrustStore
+
+DEFAULT_MAX_UPLOAD = 2 * 1024**3  # 2 GiB
+DEFAULT_QUEUE = 32
+DEFAULT_UPLOAD_TIMEOUT = 60.0
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``"2G"``, ``"500M"``, ``"1024"`` (bytes); binary multiples."""
+    match = _SIZE.match(text)
+    if not match:
+        raise UsageError(f"{text!r} is not a size", hint="write it like 2G, 500M or 1048576")
+    number, unit = match.groups()
+    return int(float(number) * 1024 ** " kmgt".index(unit.lower() or " "))
+
+
+class BearerTokens:
+    """The tokens that may call ``/v1/sign``, kept only as SHA-256 digests
+    and compared in constant time (every token is compared, always)."""
+
+    def __init__(self, tokens: Iterable[str]) -> None:
+        self._digests = tuple(hashlib.sha256(t.encode()).digest() for t in tokens if t)
+
+    def __bool__(self) -> bool:
+        return bool(self._digests)
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    def accepts(self, token: str | None) -> bool:
+        given = hashlib.sha256((token or "").encode()).digest()
+        match = False
+        for digest in self._digests:
+            match |= hmac.compare_digest(given, digest)
+        return match and token is not None
+
+    @classmethod
+    def load(cls, *, file: Path | None = None, env_value: str | None = None) -> BearerTokens:
+        """Tokens from a file (one per line, ``#`` comments) and/or a
+        comma-separated environment value."""
+        tokens: list[str] = []
+        if file is not None:
+            try:
+                text = file.read_text()
+            except OSError as exc:
+                raise UsageError(f"{file}: cannot read the tokens file ({exc.strerror})", hint="check the path") from None
+            tokens += [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        if env_value:
+            tokens += [t.strip() for t in env_value.split(",") if t.strip()]
+        short = [t for t in tokens if len(t) < 16]
+        if short:
+            raise UsageError("a bearer token is shorter than 16 characters", hint="use long random tokens (openssl rand -hex 32)")
+        return cls(tokens)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Everything :func:`provenance.service.create_app` needs.
+
+    *signer* and *tokens* together enable ``POST /v1/sign``; without both,
+    it answers 503. Uploads stream to temp files under *tmp_dir* (the
+    system's by default) and are refused past *max_upload* bytes.
+    *max_verifications* requests are worked on at once (default: one per
+    core), *queue* more wait; beyond that the service answers 503.
+    """
+
+    trust: TrustStore = field(default_factory=TrustStore)
+    signer: Signer | None = None
+    tokens: BearerTokens = field(default_factory=lambda: BearerTokens(()))
+    max_upload: int = DEFAULT_MAX_UPLOAD
+    max_verifications: int = field(default_factory=default_jobs)
+    queue: int = DEFAULT_QUEUE
+    upload_timeout: float = DEFAULT_UPLOAD_TIMEOUT
+    tmp_dir: Path | None = None
+
+    @property
+    def signing_enabled(self) -> bool:
+        return self.signer is not None and bool(self.tokens)

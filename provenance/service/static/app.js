@@ -1,0 +1,223 @@
+// The verify page: upload a clip to /v1/verify and show its credential card.
+// Plain JS, no build step. Everything from the server is set as text, never as HTML.
+"use strict";
+
+const LABELS = JSON.parse(document.getElementById("labels").textContent);
+
+const BADGES = {
+  verified: { icon: "✔", text: "Verified" },
+  untrusted: { icon: "?", text: "Untrusted" },
+  tampered: { icon: "✗", text: "Tampered" },
+  invalid: { icon: "✗", text: "Invalid" },
+  no_credentials: { icon: "○", text: "No credentials" },
+  error: { icon: "!", text: "Could not check" },
+  wrong_signer: { icon: "✗", text: "Wrong signer" },
+};
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+function explain(status) {
+  return LABELS.codes[status.code] || status.explanation || "";
+}
+
+function sourceLabel(uri) {
+  if (!uri) return null;
+  const term = uri.replace(/\/+$/, "").split("/").pop();
+  return LABELS.sources[term] || term;
+}
+
+function signerName(signer) {
+  if (!signer) return "unknown signer";
+  const name = signer.common_name || "unknown signer";
+  return signer.organization && signer.organization !== name ? `${name} (${signer.organization})` : name;
+}
+
+function signerLine(signer, verdict) {
+  if (verdict === "untrusted") {
+    return `claims to be ${signerName(signer)}; no trusted authority vouches for this`;
+  }
+  return signerName(signer);
+}
+
+function actionText(action) {
+  const name = action.action.replace(/^c2pa\./, "");
+  const extra = [];
+  if (action.digital_source_type) extra.push(sourceLabel(action.digital_source_type));
+  for (const [key, value] of Object.entries(action.parameters || {})) {
+    if (!["ingredients", "ingredientIds", "ingredient"].includes(key)) extra.push(`${key}=${value}`);
+  }
+  return extra.length ? `${name} (${extra.join(", ")})` : name;
+}
+
+function pill(verdict) {
+  const badge = BADGES[verdict] || BADGES.error;
+  return el("span", { class: `pill ${verdict}` }, `${badge.icon} ${badge.text.toLowerCase()}`);
+}
+
+function addFact(list, term, ...value) {
+  list.append(el("dt", {}, term), el("dd", {}, ...value));
+}
+
+function chainNode(node) {
+  const item = el("li", {},
+    el("span", { class: "node-title" }, node.title || "untitled"),
+    node.relationship ? el("span", { class: "dim" }, ` [${node.relationship}]`) : null,
+    pill(node.verdict));
+  const meta = [];
+  if (node.verdict === "no_credentials") meta.push("the original was not signed");
+  else if (node.signer) meta.push(signerLine(node.signer, node.verdict));
+  if (node.signed_at) meta.push(node.signed_at);
+  if (meta.length) item.append(el("div", { class: "node-meta" }, meta.join(" · ")));
+  if (node.actions && node.actions.length) {
+    item.append(el("div", { class: "node-actions" }, node.actions.map(actionText).join(" → ")));
+  }
+  for (const status of node.status || []) {
+    if (status.kind === "failure") {
+      item.append(el("div", { class: "node-fail" }, "✗ ", el("code", {}, status.code), `: ${explain(status)}`));
+    }
+  }
+  if (node.ingredients && node.ingredients.length) {
+    item.append(el("ul", {}, ...node.ingredients.map(chainNode)));
+  }
+  return item;
+}
+
+function render(report) {
+  const card = $("result");
+  const verdict = BADGES[report.verdict] ? report.verdict : "error";
+  card.className = `card ${verdict}`;
+  $("badge-icon").textContent = BADGES[verdict].icon;
+  $("verdict-title").textContent = BADGES[verdict].text;
+  $("headline").textContent = report.error || LABELS.headlines[verdict] || "";
+
+  const facts = $("facts");
+  facts.replaceChildren();
+  addFact(facts, "File", report.file);
+  if (report.signer) {
+    addFact(facts, "Signed by", el("span", { id: "signer" }, signerLine(report.signer, verdict)));
+    if (verdict === "verified") {
+      addFact(facts, "Vouched for by", el("span", { id: "vouched" }, report.signer.trusted_by || "a trusted anchor"));
+    }
+    if (report.signer.issuer) addFact(facts, "Issued by", report.signer.issuer);
+  }
+  if (report.signed_at) {
+    const clock = report.timestamped ? "trusted time-stamp" : "signer's own clock, not time-stamped";
+    addFact(facts, "Signed at", el("time", { datetime: report.signed_at }, report.signed_at), ` (${clock})`);
+  }
+  if (report.title) addFact(facts, "Title", report.title);
+  if (report.generator) addFact(facts, "Made with", report.generator);
+  if (report.digital_source_type) {
+    addFact(facts, "Source", el("span", { id: "source" }, sourceLabel(report.digital_source_type)));
+  }
+  if (report.actions && report.actions.length) {
+    addFact(facts, "Actions", report.actions.map(actionText).join(" → "));
+  }
+  if (report.credentials_source === "sidecar") addFact(facts, "Credentials", "from a sidecar file");
+
+  $("ai-notice").hidden = !report.ai_generated;
+
+  const figure = $("thumbnail-figure");
+  if (report.thumbnail && report.thumbnail.data_base64) {
+    $("thumbnail").src = `data:${report.thumbnail.mime_type};base64,${report.thumbnail.data_base64}`;
+    $("thumbnail").alt = `Thumbnail of ${report.title || report.file}, as it was signed`;
+    figure.hidden = false;
+  } else {
+    $("thumbnail").removeAttribute("src");
+    figure.hidden = true;
+  }
+
+  const notes = [...(report.policy_failures || []), ...(report.notes || [])];
+  $("notes").replaceChildren(...notes.map((note) => el("li", {}, note)));
+
+  const chain = report.ingredients || [];
+  $("chain").replaceChildren(...chain.map(chainNode));
+  $("chain-section").hidden = chain.length === 0;
+
+  const failing = (report.status || []).filter((s) => s.kind === "failure");
+  $("checks").replaceChildren(...failing.map((s) => el("li", {}, el("code", {}, s.code), `: ${explain(s)}`)));
+  $("checks-section").hidden = failing.length === 0;
+
+  card.hidden = false;
+  card.focus();
+}
+
+function showStatus(text, isError = false) {
+  const status = $("status");
+  status.textContent = text;
+  status.classList.toggle("error", isError);
+}
+
+function size(bytes) {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1e3))} KB`;
+}
+
+async function check(file) {
+  $("result").hidden = true;
+  document.body.setAttribute("aria-busy", "true");
+  showStatus(`Checking ${file.name} (${size(file.size)})…`);
+  const form = new FormData();
+  form.append("file", file, file.name);
+  try {
+    const response = await fetch("/v1/verify?thumbnail=1", { method: "POST", body: form });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (_) {
+      data = null;
+    }
+    if (data && data.verdict) {
+      showStatus(`Checked ${file.name}.`);
+      render(data);
+    } else {
+      const message = data && data.error ? data.error : `the server answered ${response.status}`;
+      const hint = data && data.hint ? ` (${data.hint})` : "";
+      showStatus(`Could not check ${file.name}: ${message}${hint}`, true);
+    }
+  } catch (err) {
+    showStatus(`Could not reach the server: ${err.message}`, true);
+  } finally {
+    document.body.removeAttribute("aria-busy");
+  }
+}
+
+function init() {
+  const input = $("file");
+  const drop = $("drop");
+  input.addEventListener("change", () => {
+    if (input.files.length) check(input.files[0]);
+    input.value = "";
+  });
+  for (const type of ["dragenter", "dragover"]) {
+    drop.addEventListener(type, (event) => {
+      event.preventDefault();
+      drop.classList.add("dragging");
+    });
+  }
+  for (const type of ["dragleave", "drop"]) {
+    drop.addEventListener(type, () => drop.classList.remove("dragging"));
+  }
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    const files = event.dataTransfer && event.dataTransfer.files;
+    if (files && files.length) check(files[0]);
+  });
+  // Dropping a file anywhere else must not navigate away from the page.
+  window.addEventListener("dragover", (event) => event.preventDefault());
+  window.addEventListener("drop", (event) => event.preventDefault());
+}
+
+init();
