@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.support.system import require
 from click.testing import CliRunner, Result
 
 from provenance.cli import cli
@@ -34,7 +35,7 @@ def sha256(path: Path) -> str:
 def corpus() -> Path:
     """The third-party C2PA corpus; tests that need it skip in a user's clone."""
     if not CORPUS.is_dir():
-        pytest.skip(f"third-party corpus not found at {CORPUS} (CI has ../shared; a user's clone does not)")
+        require(False, f"the third-party corpus ({CORPUS})", hint="CI has ../shared; a user's clone does not")
     return CORPUS
 
 
@@ -137,5 +138,5 @@ def trust_lists() -> Path:
     """../shared/trust: the official trust lists (skips where absent, like corpus)."""
     path = SHARED / "trust"
     if not path.is_dir():
-        pytest.skip(f"trust lists not found at {path} (CI has ../shared; a user's clone does not)")
+        require(False, f"the trust lists ({path})", hint="CI has ../shared; a user's clone does not")
     return path

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from provenance.identity.pki import DevPKI
+from tests.support.system import require
 from tests.helpers import Server, running_server, tampered_copy
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -20,7 +21,11 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)")
+
+
+@pytest.fixture(autouse=True)
+def _chromium() -> None:
+    require(CHROMIUM.exists(), "Debian's chromium", hint="apt-get install chromium; .ci/run does it")
 
 
 @pytest.fixture(scope="module")

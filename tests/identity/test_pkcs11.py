@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.system import require
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -62,8 +64,7 @@ def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Token]:
     """A fresh SoftHSM2 token with an EC P-256 and an RSA 2048 key pair,
     each certified by a test CA. SoftHSM reads SOFTHSM2_CONF once per
     process, so one token serves the whole module."""
-    if MODULE is None or UTIL is None:
-        pytest.skip("SoftHSM2 is not installed (apt-get install softhsm2; .ci/run does it)")
+    require(MODULE is not None and UTIL is not None, "SoftHSM2", hint="apt-get install softhsm2; .ci/run does it")
     home = tmp_path_factory.mktemp("softhsm")
     (home / "tokens").mkdir()
     conf = home / "softhsm2.conf"

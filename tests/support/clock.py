@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.system import require
+
 _CANDIDATES = (
     "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
     "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
@@ -30,9 +32,8 @@ def libfaketime() -> str:
     for path in _CANDIDATES:
         if Path(path).exists():
             return path
-    if os.environ.get("CI"):
-        pytest.fail("libfaketime is missing: .ci/run must apt-get install faketime")
-    pytest.skip("libfaketime not installed (apt-get install faketime)")
+    require(False, "libfaketime", hint="apt-get install faketime; .ci/run does it")
+    raise AssertionError("unreachable")
 
 
 def run_cli_at(days_offset: int, *args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
