@@ -41,6 +41,16 @@ def atomic_output(path: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
         raise
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether *a* and *b* name the same file (by path or by inode)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     with atomic_output(path, mode=mode) as fh:
         fh.write(data)

@@ -23,7 +23,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from provenance._files import atomic_output
+from provenance._files import atomic_output, same_file
 from provenance.credentials import bridge, cose
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
 from provenance.errors import OutputExistsError, UsageError
@@ -68,19 +68,10 @@ class EditResult:
         }
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def output_format(src: Path, dst: Path, *, force: bool) -> formats.MediaFormat:
     """The container *dst* will be, by its extension; refuses OUT == IN, an
     existing OUT without *force*, and containers that cannot embed."""
-    if _same_file(src, dst):
+    if same_file(src, dst):
         raise UsageError(f"{dst}: output is the input file", hint="write to a new file; inputs are never modified")
     if dst.is_dir():
         raise UsageError(f"{dst}: output is a directory", hint="give a file name")

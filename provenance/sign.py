@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 from cryptography.x509.oid import NameOID
 
-from provenance._files import atomic_output, atomic_write
+from provenance._files import atomic_output, same_file, atomic_write
 from provenance.credentials import bridge, cose, one_pass
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
 from provenance.credentials.sidecar import sidecar_path
@@ -55,19 +54,10 @@ class SignResult:
         }
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def check_output(input: Path, output: Path, *, fmt: formats.MediaFormat, force: bool) -> None:
     """Refuse OUT == IN, an existing OUT without *force*, and an output
     extension of another container family (signing never converts)."""
-    if _same_file(input, output):
+    if same_file(input, output):
         raise UsageError(f"{output}: output is the input file", hint="write to a new file; inputs are never modified")
     if output.exists() and not force:
         raise OutputExistsError(f"{output}: output file exists", hint="pass --force to replace it")
@@ -233,7 +223,7 @@ def sign_sidecar(
     src = Path(input)
     fmt = formats.detect_any(src)
     dst = Path(output) if output is not None else sidecar_path(src)
-    if _same_file(src, dst):
+    if same_file(src, dst):
         raise UsageError(f"{dst}: the sidecar would overwrite the clip", hint="give another --output name")
     if dst.is_dir():
         raise UsageError(f"{dst}: output is a directory", hint="give a file name")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,10 @@ from provenance.identity.signer import KeySigner
 from provenance.media.video import make_sample_clip
 from provenance.sign import sign
 from provenance.trust.store import SourceKind, TrustStore
+
+if TYPE_CHECKING:
+    from tests.support.static_http import StaticSite
+    from tests.support.tsa import TSAIdentity, TSAServer
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PROVENANCE_SHARED", REPO.parent / "shared"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import provenance
-from provenance import KeySigner, SourceKind, TrustStore, Verdict, sign, verify
+from provenance import KeySigner, TrustStore, Verdict, sign, verify
 from provenance.identity.pki import DevPKI
 from tests.helpers import tampered_copy
 

@@ -174,7 +174,7 @@ class TrustDirectory:
             return [SourceEntry.from_dict(item) for item in data["sources"]]
         except (ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"{self.index_path}: the trust store index is damaged ({type(exc).__name__})",
-                             hint=f"remove it and add the sources again, or point --trust-dir elsewhere") from None
+                             hint="remove it and add the sources again, or point --trust-dir elsewhere") from None
 
     def get(self, name: str) -> SourceEntry:
         for entry in self.entries():

@@ -1,7 +1,6 @@
 """Files written by other C2PA implementations get the verdict their README
 implies (../shared/corpus/README.md)."""
 
-import shutil
 from pathlib import Path
 
 import pytest

@@ -6,7 +6,6 @@ import pytest
 
 from provenance.identity.certificates import Subject
 from provenance.identity.pki import init_dev_pki
-from provenance.identity.signer import KeySigner
 from provenance.media import boxes
 from provenance.sign import sign
 from provenance.trust.store import SourceKind, TrustStore
