@@ -1,7 +1,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# `make demo` needs only provenance itself; `make test` adds the test extra.
+RUNTIME := $(VENV)/.installed-runtime
+TESTDEPS := $(VENV)/.installed-test
 
 .PHONY: demo test typecheck bench bench-batch clean
 
@@ -9,24 +11,28 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+$(RUNTIME): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
 
-demo: $(STAMP)
+$(TESTDEPS): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TESTDEPS)
+
+demo: $(RUNTIME)
 	$(BIN)/provenance demo
 
-test: $(STAMP)
+test: $(TESTDEPS)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-typecheck: $(STAMP)
+typecheck: $(TESTDEPS)
 	$(BIN)/python -m pytest -q tests/test_typing.py
 
-bench-batch: $(STAMP)
+bench-batch: $(RUNTIME)
 	$(BIN)/python benchmarks/bench_batch.py
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_sign_verify.py
+bench: $(RUNTIME)
+	$(BIN)/python benchmarks/bench_sign_verify.py --sizes 100 1000 --runs 5
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
