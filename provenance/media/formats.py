@@ -48,7 +48,7 @@ _SUPPORTED_HINT = f"provenance embeds credentials in {SUPPORTED_NAMES} files"
 
 def _unsupported(path: Path, what: str) -> UnsupportedFormatError:
     return UnsupportedFormatError(
-        f"{path}: {what} is not a supported container",
+        f"{path}: {what}",
         hint=f"{_SUPPORTED_HINT}; sign it with --sidecar (clip unchanged), or --remux it to MP4",
     )
 
@@ -80,7 +80,7 @@ def detect(path: Path) -> MediaFormat:
     if len(head) >= 12 and head[:4] == b"RIFF":
         if head[8:12] == b"AVI ":
             return AVI
-        raise _unsupported(path, f"a RIFF {head[8:12].decode('latin-1').strip()!r} file")
+        raise _unsupported(path, f"a RIFF {head[8:12].decode('latin-1').strip()!r} file is not a supported container")
     if len(head) >= 8 and head[4:8] in _BMFF_TOP_BOXES:
         if head[4:8] == b"ftyp" and len(head) >= 12:
             brand = head[8:12]
@@ -91,11 +91,11 @@ def detect(path: Path) -> MediaFormat:
         by_ext = _BY_EXTENSION.get(path.suffix.lower())
         return by_ext if by_ext is not None and by_ext is not AVI else MP4
     if len(head) > 188 and head[0] == 0x47 and head[188] == 0x47:
-        raise _unsupported(path, "an MPEG-TS file")
+        raise _unsupported(path, "an MPEG-TS file is not a supported container")
     for offset, magic, name in _KNOWN_OTHERS:
         if head[offset : offset + len(magic)] == magic:
-            raise _unsupported(path, f"a {name} file")
-    raise _unsupported(path, "not a recognised video (unknown bytes)")
+            raise _unsupported(path, f"a {name} file is not a supported container")
+    raise _unsupported(path, "not a recognised video (its first bytes match no known container)")
 
 
 
