@@ -13,7 +13,7 @@ import functools
 import io
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -106,51 +106,51 @@ def read_store(
 ) -> ManifestStoreData | None:
     """Read and validate the manifest store of *path* (or *manifest_data*, a
     sidecar store). ``None`` when there is none."""
+    with _reading(path):
+        try:
+            with open(path, "rb") as raw:
+                ctx = _context(trust.c2pa_settings())
+                with c2pa.Reader(mime_type, raw, manifest_data, context=ctx) as reader:
+                    return _store_data(reader)
+        except c2pa.C2paError.ManifestNotFound:
+            return None
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn c2pa and OS errors while reading *path* into provenance errors."""
     try:
-        with open(path, "rb") as raw:
-            ctx = _context(trust.c2pa_settings())
-            reader = c2pa.Reader(mime_type, raw, manifest_data, context=ctx)
-            with reader:
-                return _store_data(reader)
-    except c2pa.C2paError.ManifestNotFound:
-        return None
+        yield
     except c2pa.C2paError as exc:
         raise translate(exc, path=path) from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
+        where = exc.filename or path
+        raise InputError(f"{where}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
 
 
 def read_fragment(init: Path, segment: Path, *, trust: TrustStore) -> ManifestStoreData | None:
     """Read the manifest store of the fragmented-MP4 init segment *init* and
     validate it together with the media segment *segment*
     (``Reader.with_fragment``). ``None`` when *init* has no manifest."""
-    try:
-        with open(init, "rb") as raw, open(init, "rb") as raw2, open(segment, "rb") as frag:
-            ctx = _context(trust.c2pa_settings())
-            with c2pa.Reader("video/mp4", raw, context=ctx) as reader:
-                reader.with_fragment("video/mp4", raw2, frag)
-                return _store_data(reader)
-    except c2pa.C2paError.ManifestNotFound:
-        return None
-    except c2pa.C2paError as exc:
-        raise translate(exc, path=segment) from None
-    except OSError as exc:
-        raise InputError(f"{exc.filename}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
+    with _reading(segment):
+        try:
+            with open(init, "rb") as raw, open(init, "rb") as raw2, open(segment, "rb") as frag:
+                ctx = _context(trust.c2pa_settings())
+                with c2pa.Reader("video/mp4", raw, context=ctx) as reader:
+                    reader.with_fragment("video/mp4", raw2, frag)
+                    return _store_data(reader)
+        except c2pa.C2paError.ManifestNotFound:
+            return None
 
 
 def read_resource(path: Path, *, mime_type: str, identifier: str, manifest_data: bytes | None = None) -> bytes:
     """The bytes of one resource (a thumbnail, say) of *path*'s manifest
     store, named by its ``identifier`` in the Reader JSON."""
-    try:
-        with open(path, "rb") as raw:
-            with c2pa.Reader(mime_type, raw, manifest_data, context=_context()) as reader:
-                buf = io.BytesIO()
-                reader.resource_to_stream(identifier, buf)
-                return buf.getvalue()
-    except c2pa.C2paError as exc:
-        raise translate(exc, path=path) from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
+    with _reading(path), open(path, "rb") as raw:
+        with c2pa.Reader(mime_type, raw, manifest_data, context=_context()) as reader:
+            buf = io.BytesIO()
+            reader.resource_to_stream(identifier, buf)
+            return buf.getvalue()
 
 
 def _store_data(reader: c2pa.Reader) -> ManifestStoreData:

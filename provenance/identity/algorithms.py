@@ -51,18 +51,9 @@ def generate_key(alg: SigningAlgorithm) -> PrivateKey:
 
 def algorithm_for_key(key: PrivateKey) -> SigningAlgorithm:
     """The natural C2PA algorithm for *key* (RSA keys sign with PS256)."""
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        alg = _EC_ALG_BY_CURVE.get(type(key.curve).__name__)
-        if alg is None:
-            raise IdentityError(
-                f"EC curve {key.curve.name} is not allowed by C2PA", hint="use P-256, P-384 or P-521"
-            )
-        return alg
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return SigningAlgorithm.ED25519
-    if key.key_size < 2048:
+    if isinstance(key, rsa.RSAPrivateKey) and key.key_size < 2048:
         raise IdentityError(f"RSA key of {key.key_size} bits is too small", hint="use at least 2048 bits")
-    return SigningAlgorithm.PS256
+    return algorithm_for_public_key(key.public_key())
 
 
 def sign_raw(key: PrivateKey, alg: SigningAlgorithm, data: bytes) -> bytes:
