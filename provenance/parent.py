@@ -79,13 +79,10 @@ def read_parent(path: Path, *, trust: TrustStore, manifest: Path | None = None) 
     report = report_from_store(path, credentials, trust=trust)
     if report.verdict is Verdict.ERROR:
         raise InputError(report.error or f"{path}: cannot be read", hint="check the file")
-    data = credentials.data
-    thumbnail = None
-    results = None
-    if data is not None:
-        active = data.store.get("active_manifest") or ""
-        thumbnail = data.thumbnails.get(active)
-        results = data.store.get("validation_results")
+    store = credentials.store
+    active = store.active if store is not None else None
+    thumbnail = active.thumbnail.data if active is not None and active.thumbnail is not None else None
+    results = store.raw_validation_results if store is not None else None
     return Parent(
         path=path,
         format=credentials.format,

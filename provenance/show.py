@@ -10,7 +10,6 @@ first, numbered 1, 2, … as ``provenance show`` prints them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,6 @@ from provenance.errors import InputError, OutputExistsError, UsageError
 from provenance.trust.store import TrustStore
 from provenance.verify.report import Ingredient, VerificationReport
 from provenance.verify.verifier import Credentials, load_credentials, report_from_store
-
-_MAX_DEPTH = 32
-
 
 @dataclass(frozen=True)
 class ChainEntry:
@@ -63,15 +59,13 @@ class Inspection:
         return {"report": self.report.to_dict(), "entries": [e.to_dict() for e in self.entries]}
 
 
-def _walk(
-    manifests: Mapping[str, Any], label: str, nodes: tuple[Ingredient, ...], depth: int, seen: frozenset[str]
-) -> Iterator[tuple[int, Mapping[str, Any], Ingredient]]:
-    # Mirrors the verifier's recursion, so each JSON ingredient meets its node.
-    for ing, node in zip((manifests.get(label) or {}).get("ingredients") or [], nodes):
-        yield depth, ing, node
-        child = ing.get("active_manifest")
-        if child and child in manifests and child not in seen and depth < _MAX_DEPTH:
-            yield from _walk(manifests, child, node.ingredients, depth + 1, seen | {child})
+def _node_at(nodes: tuple[Ingredient, ...], path: tuple[int, ...]) -> Ingredient:
+    """The report's node at *path*: the report's ingredient tree is built
+    from the model's, so the same indices lead to the same ingredient."""
+    node = nodes[path[0]]
+    for index in path[1:]:
+        node = node.ingredients[index]
+    return node
 
 
 def inspect(path: Path | str, *, trust: TrustStore | None = None, manifest: Path | None = None) -> Inspection:
@@ -80,18 +74,18 @@ def inspect(path: Path | str, *, trust: TrustStore | None = None, manifest: Path
     path = Path(path)
     trust = trust or TrustStore()
     credentials = load_credentials(path, trust=trust, manifest=manifest)
-    if credentials.data is None:
+    store = credentials.store
+    if store is None:
         raise InputError(f"{path}: has no content credentials", hint="nothing to show; sign it first")
     report = report_from_store(path, credentials, trust=trust)
-    store = credentials.data.store
-    manifests: Mapping[str, Any] = store.get("manifests") or {}
-    active = store.get("active_manifest") or ""
-    thumb = (manifests.get(active) or {}).get("thumbnail") or {}
-    entries = [ChainEntry(0, 0, report.title, None, active or None, thumb.get("identifier"), thumb.get("format"), None)]
-    for depth, ing, node in _walk(manifests, active, report.ingredients, 0, frozenset({active})):
-        thumb = ing.get("thumbnail") or {}
-        entries.append(ChainEntry(len(entries), depth + 1, ing.get("title"), ing.get("relationship"),
-                                  ing.get("active_manifest"), thumb.get("identifier"), thumb.get("format"), node))
+    active = store.active
+    thumb_format = active.thumbnail.mime_type if active and active.thumbnail else None
+    entries = [ChainEntry(0, 0, report.title, None, store.active_label,
+                          active.thumbnail_id if active else None, thumb_format, None)]
+    for node in store.walk():
+        link = node.link
+        entries.append(ChainEntry(len(entries), node.depth + 1, link.title, link.relationship, link.manifest_label,
+                                  link.thumbnail_id, link.thumbnail_format, _node_at(report.ingredients, node.path)))
     return Inspection(report, tuple(entries), credentials)
 
 

@@ -22,7 +22,7 @@ from provenance.media.transcode import keyframe_times
 from provenance.media.video import make_sample_clip
 from provenance.sign import sign
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verify.chain import parent_chain
+from provenance.verify.rules import parent_chain
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify
 

@@ -236,10 +236,9 @@ def test_batch_sign_passes_the_tsa_and_flat_hash_to_every_worker(run, uploads: P
     for clip in (out / "signed.mp4", out / "day1" / "plain.mov"):
         report = verify(clip, trust=stamped)
         assert report.verdict is Verdict.VERIFIED and report.timestamped, report.status
-        data = bridge.read_store(clip, mime_type="video/mp4", trust=TrustStore())
-        assert data is not None
-        manifest = data.store["manifests"][data.store["active_manifest"]]
-        bmff = next(a["data"] for a in manifest["assertions"] if a["label"].startswith("c2pa.hash.bmff"))
+        model = bridge.read_store(clip, mime_type="video/mp4", trust=TrustStore())
+        assert model is not None and model.active is not None
+        bmff = model.active.assertion("c2pa.hash.bmff").data
         assert "merkle" not in bmff  # --flat-hash reached the workers
 
 

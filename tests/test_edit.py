@@ -299,10 +299,9 @@ def test_edits_bind_merkle_leaves_unless_flat_hash(signed, signer: KeySigner, tr
     from provenance.credentials import bridge
 
     def hash_assertion(path: Path) -> dict:
-        data = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
-        assert data is not None
-        manifest = data.store["manifests"][data.store["active_manifest"]]
-        return next(a["data"] for a in manifest["assertions"] if a["label"].startswith("c2pa.hash.bmff"))
+        model = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
+        assert model is not None and model.active is not None
+        return model.active.assertion("c2pa.hash.bmff").data
 
     src = signed("mp4")
     merkle = remux(src, tmp_path / "m.mp4", signer=signer, trust=trust).output

@@ -123,9 +123,9 @@ def test_an_identity_policy_judges_every_segment(dash: Path, run) -> None:
     from provenance.verify.policy import ExpectSigner
 
     init, segment = dash / "dashinit.mp4", dash / "dash1.m4s"
-    data = bridge.read_fragment(init, segment, trust=TrustStore())
-    assert data is not None
-    leaf = data.signatures[data.store["active_manifest"]].chain[0]  # CN=Alice: pin her, so the segment verifies
+    store = bridge.read_fragment(init, segment, trust=TrustStore())
+    assert store is not None and store.active is not None
+    leaf = store.active.signature.chain[0]  # CN=Alice: pin her, so the segment verifies
     pinned = TrustStore().with_source(TrustSource("alice", SourceKind.ALLOWED, (leaf,)))
     assert verify_fragments(init, [segment], trust=pinned, policy=ExpectSigner("Alice")).verdict is Verdict.VERIFIED
     report = verify_fragments(init, [segment], trust=pinned, policy=ExpectSigner("Jane Doe"))

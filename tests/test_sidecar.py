@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from provenance.credentials import bridge
+from provenance.credentials.model import StatusKind
 from provenance.credentials.sidecar import candidates, find_sidecar, sidecar_path
 from provenance.identity.signer import KeySigner
 from provenance.media import formats
@@ -72,14 +73,13 @@ def test_sign_sidecar_leaves_the_clip_unchanged_and_verifies(ext: str, clips: di
 def test_the_sidecar_is_bound_by_a_data_hash(webm: Path, signer: KeySigner, trust: TrustStore) -> None:
     result = sign_sidecar(webm, signer=signer)
     store = result.output.read_bytes()
-    data = bridge.read_store(webm, mime_type="video/webm", trust=trust, manifest_data=store)
-    assert data is not None
-    active = data.store["manifests"][data.store["active_manifest"]]
-    codes = [s["code"] for s in data.store["validation_results"]["activeManifest"]["success"]]
+    model = bridge.read_store(webm, mime_type="video/webm", trust=trust, manifest_data=store)
+    assert model is not None and model.active is not None
+    codes = [s.code for s in model.active.statuses if s.kind is StatusKind.SUCCESS]
     assert "assertion.dataHash.match" in codes
     assert not any("bmffHash" in code for code in codes)
-    assert active["title"] == "clip.webm"
-    assert not data.embedded
+    assert model.active.title == "clip.webm"
+    assert not model.embedded
 
 
 def test_sidecar_works_for_an_mp4_that_must_not_change(make_clip, signer: KeySigner, trust: TrustStore) -> None:
@@ -211,10 +211,9 @@ def test_remux_binds_merkle_leaves_unless_flat_hash(webm: Path, signer: KeySigne
     from provenance.sign import sign_remuxed
 
     def hash_assertion(path: Path) -> dict:
-        data = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
-        assert data is not None
-        manifest = data.store["manifests"][data.store["active_manifest"]]
-        return next(a["data"] for a in manifest["assertions"] if a["label"].startswith("c2pa.hash.bmff"))
+        model = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
+        assert model is not None and model.active is not None
+        return model.active.assertion("c2pa.hash.bmff").data
 
     merkle = sign_remuxed(webm, tmp_path / "m.mp4", signer=signer).output
     flat = sign_remuxed(webm, tmp_path / "f.mp4", signer=signer, flat_hash=True).output

@@ -42,10 +42,9 @@ def _assertion_values(path: Path) -> list[object]:
     from provenance.credentials import bridge
     from provenance.trust.store import TrustStore
 
-    data = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
-    assert data is not None
-    manifest = data.store["manifests"][data.store["active_manifest"]]
-    return [a.get("data") for a in manifest["assertions"]]
+    model = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
+    assert model is not None and model.active is not None
+    return [a.data for a in model.active.assertions]
 
 
 @pytest.mark.parametrize(("source", "term"), [("camera", "digitalCapture"), ("screen", "screenCapture"),
@@ -105,9 +104,9 @@ def _hash_assertion(path: Path) -> dict:
     from provenance.credentials import bridge
     from provenance.trust.store import TrustStore
 
-    data = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
-    manifest = data.store["manifests"][data.store["active_manifest"]]
-    return next(a["data"] for a in manifest["assertions"] if a["label"].startswith("c2pa.hash.bmff"))
+    model = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())
+    assert model is not None and model.active is not None
+    return model.active.assertion("c2pa.hash.bmff").data
 
 
 def test_media_is_bound_by_merkle_leaves_by_default_or_one_flat_hash(make_clip, signer, trust, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The bridge to c2pa-python: the only module that imports ``c2pa``.
 
 It always passes an explicit ``Context`` (settings and trust per call),
-turns c2pa's JSON into plain data for :mod:`provenance.verify`, and turns
+hands c2pa's JSON to :mod:`provenance.credentials.model`, and turns
 ``C2paError`` into provenance's own errors.
 """
 
@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 import c2pa
 
 from provenance.credentials.cose import SignatureHeaders, signature_headers
+from provenance.credentials.model import ManifestStore, claim_thumbnail_ids, parse_store
 from provenance.errors import CredentialError, ProvenanceError, InputError, MalformedMediaError, UnsupportedFormatError
 from provenance.identity.signer import Signer
 from provenance.trust.store import TrustStore
@@ -57,18 +58,6 @@ _MERKLE_SETTINGS: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class ManifestStoreData:
-    """What c2pa-rs reports about a file's manifest store, as plain data."""
-
-    store: Mapping[str, Any]  # Reader.json()
-    cert_info: Mapping[str, Mapping[str, Any]]  # manifest label -> crJSON certificateInfo
-    signatures: Mapping[str, SignatureHeaders]  # manifest label -> x5chain, time-stamp
-    validation_state: str
-    embedded: bool
-    thumbnails: Mapping[str, bytes]  # manifest label -> claim thumbnail bytes
-
-
 def _settings(*parts: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     settings: dict[str, dict[str, Any]] = {}
     for part in parts:
@@ -103,7 +92,7 @@ def read_store(
     mime_type: str,
     trust: TrustStore,
     manifest_data: bytes | None = None,
-) -> ManifestStoreData | None:
+) -> ManifestStore | None:
     """Read and validate the manifest store of *path* (or *manifest_data*, a
     sidecar store). ``None`` when there is none."""
     with _reading(path):
@@ -128,7 +117,7 @@ def _reading(path: Path) -> Iterator[None]:
         raise InputError(f"{where}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
 
 
-def read_fragment(init: Path, segment: Path, *, trust: TrustStore) -> ManifestStoreData | None:
+def read_fragment(init: Path, segment: Path, *, trust: TrustStore) -> ManifestStore | None:
     """Read the manifest store of the fragmented-MP4 init segment *init* and
     validate it together with the media segment *segment*
     (``Reader.with_fragment``). ``None`` when *init* has no manifest."""
@@ -153,31 +142,23 @@ def read_resource(path: Path, *, mime_type: str, identifier: str, manifest_data:
             return buf.getvalue()
 
 
-def _store_data(reader: c2pa.Reader) -> ManifestStoreData:
-    store = json.loads(reader.json())
-    cr = json.loads(reader.crjson())
-    state = reader.get_validation_state() or ""
-    embedded = reader.is_embedded()
-    active = store.get("active_manifest")
+def _store_data(reader: c2pa.Reader) -> ManifestStore:
+    """The model of *reader*'s manifest store: its report, the COSE headers
+    of every claim signature, and the claim thumbnails."""
+    report = json.loads(reader.json())
+    active = report.get("active_manifest")
     sigs: dict[str, SignatureHeaders] = {}
     if active:
         buf = io.BytesIO()
         reader.resource_to_stream(active, buf)
         sigs = signature_headers(buf.getvalue())
-    thumbs = _thumbnails(reader, store)
-    cert_info = {
-        m.get("label", ""): (m.get("signature") or {}).get("certificateInfo") or {}
-        for m in cr.get("manifests", [])
-    }
-    return ManifestStoreData(store, cert_info, sigs, state, embedded, thumbs)
+    return parse_store(report, signatures=sigs, thumbnails=_thumbnails(reader, report),
+                       validation_state=reader.get_validation_state() or "", embedded=reader.is_embedded())
 
 
-def _thumbnails(reader: c2pa.Reader, store: Mapping[str, Any]) -> dict[str, bytes]:
+def _thumbnails(reader: c2pa.Reader, report: Mapping[str, Any]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
-    for label, manifest in store.get("manifests", {}).items():
-        ident = (manifest.get("thumbnail") or {}).get("identifier")
-        if not ident:
-            continue
+    for label, ident in claim_thumbnail_ids(report).items():
         buf = io.BytesIO()
         try:
             reader.resource_to_stream(ident, buf)

@@ -22,7 +22,8 @@ from provenance.media import formats, fragments
 from provenance.trust.store import TrustStore
 from provenance.verify.policy import Policy
 from provenance.verify.report import Status, VerificationReport, Verdict
-from provenance.verify.verifier import Credentials, apply_policy, report_from_store
+from provenance.verify.rules import apply_policy, worst
+from provenance.verify.verifier import Credentials, report_from_store
 
 SCHEMA = "provenance.verify.fragments/1"
 
@@ -143,7 +144,7 @@ def verify_fragments(
         manifest = VerificationReport(file=str(init), verdict=Verdict.ERROR, error="no segment could be read")
     numbers = sorted({r.sequence_number for r in results if r.sequence_number is not None})
     missing = tuple(n for n in range(numbers[0], numbers[-1] + 1) if n not in numbers) if numbers else ()
-    worst = max((r.verdict for r in results), key=lambda v: v.severity)
-    if missing and worst.severity < Verdict.TAMPERED.severity:
-        worst = Verdict.TAMPERED
-    return FragmentedReport(str(init), worst, manifest, tuple(results), missing)
+    verdict = worst(r.verdict for r in results)
+    if missing:  # a gap in the sequence: segments were removed
+        verdict = worst((verdict, Verdict.TAMPERED))
+    return FragmentedReport(str(init), verdict, manifest, tuple(results), missing)

@@ -8,12 +8,15 @@ version.
 
 from __future__ import annotations
 
-import base64
 import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from provenance.credentials.model import Action, Status, StatusKind, Thumbnail
 from provenance.errors import ExitCode
+
+__all__ = ["SCHEMA", "Action", "Ingredient", "SignerIdentity", "Status", "StatusKind", "Thumbnail",
+           "TimeSource", "TimeStampInfo", "VerificationReport", "Verdict"]
 
 SCHEMA = "provenance.verify/1"
 
@@ -31,53 +34,16 @@ class Verdict(str, enum.Enum):
 
     @property
     def exit_code(self) -> ExitCode:
-        return _EXIT[self]
+        from provenance.verify.rules import EXIT_CODES
+
+        return EXIT_CODES[self]
 
     @property
     def severity(self) -> int:
         """Higher is worse; used to pick the worst verdict of a batch."""
-        return _SEVERITY[self]
+        from provenance.verify.rules import SEVERITY
 
-
-_EXIT = {
-    Verdict.VERIFIED: ExitCode.VERIFIED,
-    Verdict.UNTRUSTED: ExitCode.UNTRUSTED,
-    Verdict.TAMPERED: ExitCode.FAILED,
-    Verdict.INVALID: ExitCode.FAILED,
-    Verdict.NO_CREDENTIALS: ExitCode.NO_CREDENTIALS,
-    Verdict.ERROR: ExitCode.BAD_INPUT,
-    Verdict.WRONG_SIGNER: ExitCode.WRONG_SIGNER,
-}
-_SEVERITY = {
-    Verdict.VERIFIED: 0,
-    Verdict.UNTRUSTED: 1,
-    Verdict.WRONG_SIGNER: 2,
-    Verdict.NO_CREDENTIALS: 3,
-    Verdict.INVALID: 4,
-    Verdict.TAMPERED: 5,
-    Verdict.ERROR: 6,
-}
-
-
-class StatusKind(str, enum.Enum):
-    """How c2pa-rs classes a validation status code."""
-
-    SUCCESS = "success"
-    INFORMATIONAL = "informational"
-    FAILURE = "failure"
-
-
-@dataclass(frozen=True)
-class Status:
-    """One C2PA validation status code with its explanation."""
-
-    code: str
-    kind: StatusKind
-    explanation: str
-    url: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "kind": self.kind.value, "explanation": self.explanation, "url": self.url}
+        return SEVERITY[self]
 
 
 @dataclass(frozen=True)
@@ -151,24 +117,6 @@ class TimeStampInfo:
 
 
 @dataclass(frozen=True)
-class Action:
-    action: str
-    when: str | None = None
-    digital_source_type: str | None = None
-    software_agent: str | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "when": self.when,
-            "digital_source_type": self.digital_source_type,
-            "software_agent": self.software_agent,
-            "parameters": self.parameters,
-        }
-
-
-@dataclass(frozen=True)
 class Ingredient:
     """A node of the provenance chain: an ingredient and, when it carried
     credentials, its own manifest's verdict and ingredients."""
@@ -183,6 +131,7 @@ class Ingredient:
     digital_source_type: str | None = None
     status: tuple[Status, ...] = ()
     ingredients: tuple[Ingredient, ...] = ()
+    warnings: tuple[Status, ...] = ()  # failures that did not decide the verdict (see rules.warnings)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -196,19 +145,8 @@ class Ingredient:
             "digital_source_type": self.digital_source_type,
             "status": [s.to_dict() for s in self.status],
             "ingredients": [i.to_dict() for i in self.ingredients],
+            "warnings": [s.to_dict() for s in self.warnings],
         }
-
-
-@dataclass(frozen=True)
-class Thumbnail:
-    """The claim thumbnail the signer embedded: what the clip looked like
-    when it was signed (not a frame of the file as it is now)."""
-
-    mime_type: str
-    data: bytes = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"mime_type": self.mime_type, "data_base64": base64.b64encode(self.data).decode("ascii")}
 
 
 @dataclass(frozen=True)
@@ -241,6 +179,9 @@ class VerificationReport:
     time_source: TimeSource | None = None
     timestamp: TimeStampInfo | None = None
     policy_failures: tuple[str, ...] = ()  # why the caller's identity policy was not met
+    # failures that did not decide the verdict: untrusted time-stamps, CAWG
+    # identity problems, status codes provenance does not know
+    warnings: tuple[Status, ...] = ()
     # Kept out of the default JSON (it is large); see to_dict(thumbnail=True).
     thumbnail: Thumbnail | None = field(default=None, repr=False, compare=False)
 
@@ -279,6 +220,7 @@ class VerificationReport:
             "time_source": self.time_source.value if self.time_source else None,
             "timestamp": self.timestamp.to_dict() if self.timestamp else None,
             "policy_failures": list(self.policy_failures),
+            "warnings": [s.to_dict() for s in self.warnings],
         }
         if thumbnail:
             out["thumbnail"] = self.thumbnail.to_dict() if self.thumbnail else None

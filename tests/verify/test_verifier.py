@@ -10,7 +10,7 @@ from provenance.media import boxes
 from provenance.sign import sign
 from provenance.trust.store import SourceKind, TrustStore
 from provenance.verify.report import SCHEMA, StatusKind, Verdict
-from provenance.verify.verifier import classify, verify
+from provenance.verify.verifier import verify
 
 
 def test_verified_names_signer_issuer_and_vouching_source(signed_clip: Path, trust) -> None:
@@ -90,17 +90,6 @@ def test_json_contract(signed_clip: Path, signer, trust, tmp_path: Path) -> None
     assert ingredient["verdict"] == "verified" and ingredient["ingredients"] == []
     assert all(set(s) == {"code", "kind", "explanation", "url"} for s in doc["status"])
     assert {s["kind"] for s in doc["status"]} <= {"success", "informational", "failure"}
-
-
-def test_classify_prefers_tampered_over_other_failures() -> None:
-    from provenance.verify.report import Status
-
-    fail = lambda c: Status(c, StatusKind.FAILURE, "")  # noqa: E731
-    assert classify([fail("signingCredential.untrusted"), fail("assertion.bmffHash.mismatch")]) is Verdict.TAMPERED
-    assert classify([fail("claimSignature.mismatch")]) is Verdict.INVALID
-    assert classify([fail("signingCredential.expired")]) is Verdict.INVALID
-    assert classify([Status("signingCredential.trusted", StatusKind.SUCCESS, "")]) is Verdict.VERIFIED
-    assert classify([]) is Verdict.UNTRUSTED
 
 
 # --- bad input is a report (verdict error, exit 5), never an exception -------

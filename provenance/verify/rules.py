@@ -1,0 +1,419 @@
+"""The verdict rules: how a manifest store, a trust store and an identity
+policy become verdicts. Every rule that decides a verdict is here, as a pure
+function, in the order a reader should learn them.
+
+Rules
+  1. Status families. c2pa-rs reports status codes as success,
+     informational or failure. A failure code's *effect* comes from
+     :data:`FAILURE_EFFECTS`, a table of the C2PA codes by family:
+     hash and hashed-URI mismatches are ``tampered``; an untrusted signing
+     credential is ``untrusted``; any other known failure (claim,
+     signature, certificate, assertion, ingredient, manifest, algorithm)
+     is ``invalid``. Success and informational codes decide nothing.
+  2. The verdict of one manifest (:func:`manifest_verdict`): tampered, else
+     invalid, else untrusted, else ``verified``, which needs the success
+     code ``signingCredential.trusted``.
+  3. Pins (:func:`apply_pin`): c2pa-rs 0.91.3 ignores ``trust.allowed_list``,
+     so when the only deciding failure is ``signingCredential.untrusted``
+     and an ``allowed`` source pins the leaf certificate, the signer is
+     trusted ("checked by provenance").
+  4. TSA separation (:func:`tsa_only_source`): c2pa-rs keeps one anchor
+     pool, so TSA roots sit among the signer anchors
+     (:meth:`TrustStore.c2pa_settings`). A signer that only a ``tsa``
+     source vouches for is ``untrusted``: TSA roots vouch for signing times,
+     never for signers.
+  5. Time-stamps (:func:`judge_timestamp`): a time-stamp is trusted only
+     when c2pa-rs reports ``timeStamp.trusted`` *and* a ``tsa`` source
+     vouches for the authority; only then is its time the signing time.
+  6. Ingredients (:func:`ingredient_statuses`): an ingredient's statuses are
+     those its signer recorded, each replaced by what validation finds now
+     for the same check on the same part.
+  7. The chain (:func:`summarize`): the chain verdict is the worst verdict
+     among the ingredients; one line names the active signer, the original,
+     and any ancestor with a problem.
+  8. Policy (:func:`apply_policy`): a ``verified`` clip whose signer fails
+     the caller's identity policy is ``wrong_signer``; other verdicts stay,
+     with the reasons recorded.
+  9. Severity and exit codes (:data:`SEVERITY`, :data:`EXIT_CODES`): the
+     worst verdict of a batch or a chain is the most severe.
+
+Exceptions
+  - ``timeStamp.untrusted`` and ``timeStamp.outsideValidity`` are failures
+    that do not make a manifest invalid: the signer's own clock is used
+    instead, and the status is kept as a warning.
+  - ``cawg.*`` codes judge a CAWG identity assertion, not the C2PA
+    signature: they never change the verdict and are reported as identity
+    warnings.
+  - A failure code that is in neither table (a newer c2pa-rs, a newer
+    spec) is shown and counted as a warning: never silently ``invalid``,
+    never silently ignored.
+
+Example
+  A clip whose statuses are ``signingCredential.trusted`` (success) and
+  ``cawg.x509.credential.untrusted`` (failure)::
+
+    >>> statuses = (Status("signingCredential.trusted", StatusKind.SUCCESS, ""),
+    ...             Status("cawg.x509.credential.untrusted", StatusKind.FAILURE, ""))
+    >>> manifest_verdict(statuses).value, [s.code for s in warnings(statuses)]
+    ('verified', ['cawg.x509.credential.untrusted'])
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from provenance.credentials.model import ChainNode, Manifest, SignatureInfo, Status, StatusKind, utc_text
+from provenance.errors import ExitCode
+from provenance.trust.store import SourceKind, TrustStore
+from provenance.verify.report import Ingredient, SignerIdentity, TimeStampInfo, VerificationReport, Verdict
+
+if TYPE_CHECKING:
+    from provenance.verify.policy import Policy
+
+
+# --- 1. status families ------------------------------------------------------
+
+class Effect(str, enum.Enum):
+    """What a failure code does to a manifest's verdict."""
+
+    TAMPERED = "tampered"  # content or manifest bytes no longer match their hashes
+    INVALID = "invalid"  # the credentials are not valid
+    UNTRUSTED = "untrusted"  # nobody the verifier trusts vouches for the signer
+    TIME = "time"  # the time-stamp is not used; the signer's clock is (a warning)
+    IDENTITY = "identity"  # a CAWG identity assertion problem (a warning)
+    UNKNOWN = "unknown"  # a code provenance does not know (a warning)
+
+
+def _family(effect: Effect, *codes: str) -> dict[str, Effect]:
+    return dict.fromkeys(codes, effect)
+
+
+#: Every C2PA failure code provenance knows (C2PA 2.x standard status codes,
+#: as c2pa-rs 0.91 reports them), by family.
+FAILURE_EFFECTS: dict[str, Effect] = {
+    # the hard binding and the hashed URIs: bytes changed after signing
+    **_family(Effect.TAMPERED,
+              "assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch",
+              "assertion.collectionHash.mismatch", "assertion.hashedURI.mismatch", "hashedURI.mismatch",
+              "ingredient.manifest.mismatch", "ingredient.claimSignature.mismatch", "ingredient.hashedURI.mismatch"),
+    # trust
+    **_family(Effect.UNTRUSTED, "signingCredential.untrusted"),
+    # time-stamps that are only not trusted: the signer's clock is used
+    **_family(Effect.TIME, "timeStamp.untrusted", "timeStamp.outsideValidity"),
+    # the signature and its credential
+    **_family(Effect.INVALID,
+              "claimSignature.missing", "claimSignature.mismatch", "claimSignature.outsideValidity",
+              "signingCredential.invalid", "signingCredential.expired", "signingCredential.revoked",
+              "signingCredential.ocsp.revoked", "signingCredential.ocsp.unknown",
+              "timeStamp.mismatch", "timeStamp.malformed", "algorithm.unsupported"),
+    # the claim and the manifest
+    **_family(Effect.INVALID,
+              "claim.malformed", "claim.missing", "claim.multiple", "claim.hardBindings.missing",
+              "claim.required.missing", "claim.cbor.invalid", "manifest.inaccessible", "manifest.missing",
+              "manifest.multipleParents", "manifest.update.invalid", "manifest.update.wrongParents",
+              "manifest.timestamp.invalid", "manifest.timestamp.wrongParents", "manifest.compressed.invalid",
+              "hashedURI.missing", "general.error"),
+    # assertions
+    **_family(Effect.INVALID,
+              "assertion.multipleHardBindings", "assertion.missing", "assertion.undeclared", "assertion.inaccessible",
+              "assertion.notRedacted", "assertion.selfRedacted", "assertion.required.missing",
+              "assertion.json.invalid", "assertion.cbor.invalid", "assertion.outsideManifest",
+              "assertion.hashedURI.missing", "assertion.action.ingredientMismatch", "assertion.action.redacted",
+              "assertion.action.malformed", "assertion.action.redactionMismatch", "assertion.dataHash.malformed",
+              "assertion.dataHash.redacted", "assertion.bmffHash.malformed", "assertion.boxesHash.malformed",
+              "assertion.boxesHash.unknownBox", "assertion.cloud-data.hardBinding", "assertion.cloud-data.actions",
+              "assertion.cloud-data.malformed", "assertion.collectionHash.incorrectFileCount",
+              "assertion.collectionHash.invalidURI", "assertion.collectionHash.malformed",
+              "assertion.multiAssetHash.malformed", "assertion.multiAssetHash.missingPart",
+              "assertion.ingredient.malformed", "assertion.metadata.disallowed", "assertion.timestamp.malformed"),
+    # ingredients
+    **_family(Effect.INVALID,
+              "ingredient.manifest.missing", "ingredient.claimSignature.missing"),
+}
+
+#: Families known by prefix: every code of the family has this effect.
+FAILURE_FAMILIES: tuple[tuple[str, Effect], ...] = (
+    ("cawg.", Effect.IDENTITY),  # CAWG identity assertions (cawg.identity.*, cawg.x509.*, cawg.ica.*)
+)
+
+#: The effects that decide a verdict; the others are warnings.
+DECIDING = frozenset({Effect.TAMPERED, Effect.INVALID, Effect.UNTRUSTED})
+
+
+def effect(status: Status) -> Effect | None:
+    """The effect of *status* on its manifest's verdict; ``None`` for a
+    success or informational code."""
+    if status.kind is not StatusKind.FAILURE:
+        return None
+    known = FAILURE_EFFECTS.get(status.code)
+    if known is not None:
+        return known
+    for prefix, family in FAILURE_FAMILIES:
+        if status.code.startswith(prefix):
+            return family
+    return Effect.UNKNOWN
+
+
+def warnings(statuses: Iterable[Status]) -> tuple[Status, ...]:
+    """Failures that do not decide the verdict but deserve attention:
+    untrusted time-stamps, identity assertion problems, unknown codes."""
+    return tuple(s for s in statuses if (e := effect(s)) is not None and e not in DECIDING)
+
+
+def deciding_failure(statuses: Iterable[Status]) -> Status | None:
+    """The failure that decided the verdict: the first of the most severe
+    effect (a hash mismatch before an invalid certificate before an
+    untrusted signer)."""
+    for wanted in (Effect.TAMPERED, Effect.INVALID, Effect.UNTRUSTED):
+        for status in statuses:
+            if effect(status) is wanted:
+                return status
+    return None
+
+
+# --- 2. one manifest --------------------------------------------------------
+
+def manifest_verdict(statuses: Sequence[Status]) -> Verdict:
+    """The verdict for one manifest's statuses."""
+    effects = {effect(s) for s in statuses}
+    if Effect.TAMPERED in effects:
+        return Verdict.TAMPERED
+    if Effect.INVALID in effects:
+        return Verdict.INVALID
+    if Effect.UNTRUSTED in effects:
+        return Verdict.UNTRUSTED
+    if any(s.code == "signingCredential.trusted" and s.kind is StatusKind.SUCCESS for s in statuses):
+        return Verdict.VERIFIED
+    return Verdict.UNTRUSTED
+
+
+# --- 3. pins ---------------------------------------------------------------
+
+def apply_pin(statuses: Sequence[Status], signature: SignatureInfo, trust: TrustStore) -> tuple[Status, ...]:
+    """*statuses* with ``signingCredential.untrusted`` replaced by a trusted
+    status when an ``allowed`` source pins the leaf and nothing else decides
+    against the manifest."""
+    deciding = [s for s in statuses if effect(s) in DECIDING]
+    if signature.leaf is None or [s.code for s in deciding] != ["signingCredential.untrusted"]:
+        return tuple(statuses)
+    pinned = trust.pinned_source(signature.leaf)
+    if pinned is None:
+        return tuple(statuses)
+    untrusted = deciding[0]
+    kept = [s for s in statuses if s is not untrusted]
+    trusted = Status("signingCredential.trusted", StatusKind.SUCCESS,
+                     f"end-entity certificate pinned in {pinned} (checked by provenance)", untrusted.url)
+    return (trusted, *kept)
+
+
+# --- 4. TSA separation ------------------------------------------------------
+
+def tsa_only_source(signature: SignatureInfo, trust: TrustStore) -> str | None:
+    """The ``tsa`` source that c2pa-rs let vouch for this *signer*, when no
+    anchors/allowed source does."""
+    if not signature.chain or trust.vouching_source(signature.chain) is not None:
+        return None
+    return trust.vouching_source(signature.chain, kinds={SourceKind.TSA})
+
+
+def signer_verdict(statuses: Sequence[Status], signature: SignatureInfo, trust: TrustStore) -> Verdict:
+    """Rules 2 and 4: the manifest's verdict, with a signer vouched for by
+    a TSA root alone downgraded to untrusted."""
+    verdict = manifest_verdict(statuses)
+    if verdict is Verdict.VERIFIED and tsa_only_source(signature, trust):
+        return Verdict.UNTRUSTED
+    return verdict
+
+
+# --- 5. time-stamps ----------------------------------------------------------
+
+def judge_timestamp(signature: SignatureInfo, statuses: Sequence[Status], trust: TrustStore) -> TimeStampInfo | None:
+    """The claim signature's time-stamp, trusted only when c2pa-rs validated
+    it *and* a ``tsa`` source vouches for the authority."""
+    if not signature.timestamps:
+        return None
+    token = signature.timestamps[0]
+    c2pa_trusted = any(s.code == "timeStamp.trusted" and s.kind is StatusKind.SUCCESS for s in statuses)
+    vouched = trust.vouching_source(token.chain, kinds={SourceKind.TSA}) if c2pa_trusted else None
+    return TimeStampInfo(time=utc_text(token.gen_time), authority=token.authority,
+                         trusted=vouched is not None, trusted_by=vouched)
+
+
+# --- 6. ingredients -----------------------------------------------------------
+
+def ingredient_statuses(recorded: Sequence[Status], found: Sequence[Status]) -> tuple[Status, ...]:
+    """Recorded ingredient statuses, updated by what validation finds now
+    (c2pa-rs reports only the differences, as ingredient deltas): a status
+    found now replaces a recorded one of the same check on the same part,
+    e.g. ``signingCredential.untrusted`` under this verifier's trust
+    replaces the ``signingCredential.trusted`` the editor recorded."""
+    checked = {(s.code.rsplit(".", 1)[0], s.url) for s in found}
+    kept = [s for s in recorded if (s.code.rsplit(".", 1)[0], s.url) not in checked]
+    return (*kept, *found)
+
+
+# --- judging a manifest: rules 2 to 6 together --------------------------------
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the rules say about one manifest of the chain."""
+
+    verdict: Verdict
+    statuses: tuple[Status, ...]  # after pins
+    trusted_by: str | None  # the source that vouches for a verified signer
+    timestamp: TimeStampInfo | None
+    tsa_only: str | None  # a tsa source that alone vouches for the signer (rule 4)
+
+    @property
+    def warnings(self) -> tuple[Status, ...]:
+        return warnings(self.statuses)
+
+
+def judge(manifest: Manifest, trust: TrustStore, *, statuses: Sequence[Status] | None = None) -> Judgement:
+    """Judge *manifest* by *statuses* (default: what c2pa-rs reports for it now)."""
+    found = apply_pin(manifest.statuses if statuses is None else statuses, manifest.signature, trust)
+    verdict = signer_verdict(found, manifest.signature, trust)
+    trusted_by = trust.vouching_source(manifest.signature.chain) if verdict is Verdict.VERIFIED else None
+    return Judgement(verdict, found, trusted_by, judge_timestamp(manifest.signature, found, trust),
+                     tsa_only_source(manifest.signature, trust))
+
+
+def judge_node(node: ChainNode, trust: TrustStore) -> Judgement:
+    """Judge an ingredient of the chain (rule 6, then 2 to 5); an ingredient
+    without a manifest has no credentials."""
+    if node.manifest is None:
+        return Judgement(Verdict.NO_CREDENTIALS, node.link.recorded, None, None, None)
+    return judge(node.manifest, trust, statuses=ingredient_statuses(node.link.recorded, node.manifest.statuses))
+
+
+# --- 7. the chain ---------------------------------------------------------------
+
+_PHRASES = {
+    Verdict.VERIFIED: "trusted",
+    Verdict.UNTRUSTED: "untrusted signer",
+    Verdict.TAMPERED: "tampered",
+    Verdict.INVALID: "invalid",
+    Verdict.NO_CREDENTIALS: "not signed",
+    Verdict.ERROR: "unreadable",
+    Verdict.WRONG_SIGNER: "trusted, but not the expected signer",
+}
+# Failures worth naming instead of a bare "invalid".
+_CAUSES = {
+    "signingCredential.expired": "expired certificate",
+    "signingCredential.revoked": "revoked certificate",
+    "signingCredential.ocsp.revoked": "revoked certificate",
+    "signingCredential.invalid": "certificate not valid for C2PA",
+    "claimSignature.mismatch": "forged or corrupted signature",
+    "claimSignature.missing": "unsigned claim",
+}
+
+
+def phrase(verdict: Verdict, statuses: Sequence[Status] = ()) -> str:
+    """A few words for a node's verdict: "trusted", "expired certificate"…"""
+    if verdict is Verdict.INVALID:
+        for status in statuses:
+            if status.kind is StatusKind.FAILURE and status.code in _CAUSES:
+                return _CAUSES[status.code]
+    return _PHRASES[verdict]
+
+
+def _who(signer: SignerIdentity | None) -> str:
+    return (signer.common_name or signer.organization or "an unknown signer") if signer else "an unknown signer"
+
+
+def parent_chain(ingredients: Sequence[Ingredient]) -> list[Ingredient]:
+    """The line of parents, newest first: each node's ``parentOf``
+    ingredient (or its only ingredient), down to the original."""
+    line: list[Ingredient] = []
+    nodes = ingredients
+    while nodes:
+        parent = next((n for n in nodes if n.relationship == "parentOf"), nodes[0] if len(nodes) == 1 else None)
+        if parent is None:
+            break
+        line.append(parent)
+        nodes = parent.ingredients
+    return line
+
+
+def _walk(nodes: Sequence[Ingredient]) -> Iterator[Ingredient]:
+    for node in nodes:
+        yield node
+        yield from _walk(node.ingredients)
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    """The most severe of *verdicts* (rule 9)."""
+    return max(verdicts, key=lambda v: SEVERITY[v])
+
+
+def summarize(report: VerificationReport) -> tuple[str | None, Verdict | None]:
+    """``(line, worst ingredient verdict)``; ``(None, None)`` without ingredients.
+
+    The line always names the active signer and the original; an
+    intermediate editor or a component is named only when its credentials
+    have a problem."""
+    if not report.ingredients:
+        return None, None
+    parts = [f"signed by {_who(report.signer)} ({phrase(report.verdict, report.status)})"]
+    line = parent_chain(report.ingredients)
+    for node in line[:-1]:
+        if node.verdict is not Verdict.VERIFIED:
+            parts.append(f"edited by {_who(node.signer)} ({phrase(node.verdict, node.status)})"
+                         if node.verdict is not Verdict.NO_CREDENTIALS else f"{node.title or 'an edit'} not signed")
+    if line:
+        original = line[-1]
+        if original.verdict is Verdict.NO_CREDENTIALS:
+            parts.append("the original was not signed")
+        else:
+            parts.append(f"original by {_who(original.signer)} ({phrase(original.verdict, original.status)})")
+    in_line = {id(n) for n in line}
+    for node in _walk(report.ingredients):
+        if id(node) not in in_line and node.verdict not in (Verdict.VERIFIED, Verdict.NO_CREDENTIALS):
+            parts.append(f"ingredient {node.title or 'untitled'} by {_who(node.signer)} "
+                         f"({phrase(node.verdict, node.status)})")
+    return "; ".join(parts), worst(n.verdict for n in _walk(report.ingredients))
+
+
+# --- 8. policy -----------------------------------------------------------------
+
+def apply_policy(report: VerificationReport, policy: Policy) -> VerificationReport:
+    """*report* judged against an identity *policy*: a verified clip that
+    fails it becomes ``wrong_signer``; any other verdict is kept (an
+    untrusted signer is not vouched for, whatever its certificate says),
+    with the reasons recorded in ``policy_failures`` either way."""
+    reasons = policy.failures(report) if report.verdict is not Verdict.ERROR else ()
+    if not reasons:
+        return report
+    verdict = Verdict.WRONG_SIGNER if report.verdict is Verdict.VERIFIED else report.verdict
+    judged = replace(report, verdict=verdict, policy_failures=tuple(reasons))
+    if judged.chain_summary is not None:
+        judged = replace(judged, chain_summary=summarize(judged)[0])
+    return judged
+
+
+# --- 9. severity and exit codes ----------------------------------------------------
+
+#: Higher is worse: the verdict of a batch, or of a chain, is its worst.
+SEVERITY: dict[Verdict, int] = {
+    Verdict.VERIFIED: 0,
+    Verdict.UNTRUSTED: 1,
+    Verdict.WRONG_SIGNER: 2,
+    Verdict.NO_CREDENTIALS: 3,
+    Verdict.INVALID: 4,
+    Verdict.TAMPERED: 5,
+    Verdict.ERROR: 6,
+}
+
+#: The exit code of ``provenance verify`` for each verdict.
+EXIT_CODES: dict[Verdict, ExitCode] = {
+    Verdict.VERIFIED: ExitCode.VERIFIED,
+    Verdict.UNTRUSTED: ExitCode.UNTRUSTED,
+    Verdict.TAMPERED: ExitCode.FAILED,
+    Verdict.INVALID: ExitCode.FAILED,
+    Verdict.NO_CREDENTIALS: ExitCode.NO_CREDENTIALS,
+    Verdict.ERROR: ExitCode.BAD_INPUT,
+    Verdict.WRONG_SIGNER: ExitCode.WRONG_SIGNER,
+}
