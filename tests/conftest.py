@@ -97,17 +97,22 @@ class CLI:
 
 
 @pytest.fixture
-def run(pki: DevPKI) -> CLI:
-    """Run the CLI in-process with the test PKI as the default keys dir."""
+def run(pki: DevPKI, _isolated_trust_dir: Path) -> CLI:
+    """Run the CLI in-process with the test PKI as the default keys dir and
+    its root in the (isolated) trust store, as ``keys init`` leaves them."""
+    from provenance.trust.assembly import register_development_root
+
+    register_development_root(pki.root_cert, trust_dir=_isolated_trust_dir)
     return CLI(CliRunner(), {"PROVENANCE_KEYS_DIR": str(pki.directory), "COLUMNS": "200"})
 
 
 # --- identity & trust: an isolated trust store, a real TSA, a real HTTP server
 
 @pytest.fixture(autouse=True)
-def _isolated_trust_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Never read or write the user's real trust store (~/.config/provenance)."""
-    path = tmp_path / "trust-store"
+def _isolated_trust_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Never read or write the user's real trust store (~/.config/provenance);
+    kept out of tmp_path, whose contents some tests list."""
+    path = tmp_path_factory.mktemp("trust-store")
     monkeypatch.setenv("PROVENANCE_TRUST_DIR", str(path))
     return path
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from provenance.media import boxes
+from provenance.trust.assembly import register_development_root
 
 
 def tampered_copy(signed: Path, dest: Path) -> Path:
@@ -48,9 +49,12 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(workdir: Path, *args: str | Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+def running_server(workdir: Path, *args: str | Path, env: dict[str, str] | None = None,
+                   trusted_root: Path | None = None) -> Iterator[Server]:
     """Start `provenance serve --port 0` with its uploads in workdir/tmp, wait
-    for the address it prints, and stop it (by its own pid) afterwards."""
+    for the address it prints, and stop it (by its own pid) afterwards.
+    *trusted_root* is registered in the server's trust store first, as
+    ``keys init`` registers a development root."""
     tmp_dir = workdir / "tmp"
     tmp_dir.mkdir(parents=True)
     log = workdir / "server.log"
@@ -61,6 +65,8 @@ def running_server(workdir: Path, *args: str | Path, env: dict[str, str] | None 
         # Its own empty trust store, never the user's (a module-scoped server
         # starts before the autouse fixture that isolates the tests' store).
         isolated = {"PROVENANCE_TRUST_DIR": str(workdir / "trust-store")}
+        if trusted_root is not None:
+            register_development_root(trusted_root, trust_dir=workdir / "trust-store")
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                    env={**os.environ, **isolated, **(env or {})})
     try:

@@ -35,7 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Se
     tokens = work / "tokens"
     tokens.write_text(f"# issued to the test suite\n{TOKEN}\n")
     with running_server(work, "--keys-dir", pki.directory, "--tokens-file", tokens, "--max-upload", "1M",
-                        "--upload-timeout", "1") as srv:
+                        "--upload-timeout", "1", trusted_root=pki.root_cert) as srv:
         yield srv
 
 
@@ -43,7 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Se
 def busy_server(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Server]:
     """One request at a time, no queue, no signing."""
     work = tmp_path_factory.mktemp("busy")
-    with running_server(work, "--keys-dir", pki.directory, "--max-verifications", "1", "--queue", "0") as srv:
+    with running_server(work, "--keys-dir", pki.directory, "--max-verifications", "1", "--queue", "0",
+                        trusted_root=pki.root_cert) as srv:
         yield srv
 
 

@@ -30,7 +30,7 @@ def _chromium() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("page"), "--keys-dir", pki.directory) as srv:
+    with running_server(tmp_path_factory.mktemp("page"), "--keys-dir", pki.directory, trusted_root=pki.root_cert) as srv:
         yield srv
 
 

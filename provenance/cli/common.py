@@ -16,6 +16,8 @@ from provenance.identity import pki as dev_pki
 from provenance.identity.factories import KeyFileSignerFactory, SecretSource
 from provenance.identity.keys import is_encrypted
 from provenance.identity.signer import Signer
+from provenance.trust.assembly import assemble_trust
+from provenance.trust.store import TrustStore
 
 console = Console(highlight=False)
 console_err = Console(stderr=True, highlight=False)
@@ -39,6 +41,23 @@ def keys_dir_option(f: F) -> F:
         default=None,
         help="Development PKI folder [default: $PROVENANCE_KEYS_DIR or ./keys].",
     )(f)
+
+
+def build_trust(
+    *,
+    anchors: tuple[Path, ...] = (),
+    allowed: tuple[Path, ...] = (),
+    tsa: tuple[Path, ...] = (),
+    trust_dir: Path | None = None,
+    use_store: bool = True,
+) -> TrustStore:
+    """The trust store of a command: the persistent store (unless
+    --no-trust-store) plus --trust/--allowed/--tsa-trust files; a
+    registered source that cannot be used is a warning on stderr."""
+    assembled = assemble_trust(anchors=anchors, allowed=allowed, tsa=tsa, trust_dir=trust_dir, use_store=use_store)
+    for problem in assembled.problems:
+        console_err.print(f"[yellow]warning:[/] {problem}", soft_wrap=True)
+    return assembled.store
 
 
 def passphrase_from_env(var: str | None) -> bytes | None:

@@ -12,9 +12,8 @@ from typing import Any, TypeVar
 import click
 
 from provenance import edit
-from provenance.cli.common import console
+from provenance.cli.common import build_trust, console
 from provenance.cli.signers import signer_from_options, signer_options
-from provenance.cli.verify_cmd import build_trust
 from provenance.errors import UsageError
 from provenance.media.transcode import AUDIO_MODES, VIDEO_CODECS, parse_time
 
@@ -58,7 +57,8 @@ def _common(kw: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Turn the shared options into the library's keyword arguments; the
     signer is open (a token session, say) until the block ends."""
     with signer_from_options(kw) as signer:
-        trust = build_trust(anchors=kw.pop("anchors"), allowed=kw.pop("allowed"), keys_dir=kw.pop("keys_dir"),
+        kw.pop("keys_dir")  # the signer's; trust never comes from a keys folder
+        trust = build_trust(anchors=kw.pop("anchors"), allowed=kw.pop("allowed"),
                             trust_dir=kw.pop("trust_dir"), use_store=not kw.pop("no_trust_store"))
         yield {"signer": signer, "trust": trust, "manifest": kw.pop("manifest"),
                "allow_invalid_parent": kw.pop("allow_invalid_parent"), "force": kw.pop("force"),

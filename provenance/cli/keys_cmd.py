@@ -20,6 +20,7 @@ from provenance.identity import csr as requests
 from provenance.identity.algorithms import SigningAlgorithm
 from provenance.identity.certificates import Subject, pem, read_chain
 from provenance.identity.pki import DevPKI, default_keys_dir, init_dev_pki
+from provenance.trust.assembly import register_development_root
 from provenance.identity.profile import ProfileError, ProfileReport, check_chain
 
 DEFAULT_NAME = "Demo Creator"
@@ -45,10 +46,18 @@ def keys() -> None:
 @click.option("--passphrase-env", metavar="VAR", help="Encrypt the private keys with the passphrase in $VAR.")
 @click.option("--encrypt", is_flag=True, help="Prompt for a passphrase to encrypt the private keys.")
 @click.option("--force", is_flag=True, help="Replace an existing PKI.")
+@click.option("--no-trust", "no_trust", is_flag=True,
+              help="Do not add the development root to the trust store (verify will then say 'untrusted').")
+@click.option("--trust-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Trust store folder to register the root in [default: $PROVENANCE_TRUST_DIR or the user config dir].")
 def init(directory: Path | None, name: str, org: str, country: str, email: str | None, alg: str,
-         passphrase_env: str | None, encrypt: bool, force: bool) -> None:
+         passphrase_env: str | None, encrypt: bool, force: bool, no_trust: bool, trust_dir: Path | None) -> None:
     """Write a development PKI: root CA, issuing CA and a creator
-    claim-signing certificate (C2PA leaf profile). Private keys are 0600."""
+    claim-signing certificate (C2PA leaf profile). Private keys are 0600.
+
+    The root is registered in the trust store as the source
+    'development-root' (see 'provenance trust list'), so clips signed
+    with these keys verify from any folder on this machine."""
     if len(country) != 2 or not country.isalpha():
         raise UsageError(f"--country {country!r} is not a two-letter code", hint="use an ISO 3166 code such as US or GB")
     passphrase = _new_key_passphrase(passphrase_env, encrypt)
@@ -60,6 +69,10 @@ def init(directory: Path | None, name: str, org: str, country: str, email: str |
     console.print(f"  chain       {pki.chain.name}  (signer + issuing CA, what gets embedded)")
     console.print(f"  trust root  {pki.root_cert.name}  (give this to verifiers: --trust {pki.root_cert})")
     console.print(f"  keys        *.key, mode 0600{', encrypted' if passphrase else ''}")
+    if not no_trust:
+        entry = register_development_root(pki.root_cert, trust_dir=trust_dir)
+        console.print(f"  trusted     as source '{entry.name}' (\"{entry.display_name}\") in the trust store; "
+                      f"'provenance trust remove {entry.name}' undoes it")
 
 
 _CREATOR_ALGS = ("es256", "es384", "es512", "ps256", "ed25519")

@@ -13,7 +13,7 @@ import click
 from provenance.batch.pool import default_jobs
 from provenance.cli.common import console_err
 from provenance.cli.signers import signer_from_options, signer_options_from_env
-from provenance.cli.verify_cmd import build_trust
+from provenance.cli.common import build_trust
 from provenance.errors import UsageError
 from provenance.identity.signer import Signer
 from provenance.sign import check_signer
@@ -77,16 +77,14 @@ def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, 
     """Run the HTTP service: POST /v1/verify, POST /v1/sign (bearer token),
     GET /healthz, GET /openapi.json, and the verify page at /.
 
-    Verification trusts what ``verify`` trusts (the trust store, the
-    development root, --trust/--allowed/--tsa-trust). Signing is enabled by
+    Verification trusts what ``verify`` trusts (the trust store and
+    --trust/--allowed/--tsa-trust). Signing is enabled by
     bearer tokens and uses the identity the signer options name (a key
     file, the development PKI, --pkcs11 or --signer-command).
     """
     if tmp_dir is not None and not tmp_dir.is_dir():
         raise UsageError(f"{tmp_dir}: temp folder does not exist", hint="create it or drop --tmp-dir")
-    keys_dir: Path | None = signing.get("keys_dir")
-    trust = build_trust(anchors=anchors, allowed=allowed, keys_dir=keys_dir, tsa=tsa, trust_dir=trust_dir,
-                        use_store=not no_trust_store)
+    trust = build_trust(anchors=anchors, allowed=allowed, tsa=tsa, trust_dir=trust_dir, use_store=not no_trust_store)
     tokens = BearerTokens.load(file=tokens_file, env_value=os.environ.get(ENV + "TOKENS"))
     with contextlib.ExitStack() as stack:
         signer = stack.enter_context(signer_from_options(signing)) if tokens else None

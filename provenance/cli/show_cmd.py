@@ -10,9 +10,8 @@ import click
 from rich.text import Text
 from rich.tree import Tree
 
-from provenance.cli.common import console, keys_dir_option
+from provenance.cli.common import build_trust, console
 from provenance.cli.render import BADGES, _action_text, source_label
-from provenance.cli.verify_cmd import build_trust
 from provenance.show import extract_thumbnail, inspect
 
 
@@ -26,11 +25,10 @@ from provenance.show import extract_thumbnail, inspect
               help="Which entry's thumbnail: 0 is the active manifest, 1… the ingredients as listed.")
 @click.option("--trust", "anchors", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="PEM trust anchors for the verdicts shown. Repeatable.")
-@keys_dir_option
 @click.option("--force", is_flag=True, help="Replace the thumbnail file if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(file: Path, manifest: Path | None, thumbnail_out: Path | None, index: int, anchors: tuple[Path, ...],
-         keys_dir: Path | None, force: bool, as_json: bool) -> None:
+         force: bool, as_json: bool) -> None:
     """List the chain of manifests in FILE, numbered, and extract thumbnails.
 
     Exit codes: 0 done, 2 usage (no such entry, output exists),
@@ -45,7 +43,7 @@ def show(file: Path, manifest: Path | None, thumbnail_out: Path | None, index: i
             console.print(f"[green]✓[/] wrote the {which}'s thumbnail ({result.title}, {result.format}, "
                           f"{result.size:,} bytes) to {result.output}")
         return
-    found = inspect(file, trust=build_trust(anchors=anchors, allowed=(), keys_dir=keys_dir), manifest=manifest)
+    found = inspect(file, trust=build_trust(anchors=anchors), manifest=manifest)
     if as_json:
         click.echo(json.dumps(found.to_dict(), indent=2))
         return

@@ -9,44 +9,12 @@ import click
 
 from provenance.batch import verify_batch
 from provenance.cli.batch import BatchOptions, batch_options, is_batch, run_batch
-from provenance.cli.common import console, console_err, keys_dir_option
+from provenance.cli.common import build_trust, console, console_err
 from provenance.cli.render import card
 from provenance.errors import UsageError
-from provenance.identity.pki import DevPKI, default_keys_dir
-from provenance.trust.sources import TrustDirectory, default_trust_dir
-from provenance.trust.store import SourceKind, TrustStore
+from provenance.trust.store import TrustStore
 from provenance.verify.policy import Policy, identity_policy
 from provenance.verify.verifier import verify as verify_clip
-
-
-def build_trust(
-    *,
-    anchors: tuple[Path, ...],
-    allowed: tuple[Path, ...],
-    keys_dir: Path | None,
-    tsa: tuple[Path, ...] = (),
-    trust_dir: Path | None = None,
-    use_store: bool = True,
-) -> TrustStore:
-    """Every source of the trust store (unless *use_store* is false), the
-    development root when it exists, then --trust/--allowed/--tsa-trust
-    files for this call."""
-    store = TrustStore()
-    if use_store:
-        loaded = TrustDirectory(trust_dir or default_trust_dir()).load()
-        for problem in loaded.problems:
-            console_err.print(f"[yellow]warning:[/] {problem}", soft_wrap=True)
-        store = store.with_sources(loaded.store.sources)
-    dev_root = DevPKI(keys_dir or default_keys_dir()).root_cert
-    if dev_root.exists():
-        store = store.with_pem_file(dev_root, kind=SourceKind.ANCHORS, name=f"development root ({dev_root})")
-    for path in anchors:
-        store = store.with_pem_file(path, kind=SourceKind.ANCHORS, name=str(path))
-    for path in allowed:
-        store = store.with_pem_file(path, kind=SourceKind.ALLOWED, name=str(path))
-    for path in tsa:
-        store = store.with_pem_file(path, kind=SourceKind.TSA, name=str(path))
-    return store
 
 
 def build_policy(
@@ -74,7 +42,6 @@ def build_policy(
               help="Require this issuing CA (its CN or O), exactly.")
 @click.option("--require-timestamp", is_flag=True,
               help="Require a signing time from a trusted RFC 3161 time-stamp.")
-@keys_dir_option
 @click.option("--json", "as_json", is_flag=True,
               help="Print the report as JSON (the documented contract); a batch prints JSON lines.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every status code, not only failures.")
@@ -87,7 +54,7 @@ def build_policy(
 @batch_options
 def verify(paths: tuple[Path, ...], anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa: tuple[Path, ...],
            trust_dir: Path | None, no_trust_store: bool, expect_signer: str | None, expect_org: str | None,
-           expect_issuer: str | None, require_timestamp: bool, keys_dir: Path | None,
+           expect_issuer: str | None, require_timestamp: bool,
            as_json: bool, verbose: bool, manifest: Path | None, segments: str | None, batch: BatchOptions) -> None:
     """Verify the content credentials of each PATH: a file, a folder
     (walked recursively) or - (paths on stdin).
@@ -111,8 +78,7 @@ def verify(paths: tuple[Path, ...], anchors: tuple[Path, ...], allowed: tuple[Pa
                          hint="give one clip, or keep each sidecar next to its clip as NAME.c2pa (found by itself)")
     policy = build_policy(signer=expect_signer, org=expect_org, issuer=expect_issuer,
                           require_timestamp=require_timestamp)
-    trust = build_trust(anchors=anchors, allowed=allowed, keys_dir=keys_dir, tsa=tsa,
-                        trust_dir=trust_dir, use_store=not no_trust_store)
+    trust = build_trust(anchors=anchors, allowed=allowed, tsa=tsa, trust_dir=trust_dir, use_store=not no_trust_store)
     if batch_mode:
         code = run_batch(paths, batch, json_stdout=as_json,
                          start=lambda items, jobs: verify_batch(items, trust=trust, policy=policy, jobs=jobs))

@@ -78,10 +78,10 @@ def test_verify_json_and_every_exit_code(run, make_clip, pki, tmp_path: Path) ->
     assert doc["verdict"] == "verified" and doc["signer"]["common_name"] == "Jane Doe"
     assert run("verify", clip).exit_code == 4  # unsigned
     other = tmp_path / "otherkeys"
-    run("keys", "init", "--dir", other)
-    untrusted = run("verify", out, "--keys-dir", other, "--json")
+    run("keys", "init", "--dir", other)  # its root replaces the development root in the trust store
+    untrusted = run("verify", out, "--json")
     assert untrusted.exit_code == 3 and json.loads(untrusted.output)["verdict"] == "untrusted"
-    pinned = run("verify", out, "--keys-dir", other, "--allowed", pki.signer_cert)
+    pinned = run("verify", out, "--allowed", pki.signer_cert)
     assert pinned.exit_code == 0 and "(pinned)" in pinned.output
     with open(out, "r+b") as fh:
         fh.seek(boxes.media_data_offset(out) + 10)

@@ -53,7 +53,7 @@ def test_an_org_ca_issues_to_two_creators_who_each_sign_as_themselves(run, make_
         out = tmp_path / f"{home.name}.mp4"
         signed = run("sign", clip, "-o", out, "--keys-dir", home)
         assert signed.exit_code == 0, signed.output
-        verified = run("verify", out, "--trust", ca / "root-ca.pem", "--keys-dir", tmp_path / "none", "--json")
+        verified = run("verify", out, "--trust", ca / "root-ca.pem", "--json")
         report = json.loads(verified.output)
         assert verified.exit_code == 0 and report["verdict"] == "verified", verified.output
         assert report["signer"]["common_name"] == name and report["signer"]["email"] == email
@@ -61,7 +61,7 @@ def test_an_org_ca_issues_to_two_creators_who_each_sign_as_themselves(run, make_
     # the same clip checked against another organisation's root is not vouched for
     other = tmp_path / "other-ca"
     assert run("keys", "ca", "init", "--dir", other, "--org", "Other", "--country", "US").exit_code == 0
-    untrusted = run("verify", tmp_path / "jane.mp4", "--trust", other / "root-ca.pem", "--keys-dir", tmp_path / "none")
+    untrusted = run("verify", tmp_path / "jane.mp4", "--trust", other / "root-ca.pem")
     assert untrusted.exit_code == 3, untrusted.output
 
 

@@ -53,13 +53,17 @@ def test_third_party_file_trusted_through_a_source_added_from_a_file(run, corpus
 
 def test_trust_flags_add_to_the_store_for_one_call(run, signed_clip: Path, pki, tmp_path: Path, corpus: Path) -> None:
     assert run("trust", "add", "corpus-roots", corpus / "certs/c2pa-test-root-bundle.pem").exit_code == 0
-    # the dev PKI's root is not in the store; --trust adds it for this call only
-    got = run("verify", signed_clip, "--keys-dir", tmp_path / "no-dev-pki", "--trust", pki.root_cert, "--json")
+    assert run("trust", "remove", "development-root").exit_code == 0
+    # the dev PKI's root is not in the store any more; --trust adds it for this call only
+    got = run("verify", signed_clip, "--trust", pki.root_cert, "--json")
     assert got.exit_code == 0 and json.loads(got.output)["signer"]["trusted_by"] == str(pki.root_cert)
-    assert run("verify", signed_clip, "--keys-dir", tmp_path / "no-dev-pki").exit_code == 3
+    assert run("verify", signed_clip).exit_code == 3
 
 
 def test_list_remove_and_one_line_errors(run, http_site, pki) -> None:
+    registered = run("trust", "list")  # what 'keys init' registered
+    assert "development-root" in registered.output and "development root" in registered.output
+    assert run("trust", "remove", "development-root").exit_code == 0
     empty = run("trust", "list")
     assert empty.exit_code == 0 and "no trust sources" in empty.output
     assert run("trust", "add", "acme-newsroom", pki.root_cert).exit_code == 0
@@ -86,7 +90,7 @@ def test_update_reports_failures_and_keeps_copies(run, http_site, pki) -> None:
     assert bad.exit_code == 5
     [outcome] = json.loads(bad.output)
     assert outcome["ok"] is False and "no PEM certificates" in outcome["error"]
-    listed = json.loads(run("trust", "list", "--json").output)["sources"][0]
+    [listed] = [s for s in json.loads(run("trust", "list", "--json").output)["sources"] if s["name"] == "org"]
     assert listed["entries"] == 1 and "no PEM certificates" in listed["last_error"]
     unknown = run("trust", "update", "nope")
     assert unknown.exit_code == 2

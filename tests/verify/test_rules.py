@@ -1,0 +1,270 @@
+"""The verdict rules, one test per rule, on recorded manifest-store models.
+
+The fixtures (``fixtures/*.json``, made by ``python -m
+tests.verify.fixtures.record`` from real clips, certificates, c2pa and a
+real TSA) hold the model c2pa-rs's report became, the trust store to judge
+it by and the verdict the rules must reach. Nothing here imports c2pa or
+PyAV (``test_the_rules_need_neither_c2pa_nor_pyav`` checks it), so these
+run in well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provenance.credentials.model import IngredientLink, Manifest, ManifestStore, Status, StatusKind
+from provenance.trust.store import SourceKind, TrustSource, TrustStore
+from provenance.verify import rules
+from provenance.verify.policy import ExpectSigner, RequireTimestamp
+from provenance.verify.report import Ingredient, SignerIdentity, VerificationReport, Verdict
+from provenance.verify.rules import Effect
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@cache
+def _doc(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def fixture(name: str) -> tuple[ManifestStore, TrustStore, dict[str, Any]]:
+    doc = _doc(name)
+    trust = TrustStore(tuple(TrustSource.from_pem(s["pem"].encode(), kind=SourceKind(s["kind"]), name=s["name"])
+                             for s in doc["trust"]))
+    return ManifestStore.from_dict(doc["store"]), trust, doc["expected"]
+
+
+def fail(code: str) -> Status:
+    return Status(code, StatusKind.FAILURE, "")
+
+
+def ok(code: str) -> Status:
+    return Status(code, StatusKind.SUCCESS, "")
+
+
+ALL = ["trusted", "untrusted", "pinned", "tsa_only", "tampered", "timestamped", "timestamp_not_from_tsa_list",
+       "chain", "cawg_untrusted"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_each_recorded_store_gets_the_verdict_its_recording_expects(name: str) -> None:
+    store, trust, expected = fixture(name)
+    assert store.active is not None
+    judged = rules.judge(store.active, trust)
+    assert judged.verdict.value == expected["verdict"], _doc(name)["about"]
+
+
+def test_the_model_round_trips_through_json() -> None:
+    store, _, _ = fixture("chain")
+    again = ManifestStore.from_dict(json.loads(json.dumps(store.to_dict())))
+    assert again == store and again.active is not None and again.active.signature.chain == store.active.signature.chain
+
+
+# --- rule 1: status families ------------------------------------------------
+
+@pytest.mark.parametrize(("code", "effect"), [
+    ("assertion.bmffHash.mismatch", Effect.TAMPERED),
+    ("assertion.dataHash.mismatch", Effect.TAMPERED),
+    ("assertion.hashedURI.mismatch", Effect.TAMPERED),
+    ("ingredient.manifest.mismatch", Effect.TAMPERED),
+    ("signingCredential.untrusted", Effect.UNTRUSTED),
+    ("signingCredential.expired", Effect.INVALID),
+    ("claimSignature.mismatch", Effect.INVALID),
+    ("claim.malformed", Effect.INVALID),
+    ("algorithm.unsupported", Effect.INVALID),
+    ("timeStamp.untrusted", Effect.TIME),
+    ("timeStamp.outsideValidity", Effect.TIME),
+    ("cawg.x509.credential.untrusted", Effect.IDENTITY),
+    ("cawg.identity.hard_binding_missing", Effect.IDENTITY),
+    ("com.example.somethingNew", Effect.UNKNOWN),
+    ("assertion.bmffHash.somethingNew", Effect.UNKNOWN),
+])
+def test_every_failure_code_has_the_effect_of_its_family(code: str, effect: Effect) -> None:
+    assert rules.effect(fail(code)) is effect
+
+
+def test_success_and_informational_codes_decide_nothing() -> None:
+    assert rules.effect(ok("assertion.bmffHash.match")) is None
+    assert rules.effect(Status("signingCredential.ocsp.skipped", StatusKind.INFORMATIONAL, "")) is None
+
+
+def test_an_unknown_failure_code_is_a_warning_not_invalid() -> None:
+    store, trust, _ = fixture("trusted")
+    assert store.active is not None
+    odd = Status("com.example.newCheck", StatusKind.FAILURE, "a check from a newer c2pa-rs")
+    judged = rules.judge(store.active, trust, statuses=(*store.active.statuses, odd))
+    assert judged.verdict is Verdict.VERIFIED
+    assert judged.warnings == (odd,)
+
+
+def test_a_cawg_identity_problem_never_touches_the_c2pa_verdict() -> None:
+    store, trust, expected = fixture("cawg_untrusted")
+    assert store.active is not None
+    judged = rules.judge(store.active, trust)
+    assert judged.verdict is Verdict.VERIFIED
+    assert [s.code for s in judged.warnings] == expected["warnings"]
+    # ... while a C2PA failure beside it still decides
+    bad = rules.judge(store.active, trust, statuses=(*store.active.statuses, fail("assertion.bmffHash.mismatch")))
+    assert bad.verdict is Verdict.TAMPERED
+
+
+# --- rule 2: one manifest --------------------------------------------------------
+
+def test_tampered_beats_invalid_beats_untrusted_and_verified_needs_a_trusted_signer() -> None:
+    assert rules.manifest_verdict([fail("signingCredential.untrusted"), fail("assertion.bmffHash.mismatch"),
+                                   fail("claimSignature.mismatch")]) is Verdict.TAMPERED
+    assert rules.manifest_verdict([fail("signingCredential.untrusted"), fail("signingCredential.expired")]) is Verdict.INVALID
+    assert rules.manifest_verdict([fail("signingCredential.untrusted")]) is Verdict.UNTRUSTED
+    assert rules.manifest_verdict([ok("signingCredential.trusted")]) is Verdict.VERIFIED
+    assert rules.manifest_verdict([ok("claimSignature.validated")]) is Verdict.UNTRUSTED
+    assert rules.manifest_verdict([]) is Verdict.UNTRUSTED
+
+
+def test_the_deciding_failure_is_the_most_severe() -> None:
+    statuses = [fail("signingCredential.untrusted"), fail("timeStamp.untrusted"), fail("assertion.bmffHash.mismatch")]
+    decided = rules.deciding_failure(statuses)
+    assert decided is not None and decided.code == "assertion.bmffHash.mismatch"
+    assert rules.deciding_failure([fail("cawg.x509.credential.untrusted")]) is None
+
+
+# --- rule 3: pins ---------------------------------------------------------------
+
+def test_a_pinned_leaf_is_trusted_by_provenance_when_c2pa_rs_ignores_the_pin() -> None:
+    store, trust, expected = fixture("pinned")
+    assert store.active is not None
+    assert [s.code for s in store.active.statuses if s.kind is StatusKind.FAILURE] == ["signingCredential.untrusted"]
+    judged = rules.judge(store.active, trust)
+    assert judged.verdict is Verdict.VERIFIED and judged.trusted_by == expected["trusted_by"]
+    assert "checked by provenance" in judged.statuses[0].explanation
+    # without the pin the same statuses stay untrusted
+    assert rules.judge(store.active, TrustStore()).verdict is Verdict.UNTRUSTED
+
+
+def test_a_pin_never_rescues_a_tampered_or_invalid_manifest() -> None:
+    store, trust, _ = fixture("pinned")
+    assert store.active is not None
+    for extra in ("assertion.bmffHash.mismatch", "signingCredential.expired"):
+        statuses = (*store.active.statuses, fail(extra))
+        assert rules.apply_pin(statuses, store.active.signature, trust) == statuses
+
+
+# --- rule 4: TSA separation -------------------------------------------------------
+
+def test_a_signer_vouched_for_only_by_a_tsa_root_is_untrusted() -> None:
+    store, trust, expected = fixture("tsa_only")
+    assert store.active is not None
+    assert any(s.code == "signingCredential.trusted" for s in store.active.statuses)  # what c2pa-rs said
+    judged = rules.judge(store.active, trust)
+    assert judged.verdict is Verdict.UNTRUSTED and judged.tsa_only == expected["tsa_only"]
+    # the same certificate as an anchors source vouches for the signer
+    as_anchor = TrustStore(tuple(replace(s, kind=SourceKind.ANCHORS) for s in trust.sources))
+    assert rules.judge(store.active, as_anchor).verdict is Verdict.VERIFIED
+
+
+# --- rule 5: time-stamps ------------------------------------------------------------
+
+def test_a_time_stamp_is_trusted_only_when_a_tsa_source_vouches_for_it() -> None:
+    store, trust, _ = fixture("timestamped")
+    assert store.active is not None
+    stamp = rules.judge(store.active, trust).timestamp
+    assert stamp is not None and stamp.trusted and stamp.trusted_by == "test-tsa"
+    assert stamp.authority == "Test Time Authority TSA"
+    other, other_trust, expected = fixture("timestamp_not_from_tsa_list")
+    assert other.active is not None
+    stamp = rules.judge(other.active, other_trust).timestamp
+    assert stamp is not None and stamp.trusted is expected["timestamp_trusted"] is False
+
+
+def test_a_time_stamp_c2pa_rs_did_not_trust_is_not_trusted_by_a_tsa_source_alone() -> None:
+    store, trust, _ = fixture("timestamped")
+    assert store.active is not None
+    without = tuple(s for s in store.active.statuses if s.code != "timeStamp.trusted")
+    stamp = rules.judge(store.active, trust, statuses=without).timestamp
+    assert stamp is not None and not stamp.trusted
+
+
+# --- rule 6: ingredients ---------------------------------------------------------------
+
+def test_what_validation_finds_now_replaces_what_the_editor_recorded() -> None:
+    store, trust, _ = fixture("chain")
+    [node] = store.tree
+    assert node.manifest is not None and node.link.relationship == "parentOf"
+    assert any(s.code == "signingCredential.trusted" for s in node.link.recorded)  # under the editor's trust
+    judged = rules.judge_node(node, trust)
+    assert judged.verdict is Verdict.UNTRUSTED  # under this verifier's
+    codes = [s.code for s in judged.statuses]
+    assert "signingCredential.untrusted" in codes and "signingCredential.trusted" not in codes
+
+
+def test_the_ingredient_walk_stops_at_cycles_and_at_the_depth_limit() -> None:
+    def manifest(label: str, child: str | None) -> Manifest:
+        links = (IngredientLink("t", "parentOf", child),) if child else ()
+        return Manifest(label=label, ingredients=links)
+
+    cycle = ManifestStore("a", (manifest("a", "b"), manifest("b", "a")))
+    [b] = cycle.tree
+    assert b.manifest is not None and b.manifest.label == "b"
+    [back] = b.children
+    assert back.manifest is None and back.link.manifest_label == "a"  # a cycle ends as a leaf
+    labels = [f"m{i}" for i in range(60)]
+    deep = ManifestStore("m0", tuple(manifest(lab, nxt) for lab, nxt in zip(labels, labels[1:] + [None])))
+    depths = [node.depth for node in deep.walk()]
+    assert max(depths) == 32 and [n for n in deep.walk() if n.depth == 32][0].manifest is None
+
+
+# --- rule 7: the chain ---------------------------------------------------------------------
+
+def _report(verdict: Verdict, *ingredients: Ingredient) -> VerificationReport:
+    return VerificationReport(file="x.mp4", verdict=verdict, signer=SignerIdentity("Platform", "P Co", "P CA"),
+                              ingredients=ingredients)
+
+
+def test_the_chain_names_the_signer_the_original_and_any_problem_in_between() -> None:
+    original = Ingredient("o.mp4", "parentOf", Verdict.UNTRUSTED, signer=SignerIdentity("Jane Doe", None, None))
+    edit = Ingredient("e.mp4", "parentOf", Verdict.TAMPERED, signer=SignerIdentity("Ed", None, None),
+                      ingredients=(original,))
+    line, verdict = rules.summarize(_report(Verdict.VERIFIED, edit))
+    assert line == ("signed by Platform (trusted); edited by Ed (tampered); "
+                    "original by Jane Doe (untrusted signer)")
+    assert verdict is Verdict.TAMPERED
+    assert rules.summarize(_report(Verdict.VERIFIED)) == (None, None)
+    unsigned = Ingredient("raw.mp4", "parentOf", Verdict.NO_CREDENTIALS)
+    assert rules.summarize(_report(Verdict.VERIFIED, unsigned))[0] == "signed by Platform (trusted); the original was not signed"
+
+
+# --- rule 8: policy ----------------------------------------------------------------------------
+
+def test_a_policy_turns_only_a_verified_clip_into_wrong_signer() -> None:
+    verified = VerificationReport(file="x.mp4", verdict=Verdict.VERIFIED,
+                                  signer=SignerIdentity("Jane Doe", "Example News", "CA",
+                                                        subject_attributes=(("CN", "Jane Doe"),)))
+    judged = rules.apply_policy(verified, ExpectSigner("Tom Cruise"))
+    assert judged.verdict is Verdict.WRONG_SIGNER and "Tom Cruise" in judged.policy_failures[0]
+    assert rules.apply_policy(verified, ExpectSigner("Jane Doe")) is verified
+    untrusted = replace(verified, verdict=Verdict.UNTRUSTED)
+    kept = rules.apply_policy(untrusted, RequireTimestamp())
+    assert kept.verdict is Verdict.UNTRUSTED and kept.policy_failures
+
+
+# --- rule 9: severity and exit codes --------------------------------------------------------------
+
+def test_every_verdict_has_a_severity_and_an_exit_code() -> None:
+    assert set(rules.SEVERITY) == set(Verdict) == set(rules.EXIT_CODES)
+    assert rules.worst([Verdict.VERIFIED, Verdict.TAMPERED, Verdict.UNTRUSTED]) is Verdict.TAMPERED
+    assert rules.worst([Verdict.ERROR, Verdict.TAMPERED]) is Verdict.ERROR
+    assert Verdict.UNTRUSTED.exit_code == 3 and Verdict.WRONG_SIGNER.exit_code == 7
+
+
+def test_the_rules_need_neither_c2pa_nor_pyav() -> None:
+    code = ("import sys, provenance.verify.rules, provenance.credentials.model, provenance.verify.policy; "
+            "bad = sorted({'c2pa', 'av', 'numpy'} & set(sys.modules)); print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stdout + done.stderr
