@@ -111,7 +111,12 @@ def _reading(path: Path) -> Iterator[None]:
     try:
         yield
     except c2pa.C2paError as exc:
-        raise translate(exc, path=path) from None
+        error = translate(exc, path=path)
+        if not isinstance(error, InputError):  # reading, so never "signing failed": the store is damaged
+            detail = _detail(exc)
+            error = InputError(f"{path}: its content credentials cannot be read ({detail}); "
+                               "the manifest store is damaged or not C2PA", hint="use an intact copy")
+        raise error from None
     except OSError as exc:
         where = exc.filename or path
         raise InputError(f"{where}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None

@@ -95,7 +95,7 @@ def _parse_cose(data: bytes) -> SignatureHeaders | None:
     for der in ders:
         try:
             chain.append(x509.load_der_x509_certificate(der))
-        except ValueError:
+        except (ValueError, TypeError, x509.InvalidVersion):  # a damaged certificate ends the chain
             break
     keys = set(protected) | set(unprotected)
     timestamped = bool(keys & {"sigTst", "sigTst2"})

@@ -135,7 +135,7 @@ def _readable(cert: x509.Certificate) -> bool:
         cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018 - parsed for the check
         cert.public_bytes(serialization.Encoding.DER)
         return True
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, x509.InvalidVersion):
         return False
 
 
