@@ -144,6 +144,25 @@ def test_headers_dribbled_a_byte_at_a_time_are_closed_too(strict: Server) -> Non
     assert closed and time.monotonic() - started < 3
 
 
+def test_a_body_answered_before_it_is_read_may_not_drain_forever(strict: Server) -> None:
+    """405 comes before the body is read; uvicorn would go on reading and
+    dropping it for as long as it came."""
+    with connect(strict, "127.0.0.3", timeout=10) as sock:
+        sock.sendall(b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + b"\0" * 100)
+        first = sock.recv(4096)
+        assert first.startswith(b"HTTP/1.1 405 ")
+        answered = time.monotonic()
+        try:
+            for _ in range(50):
+                sock.sendall(b"\0")
+                time.sleep(0.1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        else:
+            assert sock.recv(4096) == b""
+    assert time.monotonic() - answered < 3  # --header-timeout 1
+
+
 def test_a_kept_alive_connection_gets_a_fresh_deadline_per_request(strict: Server, signed_clip: Path) -> None:
     """The deadline is per request, not per connection."""
     body = signed_clip.read_bytes()

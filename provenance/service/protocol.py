@@ -13,7 +13,8 @@ connection forever. This subclass adds:
 - a backstop on the whole request: if the client is still sending
   *request_timeout* (+1 s) after the request began, the connection is
   closed (the application answers 408 itself a second before, when it is
-  the one reading);
+  the one reading); a body left unread by an early answer (401, 405...)
+  may drain for *header_timeout* seconds, no longer;
 - at most *max_connections_per_client* open connections per peer address;
   more are closed at once.
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -99,6 +100,10 @@ def deadline_protocol(*, header_timeout: float, request_timeout: float,
                 self._request_begins()  # the next request on a kept-alive connection
             self._got_bytes = self._got_bytes or bool(data)
             super().data_received(data)
+            if self.conn.their_state is h11.IDLE and self._header_timer is None and not self.transport.is_closing():
+                # The rest of an unread body came with the start of the next request.
+                self._request_begins()
+                self._got_bytes = True
 
         def handle_events(self) -> None:
             cycle = self.cycle
@@ -108,13 +113,17 @@ def deadline_protocol(*, header_timeout: float, request_timeout: float,
                     self._header_timer.cancel()
                     self._header_timer = None
                 # The task that runs the request has been created, not started.
-                extensions = self.cycle.scope.setdefault("extensions", {})  # type: ignore[typeddict-item]
+                extensions = cast("dict[str, Any]", self.cycle.scope.setdefault("extensions", {}))
                 extensions[REQUEST_STARTED] = self._started if self._started is not None else time.monotonic()
 
         def on_response_complete(self) -> None:
-            if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE) and self._request_timer is not None:
+            if self._request_timer is not None:
                 self._request_timer.cancel()
                 self._request_timer = None
+            if self.conn.their_state is h11.SEND_BODY:
+                # Answered without reading the body (401, 405, ...): uvicorn
+                # would read and drop the rest for as long as it comes.
+                self._request_timer = self.loop.call_later(header_timeout, self._request_too_slow)
             self._started = None
             super().on_response_complete()
 
