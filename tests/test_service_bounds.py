@@ -240,15 +240,16 @@ def test_the_work_gate_is_entered_after_the_body(tmp_path: Path, pki: DevPKI, ma
 # --- a bounded slow-loris attack ------------------------------------------------------
 
 ATTACKERS = [f"127.0.0.{n}" for n in range(2, 10)]  # 8 addresses
-ATTACK_CONNECTIONS = 36
+ATTACK_CONNECTIONS = 48
 ATTACK_SECONDS = 10.0
 ATTACK_MAX_CONNECTS = 600
 LEGIT_REQUESTS = 12
 
 
 class SlowLoris:
-    """ATTACK_CONNECTIONS sockets from the attacker addresses, a quarter of them
-    dribbling their headers and the rest their bodies, one byte each about
+    """ATTACK_CONNECTIONS sockets from the attacker addresses (6 each): one
+    per address dribbling its headers, the other 40 their bodies (more than
+    the 34 work slots of 2 workers and a queue of 32), one byte each about
     every second; a closed one is reopened. Stops by itself after
     ATTACK_SECONDS or ATTACK_MAX_CONNECTS connections."""
 
@@ -265,7 +266,7 @@ class SlowLoris:
         self.connects += 1
         try:
             sock = connect(self.server, ATTACKERS[n % len(ATTACKERS)], timeout=2)
-            if n % 4:
+            if n >= len(ATTACKERS):
                 sock.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
             else:
                 sock.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: t\r\n")
@@ -328,8 +329,10 @@ def verify_timed(server: Server, body: bytes) -> tuple[float, int, str]:
 def guarded(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Server]:
     """The default limits but a 3 s grace and 3 uploads per address: 8
     attacker addresses hold at most 24 of the 32 upload slots, and each
-    slow body for about 4 s."""
+    slow body for about 4 s. Two workers and a queue of 32, as the attack in
+    issue 11 met them."""
     with running_server(tmp_path_factory.mktemp("guarded"), "--keys-dir", pki.directory, "--max-upload", "1M",
+                        "--max-verifications", "2", "--queue", "32",
                         "--upload-grace", "3", "--max-uploads", "32", "--max-uploads-per-client", "3",
                         "--header-timeout", "3") as srv:
         yield srv
@@ -341,7 +344,7 @@ def test_legitimate_verifications_succeed_during_a_slow_loris_attack(guarded: Se
     assert {(status, verdict) for _, status, verdict in quiet} == {(200, "verified")}
 
     with SlowLoris(guarded) as attack:
-        wait_for(lambda: health(guarded)["work"]["uploading"] >= 16, "the attack holding upload slots", 10)
+        wait_for(lambda: health(guarded)["work"]["uploading"] >= 20, "the attack holding upload slots", 10)
         time.sleep(0.5)
         under_attack = []
         for _ in range(LEGIT_REQUESTS):
