@@ -367,3 +367,21 @@ def test_legitimate_verifications_succeed_during_a_slow_loris_attack(guarded: Se
     assert max(a_times) < 10
     wait_for(lambda: health(guarded)["work"]["uploading"] == 0 and guarded.leftovers() == [],
              "the attack's uploads let go", 15)
+
+
+# --- configuration --------------------------------------------------------------
+
+def test_the_default_request_deadline_fits_the_largest_upload_at_the_minimum_rate() -> None:
+    from provenance.service.config import ServiceConfig, default_request_timeout
+
+    assert default_request_timeout(max_upload=2 * 1024**3, min_upload_rate=64 * 1024) == 10 + 10 + 32768
+    assert default_request_timeout(max_upload=1024**2, min_upload_rate=64 * 1024) == 60  # never below a minute
+    assert default_request_timeout(max_upload=1024**2, min_upload_rate=0) == 3600
+    assert ServiceConfig(max_upload=1024**3, upload_grace=5).request_deadline == 10 + 5 + 16384
+    assert ServiceConfig(request_timeout=7).request_deadline == 7
+
+
+def test_a_bad_minimum_rate_is_a_usage_error(run) -> None:
+    result = run("serve", "--port", "0", "--min-upload-rate", "fast")
+    assert result.exit_code == 2 and "'fast' is not a size" in result.stderr
+    assert "Traceback" not in result.stderr
