@@ -67,11 +67,13 @@ def start_upload(server: Server, client: str, length: int = 500_000) -> socket.s
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Server]:
-    """Short deadlines, two uploads per client, four in all, one worker."""
+    """Short deadlines, two uploads and six connections per client, four
+    uploads in all, one worker."""
     with running_server(tmp_path_factory.mktemp("strict"), "--keys-dir", pki.directory, "--max-upload", "1M",
                         "--request-timeout", "5", "--header-timeout", "1", "--upload-grace", "1",
                         "--min-upload-rate", "64K", "--upload-timeout", "5", "--max-uploads", "4",
-                        "--max-uploads-per-client", "2", "--max-verifications", "1", "--queue", "0") as srv:
+                        "--max-uploads-per-client", "2", "--max-connections-per-client", "6",
+                        "--max-verifications", "1", "--queue", "0") as srv:
         yield srv
 
 
@@ -196,6 +198,23 @@ def test_uploads_per_client_and_in_all_are_bounded(strict: Server, signed_clip: 
         for sock in held:
             sock.close()
     wait_for(lambda: health(strict)["work"]["uploading"] == 0 and strict.leftovers() == [], "uploads let go")
+
+
+def test_connections_per_client_are_bounded(strict: Server) -> None:
+    held = [connect(strict, "127.0.0.10") for _ in range(6)]
+    try:
+        with connect(strict, "127.0.0.10", timeout=10) as seventh:
+            started = time.monotonic()
+            assert seventh.recv(4096) == b""  # closed at once, not at the 1 s header deadline
+            assert time.monotonic() - started < 0.5
+        held.pop().close()
+        time.sleep(0.2)
+        local = httpx.HTTPTransport(local_address="127.0.0.10")
+        with httpx.Client(base_url=strict.url, transport=local, timeout=10) as client:
+            assert client.get("/healthz").status_code == 200  # a place freed is a place to use
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def test_a_slow_upload_holds_no_work_slot(strict: Server, signed_clip: Path) -> None:

@@ -18,7 +18,7 @@ REQUEST_STARTED = "provenance.request_started"
 class UploadLimitError(Exception):
     """Refused before the body is read: 429 (this client) or 503 (everyone)."""
 
-    def __init__(self, status: int, message: str, hint: str) -> None:
+    def __init__(self, status: int, message: str, *, hint: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -42,9 +42,9 @@ class UploadSlots:
         key = client or "?"
         if self.per_client and self.by_client[key] >= self.per_client:
             raise UploadLimitError(429, f"too many uploads at once from this client (limit {self.per_client})",
-                                   "wait for your other uploads to finish")
+                                   hint="wait for your other uploads to finish")
         if self.active >= self.total:
-            raise UploadLimitError(503, "the service is busy receiving uploads", "retry in a moment")
+            raise UploadLimitError(503, "the service is busy receiving uploads", hint="retry in a moment")
         self.active += 1
         self.by_client[key] += 1
         try:

@@ -34,7 +34,8 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from provenance.service.limits import REQUEST_STARTED
-BACKSTOP_SLACK = 1.0
+
+BACKSTOP_SLACK = 1.0  # the application's own 408 comes first
 
 
 def _raw_408(message: str) -> bytes:
@@ -66,7 +67,7 @@ def deadline_protocol(*, header_timeout: float, request_timeout: float,
                 open_per_client[self._peer] = count
                 if max_connections_per_client and count > max_connections_per_client:
                     self.logger.debug("%s: more than %d connections; closing one", self._peer,
-                                        max_connections_per_client)
+                                      max_connections_per_client)
                     transport.close()
                     return
             self._request_begins()
