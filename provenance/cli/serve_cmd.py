@@ -18,7 +18,19 @@ from provenance.errors import UsageError
 from provenance.identity.signer import Signer
 from provenance.sign import check_signer
 from provenance.trust.store import TrustStore
-from provenance.service.config import DEFAULT_QUEUE, DEFAULT_UPLOAD_TIMEOUT, BearerTokens, ServiceConfig, parse_size
+from provenance.service.config import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+    DEFAULT_MAX_UPLOADS,
+    DEFAULT_MAX_UPLOADS_PER_CLIENT,
+    DEFAULT_QUEUE,
+    DEFAULT_UPLOAD_GRACE,
+    DEFAULT_UPLOAD_TIMEOUT,
+    BearerTokens,
+    ServiceConfig,
+    default_request_timeout,
+    parse_size,
+)
 
 ENV = "PROVENANCE_"
 
@@ -66,13 +78,36 @@ def _bind(host: str, port: int) -> socket.socket:
               help="Requests that may wait beyond those; more get 503 [env PROVENANCE_QUEUE].")
 @click.option("--upload-timeout", type=click.FloatRange(min=0.1), default=DEFAULT_UPLOAD_TIMEOUT, show_default=True,
               envvar=ENV + "UPLOAD_TIMEOUT", help="Seconds an upload may stall before 408 [env PROVENANCE_UPLOAD_TIMEOUT].")
+@click.option("--request-timeout", type=click.FloatRange(min=0.1), default=None, envvar=ENV + "REQUEST_TIMEOUT",
+              help="Seconds to receive a whole request, headers and body; then 408 and the connection is closed "
+                   "[default: time for --max-upload at --min-upload-rate; env PROVENANCE_REQUEST_TIMEOUT].")
+@click.option("--header-timeout", type=click.FloatRange(min=0.1), default=DEFAULT_HEADER_TIMEOUT, show_default=True,
+              envvar=ENV + "HEADER_TIMEOUT",
+              help="Seconds to receive a request's headers; then the connection is closed [env PROVENANCE_HEADER_TIMEOUT].")
+@click.option("--min-upload-rate", default="64K", show_default=True, envvar=ENV + "MIN_UPLOAD_RATE",
+              help="Slowest average upload accepted after --upload-grace, in bytes/s, e.g. 64K (0: none); slower "
+                   "gets 408 [env PROVENANCE_MIN_UPLOAD_RATE].")
+@click.option("--upload-grace", type=click.FloatRange(min=0), default=DEFAULT_UPLOAD_GRACE, show_default=True,
+              envvar=ENV + "UPLOAD_GRACE", help="Seconds before --min-upload-rate applies [env PROVENANCE_UPLOAD_GRACE].")
+@click.option("--max-uploads", type=click.IntRange(min=1), default=DEFAULT_MAX_UPLOADS, show_default=True,
+              envvar=ENV + "MAX_UPLOADS", help="Uploads arriving at once; more get 503 [env PROVENANCE_MAX_UPLOADS].")
+@click.option("--max-uploads-per-client", type=click.IntRange(min=0), default=DEFAULT_MAX_UPLOADS_PER_CLIENT,
+              show_default=True, envvar=ENV + "MAX_UPLOADS_PER_CLIENT",
+              help="Uploads arriving at once from one address (0: no limit, e.g. behind a proxy); more get 429 "
+                   "[env PROVENANCE_MAX_UPLOADS_PER_CLIENT].")
+@click.option("--max-connections-per-client", type=click.IntRange(min=0), default=DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+              show_default=True, envvar=ENV + "MAX_CONNECTIONS_PER_CLIENT",
+              help="Open connections from one address (0: no limit); more are closed at once "
+                   "[env PROVENANCE_MAX_CONNECTIONS_PER_CLIENT].")
 @click.option("--tmp-dir", type=click.Path(path_type=Path, file_okay=False), envvar=ENV + "TMP_DIR",
               help="Where uploads are streamed to [default: the system temp folder; env PROVENANCE_TMP_DIR].")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True, envvar=ENV + "LOG_LEVEL", help="Server log level [env PROVENANCE_LOG_LEVEL].")
 def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa: tuple[Path, ...],
           trust_dir: Path | None, no_trust_store: bool, tokens_file: Path | None, max_upload: str,
-          max_verifications: int | None, queue: int, upload_timeout: float, tmp_dir: Path | None,
+          max_verifications: int | None, queue: int, upload_timeout: float, request_timeout: float | None,
+          header_timeout: float, min_upload_rate: str, upload_grace: float, max_uploads: int,
+          max_uploads_per_client: int, max_connections_per_client: int, tmp_dir: Path | None,
           log_level: str, **signing: Any) -> None:
     """Run the HTTP service: POST /v1/verify, POST /v1/sign (bearer token),
     GET /healthz, GET /openapi.json, and the verify page at /.
@@ -90,21 +125,36 @@ def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, 
         signer = stack.enter_context(signer_from_options(signing)) if tokens else None
         if signer is not None:
             check_signer(signer)  # refuse at start what validators would reject, not at the first request
+        limits = dict(upload_timeout=upload_timeout, request_timeout=request_timeout, header_timeout=header_timeout,
+                      min_upload_rate=parse_size(min_upload_rate), upload_grace=upload_grace, max_uploads=max_uploads,
+                      max_uploads_per_client=max_uploads_per_client,
+                      max_connections_per_client=max_connections_per_client)
         _run(host, port, trust=trust, signer=signer, tokens=tokens, max_upload=max_upload,
-             max_verifications=max_verifications, queue=queue, upload_timeout=upload_timeout, tmp_dir=tmp_dir,
-             log_level=log_level)
+             max_verifications=max_verifications, queue=queue, tmp_dir=tmp_dir, log_level=log_level, **limits)
 
 
 def _run(host: str, port: int, *, trust: TrustStore, signer: Signer | None, tokens: BearerTokens, max_upload: str,
-         max_verifications: int | None, queue: int, upload_timeout: float, tmp_dir: Path | None,
-         log_level: str) -> None:
+         max_verifications: int | None, queue: int, tmp_dir: Path | None, log_level: str, upload_timeout: float,
+         request_timeout: float | None, header_timeout: float, min_upload_rate: int, upload_grace: float,
+         max_uploads: int, max_uploads_per_client: int, max_connections_per_client: int) -> None:
     import uvicorn
 
     from provenance.service import create_app
+    from provenance.service.protocol import deadline_protocol
 
-    config = ServiceConfig(trust=trust, signer=signer, tokens=tokens, max_upload=parse_size(max_upload),
+    limit = parse_size(max_upload)
+    if request_timeout is None:
+        request_timeout = default_request_timeout(max_upload=limit, min_upload_rate=min_upload_rate,
+                                                  header_timeout=header_timeout, grace=upload_grace)
+    config = ServiceConfig(trust=trust, signer=signer, tokens=tokens, max_upload=limit,
                            max_verifications=max_verifications or default_jobs(), queue=queue,
-                           upload_timeout=upload_timeout, tmp_dir=tmp_dir)
+                           upload_timeout=upload_timeout, tmp_dir=tmp_dir, request_timeout=request_timeout,
+                           min_upload_rate=min_upload_rate, upload_grace=upload_grace, max_uploads=max_uploads,
+                           max_uploads_per_client=max_uploads_per_client)
+    # uvicorn's h11 protocol, with the header deadline, request backstop and
+    # per-address connection cap it lacks (see provenance.service.protocol).
+    protocol = deadline_protocol(header_timeout=header_timeout, request_timeout=request_timeout,
+                                 max_connections_per_client=max_connections_per_client)
     sock = _bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -112,7 +162,8 @@ def _run(host: str, port: int, *, trust: TrustStore, signer: Signer | None, toke
     console_err.print(f"provenance service listening on http://{shown}:{bound_port} ({signing})", highlight=False,
                       soft_wrap=True)
     server = uvicorn.Server(uvicorn.Config(
-        create_app(config), log_level=log_level, lifespan="off", timeout_keep_alive=5, server_header=False,
+        create_app(config), http=protocol, log_level=log_level, lifespan="off", timeout_keep_alive=5,
+        server_header=False,
         timeout_graceful_shutdown=10,
     ))
     try:

@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -30,8 +31,9 @@ from provenance.errors import InputError, ProvenanceError, UnsupportedFormatErro
 from provenance.media import formats
 from provenance.service.config import ServiceConfig
 from provenance.service.expectations import SignerExpectation, check_expectation, flag
+from provenance.service.limits import REQUEST_STARTED, UploadLimitError, UploadSlots
 from provenance.service.openapi import openapi_document
-from provenance.service.uploads import Upload, UploadError, receive_upload, safe_filename, upload_folder
+from provenance.service.uploads import Pace, Upload, UploadError, receive_upload, safe_filename, upload_folder
 from provenance.sign import SignResult, sign
 from provenance.trust.store import TrustStore
 from provenance.verify.explain import CODES, HEADLINES
@@ -73,8 +75,9 @@ def error_response(status: int, message: str, hint: str | None = None,
 
 class WorkGate:
     """At most *workers* verifications or signings run at once and *queue*
-    more wait; a request beyond that is answered 503 at once, before its
-    body is read."""
+    more wait; a request beyond that is answered 503 at once. A request
+    enters only once its whole body is on disk, so a slow sender holds no
+    slot."""
 
     def __init__(self, *, workers: int, queue: int) -> None:
         self.limiter = anyio.CapacityLimiter(workers)
@@ -184,6 +187,7 @@ class Service:
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
         self.gate = WorkGate(workers=config.max_verifications, queue=config.queue)
+        self.uploads = UploadSlots(total=config.max_uploads, per_client=config.max_uploads_per_client)
         self._page = render_page()
 
     async def page(self, request: Request) -> Response:
@@ -196,7 +200,7 @@ class Service:
             "c2pa": C2PA_VERSION,
             "signing": self.config.signing_enabled,
             "work": {"admitted": self.gate.admitted, "workers": self.config.max_verifications,
-                     "queue": self.config.queue},
+                     "queue": self.config.queue, "uploading": self.uploads.active},
             "max_upload": self.config.max_upload,
         })
 
@@ -210,15 +214,30 @@ class Service:
         except ValueError as exc:
             raise ServiceError(400, str(exc), hint="see /openapi.json") from None
         policy = expected.policy()
-        with self.gate.admit():
-            async with upload_folder(self.config.tmp_dir) as folder:
-                upload = await receive_upload(request, folder=folder, limit=self.config.max_upload,
-                                              idle_timeout=self.config.upload_timeout)
+        async with upload_folder(self.config.tmp_dir) as folder:
+            upload = await self._receive(request, folder)
+            with self.gate.admit():
                 report = await self.gate.run(verify_upload, upload, self.config.trust, policy)
         body = report.to_dict(thumbnail=thumbnail)
         if expected.given:
             body["expectation"] = check_expectation(report, expected)
         return JSONResponse(body, status_code=422 if report.verdict is Verdict.ERROR else 200)
+
+    async def _receive(self, request: Request, folder: Path) -> Upload:
+        """The whole body, on disk, within the request's deadline (counted
+        from its first byte, headers included), holding an upload slot of
+        this client's, and no work slot."""
+        config = self.config
+        started = request.scope.get("extensions", {}).get(REQUEST_STARTED, time.monotonic())
+        pace = Pace(started=started, request_timeout=config.request_deadline, idle_timeout=config.upload_timeout,
+                    min_rate=config.min_upload_rate, grace=config.upload_grace)
+        try:
+            with self.uploads.hold(request.client.host if request.client else None):
+                return await receive_upload(request, folder=folder, limit=config.max_upload, pace=pace)
+        except UploadLimitError as exc:
+            # Refused before the body is read: the connection closes after the answer.
+            raise ServiceError(exc.status, exc.message, hint=exc.hint,
+                               headers={"Retry-After": "1", "Connection": "close"}) from None
 
     def _authenticate(self, request: Request) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -238,20 +257,19 @@ class Service:
         except ValueError:
             raise ServiceError(400, f"source={query.get('source')!r} is not a source type",
                                hint="one of " + ", ".join(s.value for s in SourceType)) from None
-        with self.gate.admit():
-            async with upload_folder(self.config.tmp_dir) as folder:
-                upload = await receive_upload(request, folder=folder, limit=self.config.max_upload,
-                                              idle_timeout=self.config.upload_timeout)
-                if upload.sidecar is not None:
-                    raise ServiceError(400, "signing takes no sidecar", hint="send only the clip")
+        async with upload_folder(self.config.tmp_dir) as folder:
+            upload = await self._receive(request, folder)
+            if upload.sidecar is not None:
+                raise ServiceError(400, "signing takes no sidecar", hint="send only the clip")
+            with self.gate.admit():
                 output, result, fmt = await self.gate.run(
                     sign_upload, upload, folder, self.config,
                     title=query.get("title") or upload.fields.get("title") or None,
                     author=query.get("author") or upload.fields.get("author") or None, source=source)
-                # Open, then let the folder go: the signed bytes live on in the
-                # open file until the response is sent (or the client leaves),
-                # with no name on disk to leak.
-                fh = open(output, "rb")
+            # Open, then let the folder go: the signed bytes live on in the
+            # open file until the response is sent (or the client leaves),
+            # with no name on disk to leak.
+            fh = open(output, "rb")
         size = os.fstat(fh.fileno()).st_size
         return StreamingResponse(_file_chunks(fh), media_type=fmt.mime_type, headers={
             "Content-Length": str(size),

@@ -18,6 +18,21 @@ from provenance.trust.store import TrustStore
 DEFAULT_MAX_UPLOAD = 2 * 1024**3  # 2 GiB
 DEFAULT_QUEUE = 32
 DEFAULT_UPLOAD_TIMEOUT = 60.0
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_MIN_UPLOAD_RATE = 64 * 1024  # bytes/s: 512 kbit/s
+DEFAULT_UPLOAD_GRACE = 10.0
+DEFAULT_MAX_UPLOADS = 64
+DEFAULT_MAX_UPLOADS_PER_CLIENT = 4
+DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 32
+
+
+def default_request_timeout(*, max_upload: int, min_upload_rate: int, header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+                            grace: float = DEFAULT_UPLOAD_GRACE) -> float:
+    """Time enough for the headers, the grace period and the largest upload
+    at the minimum rate (at least 60 s; one hour without a minimum rate)."""
+    if not min_upload_rate:
+        return 3600.0
+    return max(60.0, header_timeout + grace + max_upload / min_upload_rate)
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
@@ -78,7 +93,14 @@ class ServiceConfig:
     it answers 503. Uploads stream to temp files under *tmp_dir* (the
     system's by default) and are refused past *max_upload* bytes.
     *max_verifications* requests are worked on at once (default: one per
-    core), *queue* more wait; beyond that the service answers 503.
+    core), *queue* more wait; beyond that the service answers 503. A
+    request holds no work slot while its body arrives: at most
+    *max_uploads* bodies arrive at once (503 beyond), *max_uploads_per_client*
+    from one peer address (429 beyond; 0: no such limit). A body must arrive
+    within *request_timeout* seconds of the request's first byte (default:
+    :func:`default_request_timeout`), with no pause past *upload_timeout*,
+    and after *upload_grace* seconds at *min_upload_rate* bytes/s or more
+    on average (0: no minimum); else 408.
     """
 
     trust: TrustStore = field(default_factory=TrustStore)
@@ -89,6 +111,19 @@ class ServiceConfig:
     queue: int = DEFAULT_QUEUE
     upload_timeout: float = DEFAULT_UPLOAD_TIMEOUT
     tmp_dir: Path | None = None
+    request_timeout: float | None = None
+    min_upload_rate: int = DEFAULT_MIN_UPLOAD_RATE
+    upload_grace: float = DEFAULT_UPLOAD_GRACE
+    max_uploads: int = DEFAULT_MAX_UPLOADS
+    max_uploads_per_client: int = DEFAULT_MAX_UPLOADS_PER_CLIENT
+
+    @property
+    def request_deadline(self) -> float:
+        """*request_timeout*, or its default for these limits."""
+        if self.request_timeout is not None:
+            return self.request_timeout
+        return default_request_timeout(max_upload=self.max_upload, min_upload_rate=self.min_upload_rate,
+                                       grace=self.upload_grace)
 
     @property
     def signing_enabled(self) -> bool:

@@ -115,7 +115,8 @@ SCHEMAS: dict[str, Any] = {
         "version": _STR,
         "c2pa": _STR,
         "signing": {"type": "boolean", "description": "Whether POST /v1/sign is enabled."},
-        "work": _obj({"admitted": {"type": "integer"}, "workers": {"type": "integer"}, "queue": {"type": "integer"}}),
+        "work": _obj({"admitted": {"type": "integer"}, "workers": {"type": "integer"}, "queue": {"type": "integer"},
+                      "uploading": {"type": "integer", "description": "Uploads arriving now (they hold no work slot)."}}),
         "max_upload": {"type": "integer"},
     }),
 }
@@ -149,6 +150,12 @@ def _upload_body(*, sidecar: bool) -> dict[str, Any]:
     }
 
 
+_SLOW = ("The request did not arrive in time: headers and body past the request deadline, the body slower than "
+         "the minimum upload rate, or stalled. The connection is closed.")
+_PER_CLIENT = _error("Too many uploads at once from this client address; retry after the Retry-After delay. "
+                     "The body is not read and the connection is closed.")
+
+
 def openapi_document(*, max_upload: int) -> dict[str, Any]:
     """The document, with this service's upload limit written in."""
     limit = f"Uploads larger than {max_upload} bytes are refused with 413."
@@ -178,14 +185,16 @@ def openapi_document(*, max_upload: int) -> dict[str, Any]:
                     "200": {"description": "Checked: the verdict says what was found.",
                             "content": {"application/json": {"schema": _ref("VerificationReport")}}},
                     "400": _error("A malformed request or form."),
-                    "408": _error("The upload stalled."),
+                    "408": _error(_SLOW),
                     "413": _error(limit),
                     "415": _error("Not a container provenance supports (MP4, MOV, M4V, AVI), and no sidecar was sent."),
                     "422": {"description": "The clip or its sidecar could not be read (verdict `error`), "
                                            "or is empty.",
                             "content": {"application/json": {"schema": {"oneOf": [
                                 _ref("VerificationReport"), _ref("Error")]}}}},
-                    "503": _error("Busy: too many requests at once; retry after the Retry-After delay."),
+                    "429": _PER_CLIENT,
+                    "503": _error("Busy: too many uploads arriving, or requests being worked on, at once; retry "
+                                  "after the Retry-After delay."),
                 },
             }},
             "/v1/sign": {"post": {
@@ -212,11 +221,12 @@ def openapi_document(*, max_upload: int) -> dict[str, Any]:
                     },
                     "400": _error("A malformed request, form or parameter."),
                     "401": _error("No valid bearer token."),
-                    "408": _error("The upload stalled."),
+                    "408": _error(_SLOW),
                     "413": _error(limit),
                     "415": _error("Not a container provenance supports (MP4, MOV, M4V, AVI)."),
                     "422": _error("The clip is damaged and cannot be signed."),
-                    "503": _error("Signing is not enabled, or the service is busy."),
+                    "429": _PER_CLIENT,
+                    "503": _error("Signing is not enabled, or the service is busy (Retry-After)."),
                 },
             }},
             "/healthz": {"get": {

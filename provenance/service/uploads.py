@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,18 +72,57 @@ async def upload_folder(tmp_dir: Path | None) -> AsyncIterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-async def _chunks(request: Request, idle_timeout: float) -> AsyncIterator[bytes]:
+@dataclass(frozen=True)
+class Pace:
+    """How fast a request body must arrive: no pause longer than
+    *idle_timeout*; all of it within *request_timeout* of *started* (when the
+    request's first byte came, ``time.monotonic()``); and, once *grace*
+    seconds have passed, on average at least *min_rate* bytes a second
+    (0: no minimum)."""
+
+    started: float
+    request_timeout: float
+    idle_timeout: float
+    min_rate: int = 0
+    grace: float = 10.0
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.request_timeout
+
+
+def _too_slow(message: str) -> UploadError:
+    return UploadError(408, message, hint="send the whole request without pauses, on a faster connection")
+
+
+async def _chunks(request: Request, pace: Pace) -> AsyncIterator[bytes]:
     stream = request.stream().__aiter__()
+    received = 0
     while True:
+        remaining = pace.deadline - time.monotonic()
+        wait = min(pace.idle_timeout, remaining)
         try:
-            with anyio.fail_after(idle_timeout):
+            if wait <= 0:
+                raise TimeoutError
+            with anyio.fail_after(wait):
                 chunk = await stream.__anext__()
         except StopAsyncIteration:
             return
         except TimeoutError:
-            raise UploadError(408, f"the upload stalled for {idle_timeout:g} s", hint="send the body without pauses") from None
+            if wait < pace.idle_timeout:
+                raise _too_slow(f"the request did not arrive within {pace.request_timeout:g} s") from None
+            raise UploadError(408, f"the upload stalled for {pace.idle_timeout:g} s",
+                              hint="send the body without pauses") from None
+        received += len(chunk)
+        late = time.monotonic() - pace.started - pace.grace
+        if pace.min_rate and late > 0 and received < pace.min_rate * late:
+            raise _too_slow(f"the upload is arriving slower than {_rate(pace.min_rate)}")
         if chunk:
             yield chunk
+
+
+def _rate(rate: int) -> str:
+    return f"{rate / 1024:g} KiB/s" if rate >= 1024 else f"{rate} B/s"
 
 
 class _Limit:
@@ -97,9 +137,10 @@ class _Limit:
                               hint="send a smaller file, or ask the operator to raise --max-upload")
 
 
-async def receive_upload(request: Request, *, folder: Path, limit: int, idle_timeout: float) -> Upload:
+async def receive_upload(request: Request, *, folder: Path, limit: int, pace: Pace) -> Upload:
     """Stream the request body into *folder*; return where the clip (and
-    sidecar) landed. Raises :class:`UploadError` (400, 408, 413) or
+    sidecar) landed, at the *pace* it sets. Raises :class:`UploadError`
+    (400, 408, 413) or
     starlette's ``ClientDisconnect``."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
@@ -111,12 +152,12 @@ async def receive_upload(request: Request, *, folder: Path, limit: int, idle_tim
         boundary = options.get(b"boundary")
         if not boundary:
             raise UploadError(400, "multipart upload without a boundary", hint="let the HTTP client build the form")
-        upload = await _receive_multipart(request, folder, boundary, budget, idle_timeout)
+        upload = await _receive_multipart(request, folder, boundary, budget, pace)
     else:
         filename = safe_filename(request.query_params.get("filename"))
         clip = clip_path(folder, filename)
         with open(clip, "wb") as fh:
-            async for chunk in _chunks(request, idle_timeout):
+            async for chunk in _chunks(request, pace):
                 budget.add(len(chunk))
                 fh.write(chunk)
         upload = Upload(clip=clip, filename=filename)
@@ -203,7 +244,7 @@ class _Form:
 
 
 async def _receive_multipart(request: Request, folder: Path, boundary: bytes, budget: _Limit,
-                             idle_timeout: float) -> Upload:
+                             pace: Pace) -> Upload:
     form = _Form(folder, budget)
     parser = MultipartParser(boundary, {
         "on_part_begin": form.on_part_begin,
@@ -215,7 +256,7 @@ async def _receive_multipart(request: Request, folder: Path, boundary: bytes, bu
         "on_headers_finished": form.on_headers_finished,
     })
     try:
-        async for chunk in _chunks(request, idle_timeout):
+        async for chunk in _chunks(request, pace):
             parser.write(chunk)
         parser.finalize()
     except (UploadError, ClientDisconnect):
