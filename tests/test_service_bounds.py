@@ -73,7 +73,7 @@ def strict(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Se
                         "--request-timeout", "5", "--header-timeout", "1", "--upload-grace", "1",
                         "--min-upload-rate", "64K", "--upload-timeout", "5", "--max-uploads", "4",
                         "--max-uploads-per-client", "2", "--max-connections-per-client", "6",
-                        "--max-verifications", "1", "--queue", "0") as srv:
+                        "--max-verifications", "1", "--queue", "0", trusted_root=pki.root_cert) as srv:
         yield srv
 
 
@@ -237,7 +237,7 @@ def test_the_work_gate_is_entered_after_the_body(tmp_path: Path, pki: DevPKI, ma
            "PROVENANCE_SIGNING_COMMAND": shlex.join([sys.executable, str(script), str(pki.signer_key),
                                                      "--sleep", "2"])}
     with running_server(tmp_path / "srv", "--keys-dir", pki.directory, "--max-verifications", "1", "--queue", "0",
-                        "--signer-timeout", "30", env=env) as srv:
+                        "--signer-timeout", "30", env=env, trusted_root=pki.root_cert) as srv:
         signed: list[int] = []
         signing = threading.Thread(target=lambda: signed.append(httpx.post(
             srv.url + "/v1/sign", content=make_clip().read_bytes(), headers={"Authorization": f"Bearer {TOKEN}"},
@@ -353,7 +353,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[S
     with running_server(tmp_path_factory.mktemp("guarded"), "--keys-dir", pki.directory, "--max-upload", "1M",
                         "--max-verifications", "2", "--queue", "32",
                         "--upload-grace", "3", "--max-uploads", "32", "--max-uploads-per-client", "3",
-                        "--header-timeout", "3") as srv:
+                        "--header-timeout", "3", trusted_root=pki.root_cert) as srv:
         yield srv
 
 
