@@ -257,3 +257,15 @@ def test_batch_sign_refuses_a_certificate_validators_reject_before_any_file(run,
     assert result.exit_code != 0 and "cA=TRUE" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not any((tmp_path / "out").rglob("*.*"))
+
+
+def test_the_reason_given_is_the_failure_that_decided_the_verdict(run, uploads: Path, tmp_path: Path) -> None:
+    # no trust: the tampered clip also fails signingCredential.untrusted, listed before the hash mismatch
+    run("trust", "remove", "development-root")
+    result = run("verify", uploads / "day1" / "tampered.mp4", uploads / "signed.mp4", "-j", "1")
+    assert result.exit_code == 1
+    failures = result.stdout[result.stdout.index("Failures"):]
+    assert "tampered.mp4" in failures and "bytes changed after signing" in failures
+    assert "no trusted authority vouches" not in failures
+    card = run("verify", uploads / "day1" / "tampered.mp4")
+    assert "TAMPERED" in card.output and "bytes changed after signing" in card.output.splitlines()[0] + card.output

@@ -23,6 +23,7 @@ from provenance.trust.store import TrustStore
 from provenance.verify.explain import explain
 from provenance.verify.policy import Policy
 from provenance.verify.report import VerificationReport, Verdict
+from provenance.verify.rules import deciding_failure
 from provenance.verify.verifier import verify
 
 
@@ -31,9 +32,9 @@ def _reason(report: VerificationReport) -> str | None:
         return report.error
     if report.verdict is Verdict.WRONG_SIGNER and report.policy_failures:
         return "; ".join(report.policy_failures)
-    if report.failures:
-        first = report.failures[0]
-        return f"{first.code}: {explain(first.code, first.explanation)}"
+    decided = deciding_failure(report.status)  # the failure that decided the verdict, not the first listed
+    if decided is not None:
+        return f"{decided.code}: {explain(decided.code, decided.explanation)}"
     return None
 
 

@@ -13,6 +13,7 @@ from rich.tree import Tree
 
 from provenance.credentials.manifest import SOURCE_LABELS, iptc_term, is_ai
 from provenance.verify.explain import HEADLINES, explain
+from provenance.verify.rules import deciding_failure
 from provenance.verify.report import Action, Ingredient, SignerIdentity, Status, StatusKind, VerificationReport, Verdict
 
 if TYPE_CHECKING:
@@ -94,9 +95,8 @@ def headline(report: VerificationReport) -> str:
         who += f" — {report.policy_failures[0]}"
     elif report.failures and report.credentials_source == "sidecar" and report.notes:
         who += f" — {report.notes[0]}"  # says whether the clip changed or the sidecar is another clip's
-    elif report.failures:
-        first = report.failures[0]
-        who += f" — {explain(first.code, first.explanation)}"
+    elif (decided := deciding_failure(report.status)) is not None:
+        who += f" — {explain(decided.code, decided.explanation)}"
     elif report.notes:
         who += f" — {report.notes[0]}"
     return f"{badge}  {report.file}{who}"

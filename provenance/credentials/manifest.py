@@ -38,12 +38,13 @@ _IPTC_TERMS = {
     SourceType.COMPOSITE: "composite",
 }
 
-# IPTC terms that mean generative AI made or changed the content.
+# IPTC terms that mean generative AI (a model trained on sampled data) made
+# or changed the content. Not algorithmicMedia: "created purely by an
+# algorithm not based on any sampled training data" (a fractal, a render).
 AI_TERMS = frozenset(
     {
         "trainedAlgorithmicMedia",
         "compositeWithTrainedAlgorithmicMedia",
-        "algorithmicMedia",
         "compositeSynthetic",
         "trainedAlgorithmicData",
     }
