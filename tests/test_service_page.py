@@ -23,9 +23,13 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
+def _require_chromium() -> None:
+    require(CHROMIUM.exists(), "Debian's chromium", hint="apt-get install chromium; .ci/run does it")
+
+
 @pytest.fixture(autouse=True)
 def _chromium() -> None:
-    require(CHROMIUM.exists(), "Debian's chromium", hint="apt-get install chromium; .ci/run does it")
+    _require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Se
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    _require_chromium()  # module-scoped fixtures run before the autouse check: skip here too
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
         yield browser
