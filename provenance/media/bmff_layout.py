@@ -174,12 +174,24 @@ def shift_chunk_offsets(moov: bytes, delta: int) -> bytes:
     return bytes(buf)
 
 
+def _composed(composed: bytes, *, start: int = 0) -> Box:
+    """The first box of *composed* from *start*; ValueError when there is
+    none (c2pa-rs composed something else: a bug, not bad input)."""
+    try:
+        box = next(BoxReader.of_buffer(composed).boxes(start), None)
+    except MalformedBoxError as exc:
+        raise ValueError(f"not a composed C2PA uuid box: {exc.message}") from None
+    if box is None:
+        raise ValueError("not a composed C2PA uuid box: no box")
+    return box
+
+
 def manifest_box(composed: bytes, size: int) -> bytes:
     """The C2PA ``uuid`` box *composed* (as c2pa-rs makes it) grown to
     exactly *size* bytes with zeros after its JUMBF, which readers ignore
     (c2pa-rs pads its own placeholders the same way)."""
-    length, kind = struct.unpack_from(">I4s", composed)
-    if kind != b"uuid" or length != len(composed) or composed[8:24] != C2PA_UUID:
+    box = _composed(composed)
+    if box.usertype != C2PA_UUID or box.size != len(composed) or box.header != 24:
         raise ValueError("not a composed C2PA uuid box")
     if len(composed) > size:
         raise LayoutNotSupported(f"the manifest ({len(composed)} bytes) outgrew its reserved {size} bytes")
@@ -189,8 +201,7 @@ def manifest_box(composed: bytes, size: int) -> bytes:
 def manifest_store(composed: bytes) -> bytes:
     """The JUMBF manifest store inside the C2PA ``uuid`` box *composed*:
     after the UUID come version and flags, the purpose (a C string) and an
-    8-byte offset, then the store, whose own length ends it."""
+    8-byte offset, then the store, a box whose own size ends it."""
     purpose_end = composed.index(b"\x00", 28)
-    start = purpose_end + 1 + 8
-    jumbf_length = struct.unpack_from(">I", composed, start)[0]
-    return composed[start : start + jumbf_length]
+    store = _composed(composed, start=purpose_end + 1 + 8)
+    return composed[store.offset : store.end]
