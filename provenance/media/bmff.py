@@ -42,7 +42,9 @@ from typing import BinaryIO
 
 from provenance.errors import MalformedMediaError
 
-MAX_BOXES = 1_000_000  # a long fragmented recording has ~100k; bounds a walk over junk
+# A day of 2-second fragments is ~90k top-level boxes; a million take a few
+# seconds to walk, so a crafted file costs seconds, never a hang.
+MAX_BOXES = 1_000_000
 MAX_DEPTH = 32  # real files nest ~10 deep (moov/trak/mdia/minf/stbl/stsd/...)
 
 _SIZE_HEADER = 8
@@ -120,18 +122,18 @@ class BoxReader:
     """
 
     def __init__(self, read: Callable[[int, int], bytes], size: int, *, where: str, lenient: bool = False,
-                 max_boxes: int = MAX_BOXES, max_depth: int = MAX_DEPTH) -> None:
+                 max_boxes: int | None = None, max_depth: int | None = None) -> None:
         self._read = read
         self.size = size
         self.where = where
         self.lenient = lenient
-        self.max_boxes = max_boxes
-        self.max_depth = max_depth
+        self.max_boxes = MAX_BOXES if max_boxes is None else max_boxes
+        self.max_depth = MAX_DEPTH if max_depth is None else max_depth
         self._walked = 0
 
     @classmethod
-    def of_file(cls, fh: BinaryIO, *, lenient: bool = False, max_boxes: int = MAX_BOXES,
-                max_depth: int = MAX_DEPTH) -> BoxReader:
+    def of_file(cls, fh: BinaryIO, *, lenient: bool = False, max_boxes: int | None = None,
+                max_depth: int | None = None) -> BoxReader:
         """A reader of the open binary file *fh* (its size as it is now)."""
         try:
             size = os.fstat(fh.fileno()).st_size
@@ -145,8 +147,8 @@ class BoxReader:
         return cls(read, size, where="the file", lenient=lenient, max_boxes=max_boxes, max_depth=max_depth)
 
     @classmethod
-    def of_buffer(cls, buf: bytes | bytearray | memoryview, *, lenient: bool = False, max_boxes: int = MAX_BOXES,
-                  max_depth: int = MAX_DEPTH) -> BoxReader:
+    def of_buffer(cls, buf: bytes | bytearray | memoryview, *, lenient: bool = False, max_boxes: int | None = None,
+                  max_depth: int | None = None) -> BoxReader:
         """A reader of the bytes *buf*."""
         view = memoryview(buf)
 
