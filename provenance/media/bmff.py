@@ -28,6 +28,14 @@ The policy, for every walk over the boxes in a parent range [start, end):
 Box types appear in messages as inert text (``'moov'``, or hex when they
 are not printable ASCII). Files are read by offset, one header at a time.
 
+Who reads how: :mod:`~provenance.media.boxes` walks strictly (its structure
+check reports a truncated file and leaves junk after the boxes to c2pa-rs,
+which calls such a signed file tampered); :mod:`~provenance.media.bmff_layout`
+walks strictly and takes any error as a reason to sign through c2pa-rs;
+:mod:`~provenance.media.fragments` and :mod:`provenance.credentials.cose`
+walk leniently. Hand-written rather than pymp4 (construct): only headers
+are read here, by offset, from files of any size.
+
 >>> reader = BoxReader.of_buffer(bytes.fromhex("0000000c66726565") + b"junk")
 >>> [(box.name, box.offset, box.size, box.payload_start) for box in reader.boxes()]
 [("'free'", 0, 12, 8)]
