@@ -166,7 +166,7 @@ def test_a_child_overrunning_its_parent_is_an_error_even_inside_the_file(reader:
     [
         (b"abc", "3 stray bytes at offset 8, fewer than a box header"),
         (b"\0\0\0\0\0", "5 stray bytes at offset 8"),
-        (struct.pack(">I4sI", 1, b"mdat", 0), "the 'mdat' box at offset 8 has a 16-byte header, but the .* ends 12 bytes"),
+        (struct.pack(">I4sI", 1, b"mdat", 0), "the 'mdat' box at offset 8 has a 16-byte header, but .* ends 12 bytes"),
         (header(40, b"uuid") + UUID[:8], "the 'uuid' box at offset 8 has a 24-byte header"),
     ],
 )
