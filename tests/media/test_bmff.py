@@ -7,6 +7,7 @@ import struct
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -43,16 +44,16 @@ Source = Callable[..., BoxReader]
 @pytest.fixture(params=["buffer", "file"])
 def reader(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Source]:
     """Builds a reader of some bytes, as a buffer or as a file on disk."""
-    files = []
+    files: list[BinaryIO] = []
 
-    def make(data: bytes, **options: object) -> BoxReader:
+    def make(data: bytes, **options: Any) -> BoxReader:
         if request.param == "buffer":
-            return BoxReader.of_buffer(data, **options)  # type: ignore[arg-type]
+            return BoxReader.of_buffer(data, **options)
         path = tmp_path / f"crafted{len(files)}.mp4"
         path.write_bytes(data)
         fh = open(path, "rb")  # noqa: SIM115 (closed below)
         files.append(fh)
-        return BoxReader.of_file(fh, **options)  # type: ignore[arg-type]
+        return BoxReader.of_file(fh, **options)
 
     yield make
     for fh in files:
@@ -143,7 +144,7 @@ def test_a_size_smaller_than_its_header_is_an_error(reader: Source, data: bytes,
 def test_a_box_overrunning_the_file_is_a_truncation(reader: Source) -> None:
     data = box(b"ftyp", b"isom") + header(1000, b"mdat") + b"m" * 10
     r = reader(data)
-    seen = []
+    seen: list[bytes] = []
     with pytest.raises(BoxOverrunError) as caught:
         seen.extend(b.kind for b in r.boxes())
     assert seen == [b"ftyp"]  # every good box before the bad one was yielded
