@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cbor2
 from cryptography import x509
 
+from provenance.media.bmff import BoxReader
+
 _X5CHAIN = 33
 
 
@@ -24,20 +26,11 @@ class SignatureHeaders:
 
 
 def _boxes(buf: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
-    i = start
-    while i + 8 <= end:
-        size = int.from_bytes(buf[i : i + 4], "big")
-        kind = buf[i + 4 : i + 8]
-        header = 8
-        if size == 1:
-            size = int.from_bytes(buf[i + 8 : i + 16], "big")
-            header = 16
-        elif size == 0:
-            size = end - i
-        if size < header or i + size > end:
-            return
-        yield kind, i + header, i + size
-        i += size
+    """``(type, payload_start, end)`` of the boxes in buf[start:end]. JUMBF
+    boxes have BMFF headers; the walk is lenient (it ends at the first
+    broken box): this module reads for display, c2pa-rs judges the store."""
+    for box in BoxReader.of_buffer(buf, lenient=True).boxes(start, end):
+        yield box.kind, box.payload_start, box.end
 
 
 def _label(buf: bytes, start: int, end: int) -> str | None:

@@ -16,6 +16,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from provenance.media.bmff import Box as Box  # the record one_pass copies by
+from provenance.media.bmff import BoxReader, MalformedBoxError
 from provenance.media.boxes import C2PA_UUID
 
 # A moov box is patched in memory; bigger ones (hours of many-track media)
@@ -35,21 +37,6 @@ _REFUSED_TOP = {b"moof": "movie fragments (moof)", b"sidx": "a segment index (si
 class LayoutNotSupported(Exception):
     """The file is valid, but not a layout one-pass signing rewrites; the
     message says why. Callers take the general signing path."""
-
-
-@dataclass(frozen=True)
-class Box:
-    """One top-level box: its type, where it starts, its whole size and
-    the size of its header (8, or 16 with a 64-bit size)."""
-
-    kind: bytes
-    offset: int
-    size: int
-    header: int
-
-    @property
-    def end(self) -> int:
-        return self.offset + self.size
 
 
 @dataclass(frozen=True)
@@ -84,9 +71,8 @@ def read_layout(path: Path) -> BmffLayout:
     """The layout of the MP4/MOV/M4V *path*, or :class:`LayoutNotSupported`
     when it is not a flat movie whose only offsets are ``stco``/``co64``."""
     with open(path, "rb") as fh:
-        fd = fh.fileno()
-        size = os.fstat(fd).st_size
-        boxes = _top_level(fd, size)
+        size = os.fstat(fh.fileno()).st_size
+        boxes = _top_level(BoxReader.of_file(fh))
         moov = [b for b in boxes if b.kind == b"moov"]
         if len(moov) != 1:
             raise LayoutNotSupported(f"{len(moov)} moov boxes")
@@ -95,14 +81,11 @@ def read_layout(path: Path) -> BmffLayout:
             if box.kind not in (b"moov", b"meta"):
                 continue
             if box.size > MAX_MOOV_BYTES:
-                raise LayoutNotSupported(f"a {box.kind.decode()} box of {box.size} bytes")
-            buf = os.pread(fd, box.size, box.offset)
+                raise LayoutNotSupported(f"a {box.name} box of {box.size} bytes")
+            buf = os.pread(fh.fileno(), box.size, box.offset)
             if len(buf) != box.size:
                 raise LayoutNotSupported("the file changed while it was read")
-            if box.kind == b"meta":
-                _check_tree(buf, box.header + 4, box.size)
-                continue
-            for table in _check_tree(buf, box.header, box.size):
+            for table in _check_tree(buf):
                 if not table.wide and table.count:
                     largest = max(largest or 0, *struct.unpack_from(f">{table.count}I", buf, table.entries))
     if not boxes or boxes[0].kind != b"ftyp":
@@ -117,76 +100,61 @@ def read_layout(path: Path) -> BmffLayout:
     return BmffLayout(size, tuple(boxes), largest)
 
 
-def _top_level(fd: int, size: int) -> list[Box]:
+def _top_level(reader: BoxReader) -> list[Box]:
     boxes: list[Box] = []
-    pos = 0
-    while pos < size:
-        head = os.pread(fd, 32, pos)
-        if len(head) < 8:
-            raise LayoutNotSupported(f"{size - pos} stray bytes at the end")
-        length, kind = struct.unpack(">I4s", head[:8])
-        header = 8
-        if length == 1:
-            if len(head) < 16:
-                raise LayoutNotSupported("a truncated box header")
-            length, header = struct.unpack(">Q", head[8:16])[0], 16
-        elif length == 0:
-            raise LayoutNotSupported(f"a '{kind.decode('latin-1')}' box that runs to the end of the file")
-        if length < header or pos + length > size:
-            raise LayoutNotSupported(f"a '{kind.decode('latin-1')}' box that does not fit the file")
-        if kind == b"uuid" and head[header : header + 16] == C2PA_UUID:
-            raise LayoutNotSupported("the file already carries a C2PA manifest")
-        boxes.append(Box(kind, pos, length, header))
-        pos += length
+    try:
+        for box in reader.boxes():
+            if box.to_end:  # the copy would have to rewrite its size
+                raise LayoutNotSupported(f"a {box.name} box that runs to the end of the file")
+            if box.usertype == C2PA_UUID:
+                raise LayoutNotSupported("the file already carries a C2PA manifest")
+            boxes.append(box)
+    except MalformedBoxError as exc:  # c2pa-rs's path reports it
+        raise LayoutNotSupported(exc.message) from None
+    if boxes and boxes[-1].end != reader.size:  # a closing 32-bit zero the copy would drop
+        raise LayoutNotSupported(f"{reader.size - boxes[-1].end} stray bytes at the end")
     return boxes
 
 
 @dataclass(frozen=True)
 class _OffsetTable:
-    entries: int  # where the first entry is, in the moov bytes
+    entries: int  # where the first entry is, in the box's bytes
     count: int
     wide: bool  # co64 (8-byte entries) rather than stco
 
 
-def _children(buf: bytes | bytearray, start: int, end: int) -> list[tuple[bytes, int, int, int]]:
-    """``(type, offset, payload_start, end)`` of the boxes in buf[start:end]."""
-    out = []
-    pos = start
-    while pos + 8 <= end:
-        length, kind = struct.unpack_from(">I4s", buf, pos)
-        header = 8
-        if length == 1:
-            if pos + 16 > end:
-                raise LayoutNotSupported("a truncated box header inside moov")
-            length, header = struct.unpack_from(">Q", buf, pos + 8)[0], 16
-        elif length == 0:
-            length = end - pos
-        if length < header or pos + length > end:
-            raise LayoutNotSupported(f"a '{kind.decode('latin-1')}' box that does not fit its parent")
-        out.append((kind, pos, pos + header, pos + length))
-        pos += length
-    return out
+def _check_tree(buf: bytes | bytearray) -> list[_OffsetTable]:
+    """The chunk offset tables in *buf*, one whole top-level ``moov`` (or
+    ``meta``) box; refuse boxes holding offsets this module cannot rewrite."""
+    reader = BoxReader.of_buffer(buf)
+    try:
+        top = next(reader.boxes(), None)
+    except MalformedBoxError as exc:
+        raise LayoutNotSupported(exc.message) from None
+    if top is None or top.size != len(buf):
+        raise LayoutNotSupported("not one whole box")
+    try:
+        return _tables(reader, buf, top)
+    except MalformedBoxError as exc:  # offsets in the message count from the box's start
+        raise LayoutNotSupported(f"inside {top.name}: {exc.message}") from None
 
 
-def _check_tree(buf: bytes | bytearray, start: int, end: int, *, inside_stbl: bool = False) -> list[_OffsetTable]:
-    """Walk the boxes in buf[start:end]; return the chunk offset tables,
-    refuse boxes holding offsets this module cannot rewrite."""
+def _tables(reader: BoxReader, buf: bytes | bytearray, parent: Box) -> list[_OffsetTable]:
     tables: list[_OffsetTable] = []
-    for kind, _, payload, box_end in _children(buf, start, end):
-        if kind in _REFUSED_INSIDE:
-            raise LayoutNotSupported(f"moov holds {_REFUSED_INSIDE[kind]}")
-        if kind in _CONTAINERS:
-            tables += _check_tree(buf, payload, box_end, inside_stbl=kind == b"stbl")
-        elif kind == b"meta":
-            tables += _check_tree(buf, payload + 4, box_end)  # a full box: version and flags first
-        elif kind in (b"stco", b"co64") and inside_stbl:
-            wide = kind == b"co64"
-            if payload + 8 > box_end:
-                raise LayoutNotSupported(f"a truncated {kind.decode()} box")
-            count = struct.unpack_from(">I", buf, payload + 4)[0]
-            if payload + 8 + count * (8 if wide else 4) > box_end:
-                raise LayoutNotSupported(f"a {kind.decode()} box shorter than its entry count")
-            tables.append(_OffsetTable(payload + 8, count, wide))
+    # meta is a full box: version and flags come before its children
+    for box in reader.children(parent, skip=4 if parent.kind == b"meta" else 0):
+        if box.kind in _REFUSED_INSIDE:
+            raise LayoutNotSupported(f"moov holds {_REFUSED_INSIDE[box.kind]}")
+        if box.kind in _CONTAINERS or box.kind == b"meta":
+            tables += _tables(reader, buf, box)
+        elif box.kind in (b"stco", b"co64") and parent.kind == b"stbl":
+            wide = box.kind == b"co64"
+            if box.payload_size < 8:
+                raise LayoutNotSupported(f"a truncated {box.name} box")
+            count = struct.unpack_from(">I", buf, box.payload_start + 4)[0]
+            if box.payload_start + 8 + count * (8 if wide else 4) > box.end:
+                raise LayoutNotSupported(f"a {box.name} box shorter than its entry count")
+            tables.append(_OffsetTable(box.payload_start + 8, count, wide))
     return tables
 
 
@@ -195,10 +163,8 @@ def shift_chunk_offsets(moov: bytes, delta: int) -> bytes:
     chunk offset moved by *delta* bytes. Raises :class:`LayoutNotSupported`
     when a 32-bit ``stco`` offset would overflow (the file is then close to
     4 GiB; the general path handles it)."""
-    length = struct.unpack_from(">I", moov)[0]
-    header = 16 if length == 1 else 8
     buf = bytearray(moov)
-    for table in _check_tree(buf, header, len(buf)):
+    for table in _check_tree(buf):
         fmt = f">{table.count}{'Q' if table.wide else 'I'}"
         offsets = struct.unpack_from(fmt, buf, table.entries)
         moved = [o + delta for o in offsets]
@@ -208,12 +174,24 @@ def shift_chunk_offsets(moov: bytes, delta: int) -> bytes:
     return bytes(buf)
 
 
+def _composed(composed: bytes, *, start: int = 0) -> Box:
+    """The first box of *composed* from *start*; ValueError when there is
+    none (c2pa-rs composed something else: a bug, not bad input)."""
+    try:
+        box = next(BoxReader.of_buffer(composed).boxes(start), None)
+    except MalformedBoxError as exc:
+        raise ValueError(f"not a composed C2PA uuid box: {exc.message}") from None
+    if box is None:
+        raise ValueError("not a composed C2PA uuid box: no box")
+    return box
+
+
 def manifest_box(composed: bytes, size: int) -> bytes:
     """The C2PA ``uuid`` box *composed* (as c2pa-rs makes it) grown to
     exactly *size* bytes with zeros after its JUMBF, which readers ignore
     (c2pa-rs pads its own placeholders the same way)."""
-    length, kind = struct.unpack_from(">I4s", composed)
-    if kind != b"uuid" or length != len(composed) or composed[8:24] != C2PA_UUID:
+    box = _composed(composed)
+    if box.usertype != C2PA_UUID or box.size != len(composed) or box.header != 24:
         raise ValueError("not a composed C2PA uuid box")
     if len(composed) > size:
         raise LayoutNotSupported(f"the manifest ({len(composed)} bytes) outgrew its reserved {size} bytes")
@@ -223,8 +201,7 @@ def manifest_box(composed: bytes, size: int) -> bytes:
 def manifest_store(composed: bytes) -> bytes:
     """The JUMBF manifest store inside the C2PA ``uuid`` box *composed*:
     after the UUID come version and flags, the purpose (a C string) and an
-    8-byte offset, then the store, whose own length ends it."""
+    8-byte offset, then the store, a box whose own size ends it."""
     purpose_end = composed.index(b"\x00", 28)
-    start = purpose_end + 1 + 8
-    jumbf_length = struct.unpack_from(">I", composed, start)[0]
-    return composed[start : start + jumbf_length]
+    store = _composed(composed, start=purpose_end + 1 + 8)
+    return composed[store.offset : store.end]

@@ -92,3 +92,70 @@ def test_the_manifest_box_is_padded_to_its_room_and_its_store_read_back() -> Non
     assert bmff_layout.manifest_store(padded) == bmff_layout.manifest_store(composed) == store
     with pytest.raises(LayoutNotSupported, match="outgrew"):
         bmff_layout.manifest_box(composed, len(composed) - 1)
+
+
+_FTYP = _box(b"ftyp", b"isom\0\0\0\0")
+_MDAT = _box(b"mdat", b"\0" * 64)
+
+
+def _write(tmp_path: Path, *parts: bytes) -> Path:
+    path = tmp_path / "crafted.mp4"
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def test_a_moov_nested_past_the_depth_limit_is_refused_not_recursed(tmp_path: Path) -> None:
+    depth = 1000  # as the corpus's nested_moov_1000.mp4; this raised RecursionError
+    nested = b"".join(struct.pack(">I4s", 8 * (depth - level), b"moov") for level in range(depth))
+    with pytest.raises(LayoutNotSupported, match="nested deeper than 32 levels"):
+        read_layout(_write(tmp_path, _FTYP, nested, _MDAT))
+
+
+def test_the_top_level_must_be_whole_boxes_to_the_last_byte(tmp_path: Path) -> None:
+    moov = _moov(b"stco", [100])
+    with pytest.raises(LayoutNotSupported, match="4 stray bytes at the end"):  # a closing zero the copy would drop
+        read_layout(_write(tmp_path, _FTYP, moov, _MDAT, b"\0\0\0\0"))
+    with pytest.raises(LayoutNotSupported, match="'mdat' box that runs to the end of the file"):
+        read_layout(_write(tmp_path, _FTYP, moov, struct.pack(">I4s", 0, b"mdat") + b"\0" * 64))
+    with pytest.raises(LayoutNotSupported, match="needs 999 bytes, but the file ends"):
+        read_layout(_write(tmp_path, _FTYP, moov, struct.pack(">I4s", 999, b"mdat") + b"\0" * 64))
+
+
+def test_a_64_bit_c2pa_box_is_still_a_manifest(tmp_path: Path) -> None:
+    manifest = struct.pack(">I4sQ", 1, b"uuid", 16 + 16 + 8) + C2PA_UUID + b"\0" * 8
+    with pytest.raises(LayoutNotSupported, match="C2PA"):
+        read_layout(_write(tmp_path, _FTYP, manifest, _moov(b"stco", [100]), _MDAT))
+
+
+def test_a_quicktime_list_terminator_inside_moov_is_accepted(tmp_path: Path) -> None:
+    moov = _moov(b"stco", [200])
+    udta = _box(b"udta", _box(b"\xa9nam", b"clip") + b"\0\0\0\0")
+    moov = struct.pack(">I", len(moov) + len(udta)) + moov[4:] + udta
+    layout = read_layout(_write(tmp_path, _FTYP, moov, _MDAT))
+    assert layout.largest_stco_offset == 200 and [b.kind for b in layout.boxes] == [b"ftyp", b"moov", b"mdat"]
+
+
+def test_junk_inside_moov_is_refused(tmp_path: Path) -> None:
+    moov = _moov(b"stco", [200])
+    junk = struct.pack(">I", len(moov) + 3) + moov[4:] + b"abc"
+    with pytest.raises(LayoutNotSupported, match="inside 'moov': 3 stray bytes"):
+        shift_chunk_offsets(junk, 8)
+    # an stco whose box overruns its stbl is refused, not patched
+    overrun = bytearray(moov)
+    at = overrun.index(b"stco") - 4
+    overrun[at : at + 4] = struct.pack(">I", 200)
+    with pytest.raises(LayoutNotSupported, match="'stco' box at offset .* needs 200 bytes, but its parent 'stbl'"):
+        shift_chunk_offsets(bytes(overrun), 8)
+
+
+def test_a_64_bit_moov_is_patched(tmp_path: Path) -> None:
+    moov = _moov(b"co64", [48, 5000])
+    wide = struct.pack(">I4sQ", 1, b"moov", len(moov) + 8) + moov[8:]
+    shifted = shift_chunk_offsets(wide, 100)
+    assert shifted[:16] == wide[:16] and _offsets(shifted, b"co64") == [148, 5100]
+
+
+def test_a_composed_box_that_is_no_c2pa_box_is_a_bug_not_bad_input() -> None:
+    for composed in (_box(b"free", b"\0" * 32), b"\0\0\0\3uuid", _box(b"uuid", bytes(16) + b"\0" * 8)):
+        with pytest.raises(ValueError, match="not a composed C2PA uuid box"):
+            bmff_layout.manifest_box(composed, 4096)
