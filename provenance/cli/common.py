@@ -17,8 +17,10 @@ from provenance.identity.factories import KeyFileSignerFactory, SecretSource
 from provenance.identity.keys import is_encrypted
 from provenance.identity.signer import Signer
 
-console = Console(highlight=False)
-console_err = Console(stderr=True, highlight=False)
+# No highlighting and no :emoji: codes: text from files is printed as it
+# is (after provenance.text.inert), never restyled.
+console = Console(highlight=False, emoji=False)
+console_err = Console(stderr=True, highlight=False, emoji=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -12,6 +12,7 @@ from provenance.cli.batch import BatchOptions, batch_options, is_batch, run_batc
 from provenance.cli.common import console, console_err, keys_dir_option
 from provenance.cli.render import card
 from provenance.errors import UsageError
+from provenance.text import MESSAGE_LIMIT, inert_markup
 from provenance.identity.pki import DevPKI, default_keys_dir
 from provenance.trust.sources import TrustDirectory, default_trust_dir
 from provenance.trust.store import SourceKind, TrustStore
@@ -35,7 +36,7 @@ def build_trust(
     if use_store:
         loaded = TrustDirectory(trust_dir or default_trust_dir()).load()
         for problem in loaded.problems:
-            console_err.print(f"[yellow]warning:[/] {problem}", soft_wrap=True)
+            console_err.print(f"[yellow]warning:[/] {inert_markup(problem, limit=MESSAGE_LIMIT)}", soft_wrap=True)
         store = store.with_sources(loaded.store.sources)
     dev_root = DevPKI(keys_dir or default_keys_dir()).root_cert
     if dev_root.exists():
@@ -128,7 +129,7 @@ def verify(paths: tuple[Path, ...], anchors: tuple[Path, ...], allowed: tuple[Pa
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif report.error:
-        console_err.print(f"[bold red]error:[/] {report.error}", soft_wrap=True)
+        console_err.print(f"[bold red]error:[/] {inert_markup(report.error, limit=MESSAGE_LIMIT)}", soft_wrap=True)
     else:
         console.print(card(report, verbose=verbose))
     ctx.exit(int(report.exit_code))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance.media.boxes import C2PA_UUID
+from provenance.text import fourcc
 
 # A moov box is patched in memory; bigger ones (hours of many-track media)
 # take the general path rather than the memory.
@@ -131,9 +132,9 @@ def _top_level(fd: int, size: int) -> list[Box]:
                 raise LayoutNotSupported("a truncated box header")
             length, header = struct.unpack(">Q", head[8:16])[0], 16
         elif length == 0:
-            raise LayoutNotSupported(f"a '{kind.decode('latin-1')}' box that runs to the end of the file")
+            raise LayoutNotSupported(f"a '{fourcc(kind)}' box that runs to the end of the file")
         if length < header or pos + length > size:
-            raise LayoutNotSupported(f"a '{kind.decode('latin-1')}' box that does not fit the file")
+            raise LayoutNotSupported(f"a '{fourcc(kind)}' box that does not fit the file")
         if kind == b"uuid" and head[header : header + 16] == C2PA_UUID:
             raise LayoutNotSupported("the file already carries a C2PA manifest")
         boxes.append(Box(kind, pos, length, header))
@@ -162,7 +163,7 @@ def _children(buf: bytes | bytearray, start: int, end: int) -> list[tuple[bytes,
         elif length == 0:
             length = end - pos
         if length < header or pos + length > end:
-            raise LayoutNotSupported(f"a '{kind.decode('latin-1')}' box that does not fit its parent")
+            raise LayoutNotSupported(f"a '{fourcc(kind)}' box that does not fit its parent")
         out.append((kind, pos, pos + header, pos + length))
         pos += length
     return out

@@ -11,6 +11,7 @@ from pathlib import Path
 from provenance._files import atomic_output
 from provenance.errors import MalformedMediaError, UsageError
 from provenance.media.formats import AVI, MediaFormat, detect
+from provenance.text import fourcc
 
 C2PA_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
 
@@ -56,7 +57,7 @@ def check_structure(path: Path, fmt: MediaFormat) -> None:
         kinds.append(kind)
         end = offset + length
         if end > size:
-            name = kind.decode("latin-1")
+            name = fourcc(kind)  # bytes from the file: never raw on a terminal
             raise MalformedMediaError(
                 f"{path}: truncated: the '{name}' {'chunk' if fmt is AVI else 'box'} at offset {offset} "
                 f"needs {length} bytes but the file ends at {size}",

@@ -33,6 +33,7 @@ from provenance.service.expectations import SignerExpectation, check_expectation
 from provenance.service.openapi import openapi_document
 from provenance.service.uploads import Upload, UploadError, receive_upload, safe_filename, upload_folder
 from provenance.sign import SignResult, sign
+from provenance.text import MESSAGE_LIMIT, inert
 from provenance.trust.store import TrustStore
 from provenance.verify.explain import CODES, HEADLINES
 from provenance.verify.policy import Policy
@@ -295,7 +296,8 @@ async def _provenance_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProvenanceError)
     status = 400 if isinstance(exc, UsageError) else 500
     if status == 500:
-        log.error("request failed: %s", exc.diagnostics())
+        # The message names the client's file and what it holds: one inert line in the log.
+        log.error("request failed: %s", inert(exc.diagnostics(), limit=MESSAGE_LIMIT))
     return error_response(status, exc.message, exc.hint)
 
 
