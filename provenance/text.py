@@ -99,3 +99,26 @@ def fourcc(kind: bytes) -> str:
     """The type of a box or chunk, for a message: printable Latin-1 kept
     (``moov``, ``©nam``), any other byte escaped (``mo\\x1bv``)."""
     return inert(kind.decode("latin-1"), limit=None)
+
+
+def json_inert(document: str) -> str:
+    """A JSON text written with ``ensure_ascii=False``, with every hidden
+    character (see :func:`inert`) written as a ``\\uXXXX`` escape instead:
+    the same values for any parser, but nothing that acts on a terminal or
+    splits a line (U+2028), and no lone surrogate that cannot be encoded.
+    Hidden characters only occur inside JSON strings, where the escape
+    means the same character."""
+    if document.isprintable():
+        return document
+    out = []
+    for char in document:
+        if char != "\n" and is_hidden(char):
+            code = ord(char)
+            if code > 0xFFFF:  # as a UTF-16 surrogate pair, which is how JSON spells it
+                code -= 0x10000
+                out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+            else:
+                out.append(f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
