@@ -188,3 +188,51 @@ def test_on_a_real_terminal_the_card_is_coloured_by_rich_only(run, clips: Hostil
     seen = flat(screen)
     assert seen.startswith("?UNTRUSTED")
     assert "\\x1b[1;32m✔VERIFIED" in seen and squeeze(hostile.MARKUP) in seen
+
+
+# --- fields that c2pa-rs or the trust store fill in: rendered from a report ---
+
+EVIL = "\x1b[2K\x1b[1A[bold green]✔ VERIFIED[/]\u202e" + "E" * 5000
+
+
+def _screen(renderable: object) -> str:
+    import io
+
+    from rich.console import Console
+
+    screen = io.StringIO()
+    Console(file=screen, width=160, force_terminal=False, emoji=False).print(renderable)
+    return screen.getvalue()
+
+
+def test_every_report_field_on_the_card_is_inert() -> None:
+    """Status codes and explanations (an ingredient's come from the file),
+    notes, policy failures, the TSA's name, trust source names, the sidecar
+    name and an error: the card shows each inert and bounded."""
+    from provenance.cli.render import card, fragments_card, headline
+    from provenance.verify.fragments import FragmentedReport, SegmentResult
+    from provenance.verify.report import (
+        Action, Ingredient, SignerIdentity, Status, StatusKind, TimeStampInfo, VerificationReport, Verdict)
+
+    failure = Status(code="assertion.hashedURI.mismatch" + EVIL, kind=StatusKind.FAILURE, explanation=EVIL)
+    signer = SignerIdentity(common_name=EVIL, organization=EVIL, issuer=EVIL, trusted_by=EVIL, email=EVIL)
+    node = Ingredient(title=EVIL, relationship=EVIL, verdict=Verdict.TAMPERED, signer=signer, signed_at=EVIL,
+                      actions=(Action(EVIL, parameters={EVIL: EVIL}),), digital_source_type=EVIL, status=(failure,))
+    report = VerificationReport(
+        file=EVIL, verdict=Verdict.WRONG_SIGNER, signer=signer, signed_at=EVIL, generator=EVIL, title=EVIL,
+        actions=(Action(EVIL, digital_source_type=EVIL, parameters={"k": EVIL}),), digital_source_type=EVIL,
+        ingredients=(node,), status=(failure,), credentials_source="sidecar", notes=(EVIL,), sidecar=EVIL,
+        chain_summary=EVIL, chain_verdict=Verdict.TAMPERED, policy_failures=(EVIL,),
+        timestamp=TimeStampInfo(time=EVIL, authority=EVIL, trusted=True, trusted_by=EVIL))
+    error = VerificationReport(file=EVIL, verdict=Verdict.ERROR, error=EVIL)
+    fragments = FragmentedReport(init=EVIL, verdict=Verdict.TAMPERED, manifest=report, missing=(3,), segments=(
+        SegmentResult(file=EVIL, verdict=Verdict.TAMPERED, sequence_number=1, failures=(failure,)),
+        SegmentResult(file=EVIL, verdict=Verdict.ERROR, sequence_number=2, error=EVIL)))
+    for shown in (card(report, verbose=True), card(error), headline(report), headline(error),
+                  fragments_card(fragments)):
+        out = _screen(shown)
+        assert_inert(out)
+        assert "\\x1b[2K\\x1b[1A" in out and "\\u202e" in out
+        assert squeeze("[bold green]✔ VERIFIED[/]") in flat(out)
+        assert _longest_run(out, "E") < 2000
+    assert _screen(card(report)).splitlines()[0].startswith("╭─ ✗ WRONG SIGNER")
