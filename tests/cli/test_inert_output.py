@@ -236,3 +236,17 @@ def test_every_report_field_on_the_card_is_inert() -> None:
         assert squeeze("[bold green]✔ VERIFIED[/]") in flat(out)
         assert _longest_run(out, "E") < 2000
     assert _screen(card(report)).splitlines()[0].startswith("╭─ ✗ WRONG SIGNER")
+
+
+def test_keys_check_shows_a_hostile_certificate_subject_inert(run, tmp_path: Path) -> None:
+    from provenance.identity.certificates import Subject, pem
+    from tests.certfactory import MiniCA
+
+    ca = MiniCA.make("Hostile Org")
+    _, leaf = ca.leaf(subject=Subject(hostile.CN, hostile.ORG, "US"), days=2000)  # too long: a finding
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(pem(leaf, ca.issuing))
+    result = run("keys", "check", chain)
+    assert result.exit_code == 6, result.output
+    assert_inert(result.output)
+    assert "Reuters\\x1b[32m\\u202e" in result.output and squeeze(hostile.MARKUP) in flat(result.output)
