@@ -168,7 +168,7 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
         return Panel(Text(inert(report.error or "error", limit=MESSAGE_LIMIT)), title=Text(badge, style=style), title_align="left", border_style=style)
     rows = Table.grid(padding=(0, 2))
     rows.add_column(style="dim", no_wrap=True)
-    rows.add_column()
+    rows.add_column(overflow="fold")  # a long word (an escaped value) wraps rather than being cut
     rows.add_row("Verdict", Text(HEADLINES[report.verdict], style=style))
     if report.chain_summary:
         rows.add_row("Chain", Text(inert(report.chain_summary, limit=MESSAGE_LIMIT), style=_CHAIN_STYLES.get(report.chain_verdict or Verdict.VERIFIED, "")))
