@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,14 @@ def test_json_inert_keeps_the_values_and_hides_nothing(value: object) -> None:
     assert len(text.splitlines()) == 1
     text.encode("utf-8")
     assert "東京" in text or "東京" not in json.dumps(value, ensure_ascii=False)  # readable text stays readable
+
+
+def test_every_code_point_is_shown_as_itself_or_as_a_visible_escape() -> None:
+    escape = re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|[tnr])")
+    for code in range(0x110000):
+        char = chr(code)
+        shown = inert(char)
+        if shown != char:
+            assert escape.fullmatch(shown), (hex(code), shown)
+        assert not any(is_hidden(c) for c in shown), hex(code)
+        shown.encode("utf-8")
