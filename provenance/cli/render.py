@@ -97,27 +97,28 @@ def _time_text(report: VerificationReport) -> str:
 
 
 def _explained(status: Status) -> str:
-    return inert(explain(status.code, status.explanation))
+    # c2pa's explanations name manifests and assertions: a message, not a value
+    return inert(explain(status.code, status.explanation), limit=MESSAGE_LIMIT)
 
 
 def headline(report: VerificationReport) -> Text:
     """One line: the verdict and who signed (a Text: print it as it is)."""
     badge = BADGES[report.verdict][0]
     if report.verdict is Verdict.ERROR:
-        return Text(f"{badge}  {inert(report.file)}: {inert(report.error)}")
+        return Text(f"{badge}  {inert(report.file)}: {inert(report.error, limit=MESSAGE_LIMIT)}")
     who = ""
     if report.signer is not None:
         who = f" — {_signer_line(report.signer, report.verdict)}"
         if report.verdict in (Verdict.VERIFIED, Verdict.WRONG_SIGNER) and report.signer.trusted_by:
             who += f", vouched for by {inert(report.signer.trusted_by)}"
     if report.verdict is Verdict.WRONG_SIGNER and report.policy_failures:
-        who += f" — {inert(report.policy_failures[0])}"
+        who += f" — {inert(report.policy_failures[0], limit=MESSAGE_LIMIT)}"
     elif report.failures and report.credentials_source == "sidecar" and report.notes:
-        who += f" — {inert(report.notes[0])}"  # says whether the clip changed or the sidecar is another clip's
+        who += f" — {inert(report.notes[0], limit=MESSAGE_LIMIT)}"  # says whether the clip changed or the sidecar is another clip's
     elif report.failures:
         who += f" — {_explained(report.failures[0])}"
     elif report.notes:
-        who += f" — {inert(report.notes[0])}"
+        who += f" — {inert(report.notes[0], limit=MESSAGE_LIMIT)}"
     return Text(f"{badge}  {inert(report.file)}{who}")
 
 

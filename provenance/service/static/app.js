@@ -64,7 +64,7 @@ function el(tag, props = {}, ...children) {
 }
 
 function explain(status) {
-  return inert(LABELS.codes[status.code] || status.explanation || "");
+  return inert(LABELS.codes[status.code] || status.explanation || "", MESSAGE_LIMIT);
 }
 
 function sourceLabel(uri) {
