@@ -136,3 +136,34 @@ def test_unsupported_file_says_why(page, tmp_path: Path) -> None:
     page.wait_for_selector("#status.error")
     assert "notes.txt: not a recognised video" in page.inner_text("#status")
     assert page.locator("#result").is_hidden()
+
+
+def test_hostile_strings_show_as_visible_escapes_never_as_html(page, tmp_path: Path) -> None:
+    """Issue 11, item 1: a title, signer, generator, action parameters and an
+    ingredient title full of ESC sequences, bidi overrides, rich markup, HTML
+    and 10,000 characters show as visible escapes, cut, and never as markup."""
+    from tests.support import hostile
+
+    clips = hostile.make_hostile_clips(tmp_path)
+    named = tmp_path / f"upload{hostile.SET_WINDOW_TITLE}\u202e.mp4"
+    shutil.copyfile(clips.clip, named)
+    upload(page, named, "hostile")
+    assert page.inner_text("#verdict-title") == "Untrusted"
+    title = page.inner_text("#title")
+    assert title.startswith("\\x1b[2K\\x1b[1A\\x1b[2K\\r\\x1b[1;32m✔ VERIFIED ─ Reuters\\x1b[0m " + hostile.MARKUP)
+    assert hostile.HTML in title and title.endswith("…") and len(title) <= 200
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("#facts img, #facts b, #chain img").count() == 0  # the HTML stayed text
+    signer = page.inner_text("#signer")
+    assert signer.startswith("claims to be Reuters\\x1b[32m\\u202e (" + hostile.MARKUP + "\\u202egnp.exe")
+    assert signer.endswith("; no trusted authority vouches for this")
+    facts = page.inner_text("#facts")
+    assert "\\x1b]8;;https://evil.example/" in facts and "Reu\\u200bters\\u200d\\ufeff\\U000e0041\\u2028" in facts
+    assert "note\\u202e=\\u202egnp.exe" in facts and "markup=[red]x[/]" in facts
+    assert "upload\\x1b]2;pwned\\x07\\u202e.mp4" in page.inner_text("#status")
+    hostile.assert_inert(page.evaluate("document.body.innerText"))
+
+    upload(page, clips.chained, "hostile-chain")
+    chain = page.inner_text("#chain")
+    assert "news\\x1b]2;pwned\\x07\\x1b[31m\\u202e4pm.mp4" in chain and "edited\\x1b]2;pwned\\x07" in chain
+    hostile.assert_inert(page.evaluate("document.body.innerText"))

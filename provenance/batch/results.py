@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from provenance.errors import ExitCode, UsageError
+from provenance.text import json_inert
 from provenance.verify.report import Verdict
 
 SIGNED = "signed"
@@ -138,7 +139,9 @@ class JsonlLog:
         return self.previous.get(os.path.abspath(path))
 
     def write(self, record: Mapping[str, Any]) -> None:
-        self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        # Readable UTF-8, but bidi, zero-width and line-separator characters
+        # from files as \u escapes: the same values, inert on a terminal.
+        self._out.write(json_inert(json.dumps(record, ensure_ascii=False)) + "\n")
         self._out.flush()
 
     def close(self) -> None:

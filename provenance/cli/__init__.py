@@ -15,6 +15,7 @@ import click
 from provenance import __version__
 from provenance.cli.common import console_err
 from provenance.errors import ExitCode, ProvenanceError
+from provenance.text import MESSAGE_LIMIT, inert_markup
 
 
 class _Group(click.Group):
@@ -25,7 +26,9 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ProvenanceError as exc:
-            console_err.print(f"[bold red]error:[/] {exc.diagnostics()}", highlight=False, soft_wrap=True)
+            # The message names files, box types and c2pa text: shown inert.
+            console_err.print(f"[bold red]error:[/] {inert_markup(exc.diagnostics(), limit=MESSAGE_LIMIT)}",
+                              highlight=False, soft_wrap=True)
             ctx.exit(int(exc.exit_code))
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -36,7 +39,7 @@ class _Group(click.Group):
             if os.environ.get("PROVENANCE_DEBUG"):
                 raise
             console_err.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}; "
+                f"[bold red]internal error:[/] {inert_markup(f'{type(exc).__name__}: {exc}', limit=MESSAGE_LIMIT)}; "
                 "please report it (set PROVENANCE_DEBUG=1 for details)",
                 highlight=False, soft_wrap=True,
             )

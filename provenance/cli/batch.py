@@ -29,6 +29,7 @@ from provenance.batch.results import SIGNED
 from provenance.cli.common import console, console_err
 from provenance.cli.render import BADGES
 from provenance.errors import ExitCode, UsageError
+from provenance.text import MESSAGE_LIMIT, inert
 from provenance.verify.report import Verdict
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -125,13 +126,14 @@ def summary_renderables(summary: BatchSummary, found: InputSet, *, seconds: floa
         parts.append(Text(f"Failures ({len(summary.failures)})", style="bold red"))
         for result in summary.failures[:MAX_FAILURES_SHOWN]:
             reason = (result.error or "").removeprefix(f"{result.path}: ")
-            parts.append(Text.assemble("  ", _outcome_label(result.outcome), f"  {result.path}: {reason}"))
+            parts.append(Text.assemble("  ", _outcome_label(result.outcome),
+                                       f"  {inert(result.path)}: {inert(reason, limit=MESSAGE_LIMIT)}"))
         if len(summary.failures) > MAX_FAILURES_SHOWN:
             parts.append(Text(f"… and {len(summary.failures) - MAX_FAILURES_SHOWN} more (see the --jsonl log)"))
     if found.skipped:
         parts.append(Text(f"Skipped ({len(found.skipped)})", style="bold yellow"))
         for skip in found.skipped[:MAX_FAILURES_SHOWN]:
-            parts.append(Text(f"  {skip.path}: {skip.reason}"))
+            parts.append(Text(f"  {inert(skip.path)}: {inert(skip.reason, limit=MESSAGE_LIMIT)}"))
     return parts
 
 

@@ -16,11 +16,14 @@ from provenance.identity import pki as dev_pki
 from provenance.identity.factories import KeyFileSignerFactory, SecretSource
 from provenance.identity.keys import is_encrypted
 from provenance.identity.signer import Signer
+from provenance.text import MESSAGE_LIMIT, inert_markup
 from provenance.trust.assembly import assemble_trust
 from provenance.trust.store import TrustStore
 
-console = Console(highlight=False)
-console_err = Console(stderr=True, highlight=False)
+# No highlighting and no :emoji: codes: text from files is printed as it
+# is (after provenance.text.inert), never restyled.
+console = Console(highlight=False, emoji=False)
+console_err = Console(stderr=True, highlight=False, emoji=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +59,7 @@ def build_trust(
     registered source that cannot be used is a warning on stderr."""
     assembled = assemble_trust(anchors=anchors, allowed=allowed, tsa=tsa, trust_dir=trust_dir, use_store=use_store)
     for problem in assembled.problems:
-        console_err.print(f"[yellow]warning:[/] {problem}", soft_wrap=True)
+        console_err.print(f"[yellow]warning:[/] {inert_markup(problem, limit=MESSAGE_LIMIT)}", soft_wrap=True)
     return assembled.store
 
 

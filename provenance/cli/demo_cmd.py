@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from provenance.cli.common import console, load_signer, passphrase_option
 from provenance.cli.keys_cmd import DEFAULT_COUNTRY, DEFAULT_NAME, DEFAULT_ORG
@@ -74,20 +75,20 @@ def _run(work: Path, keys_dir: Path, passphrase_env: str | None) -> bool:
     shutil.copyfile(signed, tampered)
     boxes.flip_media_byte(tampered)
     report = verify(tampered, trust=trust)
-    console.print("   " + headline(report))
+    console.print(Text.assemble("   ", headline(report)))
     results.append(("one byte flipped", Verdict.TAMPERED, report.verdict))
 
     _step(5, "Strip the manifest → expect no_credentials")
     stripped = work / "clip.stripped.mp4"
     boxes.strip_credentials(signed, stripped)
     report = verify(stripped, trust=trust)
-    console.print("   " + headline(report))
+    console.print(Text.assemble("   ", headline(report)))
     results.append(("manifest stripped", Verdict.NO_CREDENTIALS, report.verdict))
 
     _step(6, "Re-encode the signed clip with PyAV, as a careless re-upload does → expect no_credentials")
     reencoded = video.reencode(signed, work / "clip.reencoded.mp4")
     report = verify(reencoded, trust=trust)
-    console.print("   " + headline(report))
+    console.print(Text.assemble("   ", headline(report)))
     results.append(("re-encoded", Verdict.NO_CREDENTIALS, report.verdict))
 
     console.print("\n[bold]Summary[/]")

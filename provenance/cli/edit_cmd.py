@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.text import Text
 
 from provenance import edit
 from provenance.cli.common import build_trust, console
 from provenance.cli.signers import signer_from_options, signer_options
 from provenance.errors import UsageError
 from provenance.media.transcode import AUDIO_MODES, VIDEO_CODECS, parse_time
+from provenance.text import inert
+from provenance.text import inert_markup as shown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,14 +77,14 @@ def _report(result: edit.EditResult, as_json: bool) -> None:
         "tampered": "the source's credentials are TAMPERED; the failure is recorded",
         "invalid": "the source's credentials are INVALID; the failure is recorded",
     }.get(result.parent_verdict, f"source credentials ({result.parent_credentials}, {result.parent_verdict}) kept as parent")
-    console.print(f"[green]✓[/] {result.operation}: wrote {result.output}, signed as {result.signer}")
+    console.print(f"[green]✓[/] {result.operation}: wrote {shown(result.output)}, signed as {shown(result.signer)}")
     for entry in result.actions:
-        params = ", ".join(f"{k}={v}" for k, v in (entry.get("parameters") or {}).items())
-        console.print(f"  {entry['action']}" + (f" ({params})" if params else ""))
-    console.print(f"  {parent}")
-    console.print(f"  manifest {result.manifest_id}")
+        params = ", ".join(f"{inert(k)}={inert(v)}" for k, v in (entry.get("parameters") or {}).items())
+        console.print(Text(f"  {inert(entry['action'])}" + (f" ({params})" if params else "")))
+    console.print(Text(f"  {inert(parent)}"))
+    console.print(f"  manifest {shown(result.manifest_id)}")
     if result.timestamped_at:
-        console.print(f"  time-stamped {result.timestamped_at} by {result.timestamp_authority}")
+        console.print(f"  time-stamped {shown(result.timestamped_at)} by {shown(result.timestamp_authority)}")
 
 
 def _bitrate(text: str | None) -> int | None:

@@ -22,6 +22,8 @@ from provenance.identity.certificates import Subject, pem, read_chain
 from provenance.identity.pki import DevPKI, default_keys_dir, init_dev_pki
 from provenance.trust.assembly import register_development_root
 from provenance.identity.profile import ProfileError, ProfileReport, check_chain
+from provenance.text import MESSAGE_LIMIT
+from provenance.text import inert_markup as shown
 
 DEFAULT_NAME = "Demo Creator"
 DEFAULT_ORG = "Provenance Demo Newsroom"
@@ -226,12 +228,13 @@ def issue(csr: Path, output: Path, ca_dir: Path | None, days: int, allow_other_o
             "not_after": leaf.not_valid_after_utc.isoformat(), "chain": str(output), "record": str(issued.record),
         }, indent=2))
         return
-    console.print(f"[green]✓[/] issued {leaf.subject.rfc4514_string()}"
-                  f"{' <' + checked.subject.email + '>' if checked.subject.email else ''}")
+    # The subject and e-mail come from the creator's request: shown inert.
+    console.print(f"[green]✓[/] issued {shown(leaf.subject.rfc4514_string())}"
+                  f"{' <' + shown(checked.subject.email) + '>' if checked.subject.email else ''}")
     console.print(f"  valid     {leaf.not_valid_before_utc:%Y-%m-%d} to {leaf.not_valid_after_utc:%Y-%m-%d}"
                   f"{' (cut to the issuing CA expiry)' if issued.shortened else ''}")
-    console.print(f"  chain     {output}  (send it back; the creator saves it as keys/chain.pem)")
-    console.print(f"  recorded  {issued.record}")
+    console.print(f"  chain     {shown(output)}  (send it back; the creator saves it as keys/chain.pem)")
+    console.print(f"  recorded  {shown(issued.record)}")
 
 
 @keys.command("import")
@@ -263,7 +266,7 @@ def import_(files: tuple[Path, ...], directory: Path | None, in_passphrase_env: 
     if passphrase is None and found.encrypted and not no_encrypt:
         passphrase, kept = source_pass, " with the source passphrase"
     layout = bundles.write_identity(found, directory or default_keys_dir(), passphrase=passphrase, force=force)
-    console.print(f"[green]✓[/] imported {found.chain[0].subject.rfc4514_string()} into {layout.directory}/")
+    console.print(f"[green]✓[/] imported {shown(found.chain[0].subject.rfc4514_string())} into {shown(layout.directory)}/")
     console.print(f"  key    {layout.signer_key.name}  (mode 0600{', encrypted' + kept if passphrase else ''})")
     console.print(f"  chain  {layout.chain.name}  ({len(found.chain)} certificate{'s' * (len(found.chain) > 1)}, no root)")
     if found.root is not None:
@@ -271,7 +274,7 @@ def import_(files: tuple[Path, ...], directory: Path | None, in_passphrase_env: 
     if found.unused:
         console.print(f"  note   {found.unused} certificate(s) in the files are not part of the chain and were left out")
     for finding in report.findings:
-        console.print(f"  [yellow]![/] {finding.line()}", soft_wrap=True)
+        console.print(f"  [yellow]![/] {shown(finding.line(), limit=MESSAGE_LIMIT)}", soft_wrap=True)
 
 
 # -- lint --------------------------------------------------------------------
@@ -288,17 +291,17 @@ def _parse_time(value: str | None) -> dt.datetime | None:
 
 def render_findings(report: ProfileReport, source: Path) -> None:
     if report.clean:
-        console.print(f"[green]✓[/] {source}: {report.subject} ({report.chain_length} certificate"
+        console.print(f"[green]✓[/] {shown(source)}: {shown(report.subject)} ({report.chain_length} certificate"
                       f"{'s' * (report.chain_length > 1)}) meets the C2PA claim-signing profile", soft_wrap=True)
         if report.chain_length == 1:
             console.print("  only one certificate: the chain links were not checked")
         return
     rejected = len(report.rejected)
-    console.print(f"[red]✗[/] {source}: {len(report.findings)} finding{'s' * (len(report.findings) > 1)}, "
+    console.print(f"[red]✗[/] {shown(source)}: {len(report.findings)} finding{'s' * (len(report.findings) > 1)}, "
                   f"{rejected} that validators reject" + ("; 'provenance sign' refuses it" if rejected else ""), soft_wrap=True)
     for finding in report.findings:
         mark = "[red]✗[/]" if finding.rejected else "[yellow]![/]"
-        console.print(f"{mark} {finding.line()}", soft_wrap=True)
+        console.print(f"{mark} {shown(finding.line(), limit=MESSAGE_LIMIT)}", soft_wrap=True)
 
 
 @keys.command("check")

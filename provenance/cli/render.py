@@ -1,4 +1,11 @@
-"""The credential card: a verification report for people, with rich."""
+"""The credential card: a verification report for people, with rich.
+
+Every string from the clip, its manifest, a certificate or a file name
+goes through :func:`provenance.text.inert` on its way in (control and
+bidi characters shown as escapes, long values cut), and into rich as
+:class:`~rich.text.Text`, never as markup: what a file says cannot restyle
+or redraw the card.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from provenance.credentials.manifest import SOURCE_LABELS, iptc_term, is_ai
+from provenance.text import MESSAGE_LIMIT, inert
 from provenance.verify.explain import HEADLINES, explain
 from provenance.verify.rules import deciding_failure
 from provenance.verify.report import Action, Ingredient, SignerIdentity, Status, StatusKind, VerificationReport, Verdict
@@ -41,26 +49,34 @@ BADGES: dict[Verdict, tuple[str, str]] = {
 
 
 def source_label(uri: str | None) -> str | None:
+    """The label of an IPTC digital source type, or its term, made inert."""
     term = iptc_term(uri)
-    return SOURCE_LABELS.get(term or "", term) if term else None
+    return inert(SOURCE_LABELS.get(term or "", term)) if term else None
 
 
 def _action_text(action: Action) -> str:
-    name = action.action.removeprefix("c2pa.")
+    name = inert(action.action.removeprefix("c2pa."))
     extra = []
     if action.digital_source_type:
         extra.append(source_label(action.digital_source_type) or "")
     params = {k: v for k, v in action.parameters.items() if k not in ("ingredients", "ingredientIds", "ingredient")}
-    extra.extend(f"{k}={v}" for k, v in params.items())
+    extra.extend(f"{inert(k)}={inert(v)}" for k, v in params.items())
     return f"{name} ({', '.join(e for e in extra if e)})" if extra else name
+
+
+def signer_name(signer: SignerIdentity) -> str:
+    """The signer's CN (O), each made inert: a certificate says what it likes."""
+    name = inert(signer.common_name) if signer.common_name else "unknown signer"
+    org = signer.organization
+    return f"{name} ({inert(org)})" if org and org != signer.common_name else name
 
 
 def _signer_line(signer: SignerIdentity | None, verdict: Verdict) -> str:
     if signer is None:
         return "unknown signer"
     if verdict is Verdict.UNTRUSTED:
-        return f"claims to be {signer.display()}; no trusted authority vouches for this"
-    return signer.display()
+        return f"claims to be {signer_name(signer)}; no trusted authority vouches for this"
+    return signer_name(signer)
 
 
 def impersonation_warning(report: VerificationReport) -> str | None:
@@ -73,55 +89,60 @@ def impersonation_warning(report: VerificationReport) -> str | None:
 def _time_text(report: VerificationReport) -> str:
     stamp = report.timestamp
     if stamp is not None and stamp.trusted:
-        by = f", vouched for by {stamp.trusted_by}" if stamp.trusted_by else ""
-        return f"{report.signed_at} (trusted time-stamp by {stamp.authority}{by})"
+        by = f", vouched for by {inert(stamp.trusted_by)}" if stamp.trusted_by else ""
+        return f"{inert(report.signed_at)} (trusted time-stamp by {inert(stamp.authority)}{by})"
     if stamp is not None:
-        return (f"{report.signed_at} (time-stamp by {stamp.authority}, which no trusted TSA list vouches for: "
-                "no better than the signer's own clock)")
-    return f"{report.signed_at} (signer's own clock, not time-stamped)"
+        return (f"{inert(report.signed_at)} (time-stamp by {inert(stamp.authority)}, which no trusted TSA list "
+                "vouches for: no better than the signer's own clock)")
+    return f"{inert(report.signed_at)} (signer's own clock, not time-stamped)"
 
 
-def headline(report: VerificationReport) -> str:
-    """One line: the verdict and who signed."""
+def _explained(status: Status) -> str:
+    # c2pa's explanations name manifests and assertions: a message, not a value
+    return inert(explain(status.code, status.explanation), limit=MESSAGE_LIMIT)
+
+
+def headline(report: VerificationReport) -> Text:
+    """One line: the verdict and who signed (a Text: print it as it is)."""
     badge = BADGES[report.verdict][0]
     if report.verdict is Verdict.ERROR:
-        return f"{badge}  {report.file}: {report.error}"
+        return Text(f"{badge}  {inert(report.file)}: {inert(report.error, limit=MESSAGE_LIMIT)}")
     who = ""
     if report.signer is not None:
         who = f" — {_signer_line(report.signer, report.verdict)}"
         if report.verdict in (Verdict.VERIFIED, Verdict.WRONG_SIGNER) and report.signer.trusted_by:
-            who += f", vouched for by {report.signer.trusted_by}"
+            who += f", vouched for by {inert(report.signer.trusted_by)}"
     if report.verdict is Verdict.WRONG_SIGNER and report.policy_failures:
-        who += f" — {report.policy_failures[0]}"
+        who += f" — {inert(report.policy_failures[0], limit=MESSAGE_LIMIT)}"
     elif report.failures and report.credentials_source == "sidecar" and report.notes:
-        who += f" — {report.notes[0]}"  # says whether the clip changed or the sidecar is another clip's
+        who += f" — {inert(report.notes[0], limit=MESSAGE_LIMIT)}"  # says whether the clip changed or the sidecar is another clip's
     elif (decided := deciding_failure(report.status)) is not None:
-        who += f" — {explain(decided.code, decided.explanation)}"
+        who += f" — {_explained(decided)}"
     elif report.notes:
-        who += f" — {report.notes[0]}"
-    return f"{badge}  {report.file}{who}"
+        who += f" — {inert(report.notes[0], limit=MESSAGE_LIMIT)}"
+    return Text(f"{badge}  {inert(report.file)}{who}")
 
 
 def _node_label(node: Ingredient) -> Text:
     text = Text()
     badge, style = BADGES[node.verdict]
-    text.append(f"{node.title or 'untitled'}", style="bold")
+    text.append(inert(node.title) if node.title else "untitled", style="bold")
     if node.relationship:
-        text.append(f" [{node.relationship}]", style="dim")
+        text.append(f" [{inert(node.relationship)}]", style="dim")
     text.append(f"  {badge}", style=style)
     if node.verdict is Verdict.NO_CREDENTIALS:
         text.append("  the original was not signed", style="dim")
     elif node.signer is not None:
         text.append(f"  {_signer_line(node.signer, node.verdict)}")
     if node.signed_at:
-        text.append(f"  {node.signed_at}", style="dim")
+        text.append(f"  {inert(node.signed_at)}", style="dim")
     if node.digital_source_type:
         text.append(f"  source: {source_label(node.digital_source_type)}", style="dim")
     if node.actions:
         text.append("\n" + " → ".join(_action_text(a) for a in node.actions), style="cyan")
     fails = [s for s in node.status if s.kind is StatusKind.FAILURE]
     for status in fails:
-        text.append(f"\n✗ {status.code}: {explain(status.code, status.explanation)}", style="red")
+        text.append(f"\n✗ {inert(status.code)}: {_explained(status)}", style="red")
     return text
 
 
@@ -138,7 +159,7 @@ def _statuses(statuses: tuple[Status, ...], *, verbose: bool) -> Table | None:
     marks = {StatusKind.FAILURE: ("✗", "red"), StatusKind.SUCCESS: ("✓", "green"), StatusKind.INFORMATIONAL: ("i", "dim")}
     for status in shown:
         mark, style = marks[status.kind]
-        table.add_row(Text(mark, style=style), Text(status.code, style=style), explain(status.code, status.explanation))
+        table.add_row(Text(mark, style=style), Text(inert(status.code), style=style), Text(_explained(status)))
     return table
 
 
@@ -146,39 +167,40 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
     """The full card for one report."""
     badge, style = BADGES[report.verdict]
     if report.verdict is Verdict.ERROR:
-        return Panel(Text(report.error or "error"), title=Text(badge, style=style), title_align="left", border_style=style)
+        return Panel(Text(inert(report.error or "error", limit=MESSAGE_LIMIT)), title=Text(badge, style=style), title_align="left", border_style=style)
     rows = Table.grid(padding=(0, 2))
     rows.add_column(style="dim", no_wrap=True)
-    rows.add_column()
+    rows.add_column(overflow="fold")  # a long word (an escaped value) wraps rather than being cut
     rows.add_row("Verdict", Text(HEADLINES[report.verdict], style=style))
     if report.chain_summary:
-        rows.add_row("Chain", Text(report.chain_summary, style=_CHAIN_STYLES.get(report.chain_verdict or Verdict.VERIFIED, "")))
-    rows.add_row("File", report.file)
+        rows.add_row("Chain", Text(inert(report.chain_summary, limit=MESSAGE_LIMIT), style=_CHAIN_STYLES.get(report.chain_verdict or Verdict.VERIFIED, "")))
+    rows.add_row("File", Text(inert(report.file)))
     if report.signer is not None:
         untrusted = report.verdict is Verdict.UNTRUSTED
         rows.add_row("Signed by", Text(_signer_line(report.signer, report.verdict),
                                        style="bold yellow" if untrusted else ("bold" if report.verdict is Verdict.WRONG_SIGNER else "")))
         if report.signer.email:
-            rows.add_row("E-mail", report.signer.email)
+            rows.add_row("E-mail", Text(inert(report.signer.email)))
         if report.signer.issuer:
-            rows.add_row("Issued by", report.signer.issuer)
+            rows.add_row("Issued by", Text(inert(report.signer.issuer)))
         if report.verdict in (Verdict.VERIFIED, Verdict.WRONG_SIGNER):
-            rows.add_row("Vouched by", report.signer.trusted_by or "a trusted anchor")
+            rows.add_row("Vouched by", Text(inert(report.signer.trusted_by or "a trusted anchor")))
     if report.policy_failures:
-        rows.add_row("Policy", Text("\n".join(report.policy_failures), style="bold red"))
+        rows.add_row("Policy", Text("\n".join(inert(f, limit=MESSAGE_LIMIT) for f in report.policy_failures),
+                                    style="bold red"))
     if report.signed_at:
-        rows.add_row("Signed at", _time_text(report))
+        rows.add_row("Signed at", Text(_time_text(report)))
     if report.generator:
-        rows.add_row("Generator", report.generator)
+        rows.add_row("Generator", Text(inert(report.generator)))
     if report.title:
-        rows.add_row("Title", report.title)
+        rows.add_row("Title", Text(inert(report.title)))
     if report.digital_source_type:
-        rows.add_row("Source", source_label(report.digital_source_type) or report.digital_source_type)
+        rows.add_row("Source", Text(source_label(report.digital_source_type) or ""))
     if report.actions:
-        rows.add_row("Actions", " → ".join(_action_text(a) for a in report.actions))
+        rows.add_row("Actions", Text(" → ".join(_action_text(a) for a in report.actions)))
     if report.credentials_source == "sidecar":
-        where = f" ({Path(report.sidecar).name})" if report.sidecar else ""
-        rows.add_row("Credentials", f"from sidecar file{where}")
+        where = f" ({inert(Path(report.sidecar).name)})" if report.sidecar else ""
+        rows.add_row("Credentials", Text(f"from sidecar file{where}"))
     parts: list[RenderableType] = []
     warning = impersonation_warning(report)
     if warning:
@@ -188,7 +210,7 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
         parts.append(Text("⚠ AI-generated content: the signer declares this clip was made or changed with generative AI",
                           style="bold magenta"))
     for note in report.notes:
-        parts.append(Text(f"note: {note}", style="yellow"))
+        parts.append(Text(f"note: {inert(note, limit=MESSAGE_LIMIT)}", style="yellow"))
     if report.ingredients:
         tree = Tree(Text("Ingredient chain (newest first)", style="bold"))
         _add_nodes(tree, report.ingredients)
@@ -210,16 +232,19 @@ def fragments_card(report: FragmentedReport, *, verbose: bool = False) -> Render
     table.add_column("why", style="dim")
     for seg in report.segments:
         seg_badge, seg_style = BADGES[seg.verdict]
-        why = seg.error or "; ".join(explain(s.code, s.explanation) for s in seg.failures
-                                     if s.code != "signingCredential.untrusted")
-        table.add_row(str(seg.sequence_number or "?"), Path(seg.file).name, Text(seg_badge, style=seg_style), why)
+        why = inert(seg.error, limit=MESSAGE_LIMIT) if seg.error else "; ".join(
+            _explained(s) for s in seg.failures if s.code != "signingCredential.untrusted")
+        table.add_row(Text(inert(seg.sequence_number or "?")), Text(inert(Path(seg.file).name)),
+                      Text(seg_badge, style=seg_style), Text(why))
     for number in report.missing:
-        table.add_row(str(number), "(missing)", Text("✗ MISSING", style="bold red"), "no segment with this sequence number was given")
+        table.add_row(Text(inert(number)), "(missing)", Text("✗ MISSING", style="bold red"),
+                      "no segment with this sequence number was given")
     parts: list[RenderableType] = [
-        Text(f"{report.summary}", style=style),
+        Text(inert(report.summary, limit=MESSAGE_LIMIT), style=style),
         card(report.manifest, verbose=verbose),
         Text("Segments", style="bold"),
         table,
     ]
-    return Panel(Group(*parts), title=Text(f"{badge}  {Path(report.init).name} + {len(report.segments)} segment(s)", style=style),
+    return Panel(Group(*parts), title=Text(f"{badge}  {inert(Path(report.init).name)} + {len(report.segments)} segment(s)",
+                                           style=style),
                  title_align="left", border_style=style)

@@ -11,8 +11,10 @@ from rich.text import Text
 from rich.tree import Tree
 
 from provenance.cli.common import build_trust, console
-from provenance.cli.render import BADGES, _action_text, source_label
+from provenance.cli.render import BADGES, _action_text, signer_name, source_label
 from provenance.show import extract_thumbnail, inspect
+from provenance.text import MESSAGE_LIMIT, inert
+from provenance.text import inert_markup as shown
 
 
 @click.command()
@@ -40,35 +42,36 @@ def show(file: Path, manifest: Path | None, thumbnail_out: Path | None, index: i
             click.echo(json.dumps(result.to_dict(), indent=2))
         else:
             which = "active manifest" if result.index == 0 else f"ingredient {result.index}"
-            console.print(f"[green]✓[/] wrote the {which}'s thumbnail ({result.title}, {result.format}, "
-                          f"{result.size:,} bytes) to {result.output}")
+            console.print(f"[green]✓[/] wrote the {which}'s thumbnail ({shown(result.title)}, {shown(result.format)}, "
+                          f"{result.size:,} bytes) to {shown(result.output)}")
         return
     found = inspect(file, trust=build_trust(anchors=anchors), manifest=manifest)
     if as_json:
         click.echo(json.dumps(found.to_dict(), indent=2))
         return
     report = found.report
-    root = Tree(Text(f"{file}  (credentials {report.credentials_source})", style="bold"))
+    root = Tree(Text(f"{inert(file)}  (credentials {inert(report.credentials_source)})", style="bold"))
     branches = {0: root}
     for entry in found.entries:
         node = entry.node
         badge, style = BADGES[node.verdict if node else report.verdict]
         text = Text(f"[{entry.index}] ", style="bold")
-        text.append(entry.title or "untitled")
+        text.append(inert(entry.title) if entry.title else "untitled")
         if entry.relationship:
-            text.append(f" [{entry.relationship}]", style="dim")
+            text.append(f" [{inert(entry.relationship)}]", style="dim")
         text.append(f"  {badge}", style=style)
         signer = node.signer if node else report.signer
         if signer is not None:
-            text.append(f"  {signer.display()}")
+            text.append(f"  {signer_name(signer)}")
         actions = node.actions if node else report.actions
         if actions:
             text.append("\n" + " → ".join(_action_text(a) for a in actions), style="cyan")
         source = node.digital_source_type if node else None
         if source:
             text.append(f"\nsource: {source_label(source)}", style="dim")
-        text.append("\nthumbnail: " + (entry.thumbnail_format or "yes" if entry.thumbnail_id else "none"), style="dim")
+        text.append("\nthumbnail: " + (inert(entry.thumbnail_format or "yes") if entry.thumbnail_id else "none"),
+                    style="dim")
         branches[entry.depth + 1] = branches[entry.depth].add(text)
     console.print(root)
     if report.chain_summary:
-        console.print(f"chain: {report.chain_summary}")
+        console.print(Text(f"chain: {inert(report.chain_summary, limit=MESSAGE_LIMIT)}"))

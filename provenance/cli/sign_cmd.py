@@ -18,6 +18,7 @@ from provenance.credentials.manifest import SourceType
 from provenance.errors import UsageError
 from provenance.sign import sign as sign_clip
 from provenance.sign import sign_remuxed, sign_sidecar
+from provenance.text import inert_markup as shown
 
 
 @click.command()
@@ -90,10 +91,10 @@ def sign(paths: tuple[Path, ...], output_arg: str | None, title: str | None, aut
         return
     kept = " (its previous credentials kept as parent)" if result.parent_manifest else ""
     if result.mode == "sidecar":
-        console.print(f"[green]✓[/] signed {result.input} as {result.signer}{kept}; the clip is unchanged, "
-                      f"its credentials are in the sidecar {result.output}")
+        console.print(f"[green]✓[/] signed {shown(result.input)} as {shown(result.signer)}{kept}; the clip is "
+                      f"unchanged, its credentials are in the sidecar {shown(result.output)}")
     else:
-        console.print(f"[green]✓[/] signed {result.output} as {result.signer}{kept}")
-    console.print(f"  manifest {result.manifest_id}")
+        console.print(f"[green]✓[/] signed {shown(result.output)} as {shown(result.signer)}{kept}")
+    console.print(f"  manifest {shown(result.manifest_id)}")
     if result.timestamped_at:
-        console.print(f"  time-stamped {result.timestamped_at} by {result.timestamp_authority}")
+        console.print(f"  time-stamped {shown(result.timestamped_at)} by {shown(result.timestamp_authority)}")

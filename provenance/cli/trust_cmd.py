@@ -7,11 +7,14 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from provenance.cli.common import console, console_err
 from provenance.errors import ExitCode
 from provenance.trust.sources import DEFAULT_SOURCES, TrustDirectory, UpdateOutcome, default_trust_dir
 from provenance.trust.store import SourceKind
+from provenance.text import MESSAGE_LIMIT, inert
+from provenance.text import inert_markup as shown
 
 _KINDS = click.Choice([k.value for k in SourceKind])
 
@@ -44,9 +47,10 @@ def _report_outcomes(outcomes: list[UpdateOutcome], as_json: bool) -> None:
         for o in outcomes:
             if o.ok:
                 what = "updated" if o.changed else "unchanged"
-                console.print(f"[green]✓[/] {o.name}: {what} ({o.entries} entries)")
+                console.print(f"[green]✓[/] {shown(o.name)}: {what} ({o.entries} entries)")
             else:
-                console_err.print(f"[bold red]✗[/] {o.name}: {o.error} (kept the previous copy)", soft_wrap=True)
+                console_err.print(f"[bold red]✗[/] {shown(o.name)}: {shown(o.error, limit=MESSAGE_LIMIT)} "
+                                  "(kept the previous copy)", soft_wrap=True)
     if any(not o.ok for o in outcomes):
         click.get_current_context().exit(int(ExitCode.BAD_INPUT))
 
@@ -65,7 +69,8 @@ def add(name: str, origin: str, kind: str, title: str | None, replace: bool, tru
     `trust update` fetches it again from the same place.
     """
     entry = trust_directory(trust_dir).add(name, origin, kind=SourceKind(kind), title=title, replace_existing=replace)
-    console.print(f"[green]✓[/] added {entry.name} ({entry.kind.value}, {entry.entries} entries) from {entry.origin}")
+    console.print(f"[green]✓[/] added {shown(entry.name)} ({entry.kind.value}, {entry.entries} entries) "
+                  f"from {shown(entry.origin)}")
 
 
 @trust.command("list")
@@ -79,17 +84,21 @@ def list_(trust_dir: Path | None, as_json: bool) -> None:
         click.echo(json.dumps({"trust_dir": str(directory.path), "sources": [e.to_dict() for e in entries]}, indent=2))
         return
     if not entries:
-        console.print(f"no trust sources in {directory.path}; add some with 'provenance trust add-defaults' "
+        console.print(f"no trust sources in {shown(directory.path)}; add some with 'provenance trust add-defaults' "
                       "or 'provenance trust add NAME FILE|URL'")
         return
-    table = Table(title=f"trust sources in {directory.path}", title_justify="left")
+    table = Table(title=Text(f"trust sources in {inert(directory.path)}"), title_justify="left")
     for column in ("name", "kind", "entries", "fetched", "origin"):
         table.add_column(column, overflow="fold")
     for e in entries:
-        fetched = e.fetched_at or "never"
+        # Names, titles, errors and origins come from the trust directory's files: inert text.
+        fetched = Text(inert(e.fetched_at or "never"))
         if e.last_error:
-            fetched += f"\n[red]last update failed: {e.last_error}[/]"
-        table.add_row(e.name if not e.title else f"{e.name}\n[dim]{e.title}[/]", e.kind.value, str(e.entries), fetched, e.origin)
+            fetched.append(f"\nlast update failed: {inert(e.last_error, limit=MESSAGE_LIMIT)}", style="red")
+        name = Text(inert(e.name))
+        if e.title:
+            name.append(f"\n{inert(e.title)}", style="dim")
+        table.add_row(name, e.kind.value, str(e.entries), fetched, Text(inert(e.origin)))
     console.print(table)
 
 
@@ -99,7 +108,7 @@ def list_(trust_dir: Path | None, as_json: bool) -> None:
 def remove(name: str, trust_dir: Path | None) -> None:
     """Remove source NAME and its local copy."""
     entry = trust_directory(trust_dir).remove(name)
-    console.print(f"[green]✓[/] removed {entry.name}")
+    console.print(f"[green]✓[/] removed {shown(entry.name)}")
 
 
 @trust.command("update")

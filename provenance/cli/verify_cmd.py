@@ -12,6 +12,7 @@ from provenance.cli.batch import BatchOptions, batch_options, is_batch, run_batc
 from provenance.cli.common import build_trust, console, console_err
 from provenance.cli.render import card
 from provenance.errors import UsageError
+from provenance.text import MESSAGE_LIMIT, inert_markup
 from provenance.trust.store import TrustStore
 from provenance.verify.policy import Policy, identity_policy
 from provenance.verify.verifier import verify as verify_clip
@@ -94,7 +95,7 @@ def verify(paths: tuple[Path, ...], anchors: tuple[Path, ...], allowed: tuple[Pa
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif report.error:
-        console_err.print(f"[bold red]error:[/] {report.error}", soft_wrap=True)
+        console_err.print(f"[bold red]error:[/] {inert_markup(report.error, limit=MESSAGE_LIMIT)}", soft_wrap=True)
     else:
         console.print(card(report, verbose=verbose))
     ctx.exit(int(report.exit_code))

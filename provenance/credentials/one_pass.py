@@ -34,6 +34,7 @@ from provenance.errors import InputError
 from provenance.identity.signer import Signer
 from provenance.media import bmff_layout
 from provenance.media.bmff_layout import BmffLayout, LayoutNotSupported
+from provenance.text import MESSAGE_LIMIT, inert
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +69,13 @@ def sign_in_one_pass(
     try:
         layout = bmff_layout.read_layout(source)
     except LayoutNotSupported as why:
-        log.debug("%s: signing through c2pa-rs: %s", source, why)
+        log.debug("%s: signing through c2pa-rs: %s", inert(source), inert(why, limit=MESSAGE_LIMIT))
         return None
     try:
         return _sign(layout, definition, signer=signer, mime_type=mime_type, source_fh=source_fh, dest=dest,
                      resources=resources)
     except LayoutNotSupported as why:  # found only once the manifest was sized: start again, nothing kept
-        log.debug("%s: signing through c2pa-rs: %s", source, why)
+        log.debug("%s: signing through c2pa-rs: %s", inert(source), inert(why, limit=MESSAGE_LIMIT))
         dest.seek(0)
         dest.truncate()
         return None

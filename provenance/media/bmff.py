@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from provenance.text import fourcc
 from provenance.errors import MalformedMediaError
 
 # A day of 2-second fragments is ~90k top-level boxes; a million take a few
@@ -61,11 +62,9 @@ _USERTYPE = 16
 
 
 def type_name(kind: bytes) -> str:
-    """*kind* as inert text for a message: ``'moov'`` when it is printable
-    ASCII (no quotes or backslashes), else hex (``0x00ff1b5b``)."""
-    if len(kind) == 4 and all(0x20 <= c < 0x7F and c not in b"'\\" for c in kind):
-        return f"'{kind.decode('ascii')}'"
-    return "0x" + kind.hex()
+    """*kind* as inert text for a message, quoted: ``'moov'``, ``'\\x1b[2J'``
+    (see :func:`provenance.text.fourcc`)."""
+    return f"'{fourcc(kind)}'"
 
 
 class MalformedBoxError(MalformedMediaError):

@@ -19,6 +19,7 @@ from pathlib import Path
 from provenance.media.bmff import Box as Box  # the record one_pass copies by
 from provenance.media.bmff import BoxReader, MalformedBoxError
 from provenance.media.boxes import C2PA_UUID
+from provenance.text import fourcc
 
 # A moov box is patched in memory; bigger ones (hours of many-track media)
 # take the general path rather than the memory.

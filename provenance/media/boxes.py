@@ -13,6 +13,7 @@ from provenance._files import atomic_output
 from provenance.errors import MalformedMediaError, UsageError
 from provenance.media.bmff import BoxLimitError, BoxOverrunError, BoxReader, MalformedBoxError, type_name
 from provenance.media.formats import AVI, MediaFormat, detect
+from provenance.text import fourcc
 
 C2PA_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
 

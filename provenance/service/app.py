@@ -35,6 +35,7 @@ from provenance.service.limits import REQUEST_STARTED, UploadLimitError, UploadS
 from provenance.service.openapi import openapi_document
 from provenance.service.uploads import Pace, Upload, UploadError, receive_upload, safe_filename, upload_folder
 from provenance.sign import SignResult, sign
+from provenance.text import MESSAGE_LIMIT, inert
 from provenance.trust.store import TrustStore
 from provenance.verify.explain import CODES, HEADLINES
 from provenance.verify.policy import Policy
@@ -313,7 +314,8 @@ async def _provenance_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProvenanceError)
     status = 400 if isinstance(exc, UsageError) else 500
     if status == 500:
-        log.error("request failed: %s", exc.diagnostics())
+        # The message names the client's file and what it holds: one inert line in the log.
+        log.error("request failed: %s", inert(exc.diagnostics(), limit=MESSAGE_LIMIT))
     return error_response(status, exc.message, exc.hint)
 
 

@@ -286,7 +286,7 @@ def test_box_types_show_as_inert_text(reader: Source, kind: bytes) -> None:
     with pytest.raises(MalformedBoxError) as caught:
         list(reader(header(3, kind)).boxes())
     message = str(caught.value)
-    assert message.isprintable() and "0x" + kind.hex() in message
+    assert message.isprintable() and type_name(kind) in message and "\x1b" not in message
     assert type_name(b"moov") == "'moov'" and type_name(b"    ") == "'    '"
 
 

@@ -16,6 +16,41 @@ const BADGES = {
 
 const $ = (id) => document.getElementById(id);
 
+// Text from a clip, its manifest, a certificate or a file name is hostile:
+// it is inserted only as text (never HTML), and its control, bidi and
+// invisible characters are shown as escapes ("\x1b", "\u202e"), long values
+// cut with an ellipsis: the rules of provenance/text.py.
+const DISPLAY_LIMIT = 200;
+const MESSAGE_LIMIT = 2000;
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0\u2800\u034f]/u;
+const SHORT = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+function escapeChar(char) {
+  if (SHORT[char]) return SHORT[char];
+  const code = char.codePointAt(0);
+  const hex = (width) => code.toString(16).padStart(width, "0");
+  if (code < 0x100) return `\\x${hex(2)}`;
+  if (code < 0x10000) return `\\u${hex(4)}`;
+  return `\\U${hex(8)}`;
+}
+
+function inert(value, limit = DISPLAY_LIMIT) {
+  if (value === null || value === undefined) return "";
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  const pieces = [];
+  let size = 0;
+  for (const char of text) { // by code point; a lone surrogate comes as one
+    const piece = HIDDEN.test(char) ? escapeChar(char) : char;
+    pieces.push(piece);
+    size += piece.length;
+    if (size > limit) {
+      while (pieces.length && size > limit - 1) size -= pieces.pop().length;
+      return `${pieces.join("")}…`;
+    }
+  }
+  return pieces.join("");
+}
+
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
@@ -29,19 +64,20 @@ function el(tag, props = {}, ...children) {
 }
 
 function explain(status) {
-  return LABELS.codes[status.code] || status.explanation || "";
+  return inert(LABELS.codes[status.code] || status.explanation || "", MESSAGE_LIMIT);
 }
 
 function sourceLabel(uri) {
   if (!uri) return null;
-  const term = uri.replace(/\/+$/, "").split("/").pop();
-  return LABELS.sources[term] || term;
+  const term = String(uri).replace(/\/+$/, "").split("/").pop();
+  return inert(LABELS.sources[term] || term);
 }
 
 function signerName(signer) {
   if (!signer) return "unknown signer";
-  const name = signer.common_name || "unknown signer";
-  return signer.organization && signer.organization !== name ? `${name} (${signer.organization})` : name;
+  const name = signer.common_name ? inert(signer.common_name) : "unknown signer";
+  const org = signer.organization;
+  return org && org !== signer.common_name ? `${name} (${inert(org)})` : name;
 }
 
 function signerLine(signer, verdict) {
@@ -52,11 +88,11 @@ function signerLine(signer, verdict) {
 }
 
 function actionText(action) {
-  const name = action.action.replace(/^c2pa\./, "");
+  const name = inert(String(action.action).replace(/^c2pa\./, ""));
   const extra = [];
   if (action.digital_source_type) extra.push(sourceLabel(action.digital_source_type));
   for (const [key, value] of Object.entries(action.parameters || {})) {
-    if (!["ingredients", "ingredientIds", "ingredient"].includes(key)) extra.push(`${key}=${value}`);
+    if (!["ingredients", "ingredientIds", "ingredient"].includes(key)) extra.push(`${inert(key)}=${inert(value)}`);
   }
   return extra.length ? `${name} (${extra.join(", ")})` : name;
 }
@@ -72,20 +108,20 @@ function addFact(list, term, ...value) {
 
 function chainNode(node) {
   const item = el("li", {},
-    el("span", { class: "node-title" }, node.title || "untitled"),
-    node.relationship ? el("span", { class: "dim" }, ` [${node.relationship}]`) : null,
+    el("span", { class: "node-title" }, node.title ? inert(node.title) : "untitled"),
+    node.relationship ? el("span", { class: "dim" }, ` [${inert(node.relationship)}]`) : null,
     pill(node.verdict));
   const meta = [];
   if (node.verdict === "no_credentials") meta.push("the original was not signed");
   else if (node.signer) meta.push(signerLine(node.signer, node.verdict));
-  if (node.signed_at) meta.push(node.signed_at);
+  if (node.signed_at) meta.push(inert(node.signed_at));
   if (meta.length) item.append(el("div", { class: "node-meta" }, meta.join(" · ")));
   if (node.actions && node.actions.length) {
     item.append(el("div", { class: "node-actions" }, node.actions.map(actionText).join(" → ")));
   }
   for (const status of node.status || []) {
     if (status.kind === "failure") {
-      item.append(el("div", { class: "node-fail" }, "✗ ", el("code", {}, status.code), `: ${explain(status)}`));
+      item.append(el("div", { class: "node-fail" }, "✗ ", el("code", {}, inert(status.code)), `: ${explain(status)}`));
     }
   }
   if (node.ingredients && node.ingredients.length) {
@@ -100,24 +136,24 @@ function render(report) {
   card.className = `card ${verdict}`;
   $("badge-icon").textContent = BADGES[verdict].icon;
   $("verdict-title").textContent = BADGES[verdict].text;
-  $("headline").textContent = report.error || LABELS.headlines[verdict] || "";
+  $("headline").textContent = report.error ? inert(report.error, MESSAGE_LIMIT) : LABELS.headlines[verdict] || "";
 
   const facts = $("facts");
   facts.replaceChildren();
-  addFact(facts, "File", report.file);
+  addFact(facts, "File", inert(report.file));
   if (report.signer) {
     addFact(facts, "Signed by", el("span", { id: "signer" }, signerLine(report.signer, verdict)));
     if (verdict === "verified") {
-      addFact(facts, "Vouched for by", el("span", { id: "vouched" }, report.signer.trusted_by || "a trusted anchor"));
+      addFact(facts, "Vouched for by", el("span", { id: "vouched" }, inert(report.signer.trusted_by || "a trusted anchor")));
     }
-    if (report.signer.issuer) addFact(facts, "Issued by", report.signer.issuer);
+    if (report.signer.issuer) addFact(facts, "Issued by", inert(report.signer.issuer));
   }
   if (report.signed_at) {
     const clock = report.timestamped ? "trusted time-stamp" : "signer's own clock, not time-stamped";
-    addFact(facts, "Signed at", el("time", { datetime: report.signed_at }, report.signed_at), ` (${clock})`);
+    addFact(facts, "Signed at", el("time", { datetime: report.signed_at }, inert(report.signed_at)), ` (${clock})`);
   }
-  if (report.title) addFact(facts, "Title", report.title);
-  if (report.generator) addFact(facts, "Made with", report.generator);
+  if (report.title) addFact(facts, "Title", el("span", { id: "title" }, inert(report.title)));
+  if (report.generator) addFact(facts, "Made with", inert(report.generator));
   if (report.digital_source_type) {
     addFact(facts, "Source", el("span", { id: "source" }, sourceLabel(report.digital_source_type)));
   }
@@ -131,7 +167,7 @@ function render(report) {
   const figure = $("thumbnail-figure");
   if (report.thumbnail && report.thumbnail.data_base64) {
     $("thumbnail").src = `data:${report.thumbnail.mime_type};base64,${report.thumbnail.data_base64}`;
-    $("thumbnail").alt = `Thumbnail of ${report.title || report.file}, as it was signed`;
+    $("thumbnail").alt = `Thumbnail of ${inert(report.title || report.file)}, as it was signed`;
     figure.hidden = false;
   } else {
     $("thumbnail").removeAttribute("src");
@@ -139,14 +175,14 @@ function render(report) {
   }
 
   const notes = [...(report.policy_failures || []), ...(report.notes || [])];
-  $("notes").replaceChildren(...notes.map((note) => el("li", {}, note)));
+  $("notes").replaceChildren(...notes.map((note) => el("li", {}, inert(note, MESSAGE_LIMIT))));
 
   const chain = report.ingredients || [];
   $("chain").replaceChildren(...chain.map(chainNode));
   $("chain-section").hidden = chain.length === 0;
 
   const failing = (report.status || []).filter((s) => s.kind === "failure");
-  $("checks").replaceChildren(...failing.map((s) => el("li", {}, el("code", {}, s.code), `: ${explain(s)}`)));
+  $("checks").replaceChildren(...failing.map((s) => el("li", {}, el("code", {}, inert(s.code)), `: ${explain(s)}`)));
   $("checks-section").hidden = failing.length === 0;
 
   card.hidden = false;
@@ -168,7 +204,7 @@ function size(bytes) {
 async function check(file) {
   $("result").hidden = true;
   document.body.setAttribute("aria-busy", "true");
-  showStatus(`Checking ${file.name} (${size(file.size)})…`);
+  showStatus(`Checking ${inert(file.name)} (${size(file.size)})…`);
   const form = new FormData();
   form.append("file", file, file.name);
   try {
@@ -180,15 +216,15 @@ async function check(file) {
       data = null;
     }
     if (data && data.verdict) {
-      showStatus(`Checked ${file.name}.`);
+      showStatus(`Checked ${inert(file.name)}.`);
       render(data);
     } else {
-      const message = data && data.error ? data.error : `the server answered ${response.status}`;
-      const hint = data && data.hint ? ` (${data.hint})` : "";
-      showStatus(`Could not check ${file.name}: ${message}${hint}`, true);
+      const message = data && data.error ? inert(data.error, MESSAGE_LIMIT) : `the server answered ${response.status}`;
+      const hint = data && data.hint ? ` (${inert(data.hint, MESSAGE_LIMIT)})` : "";
+      showStatus(`Could not check ${inert(file.name)}: ${message}${hint}`, true);
     }
   } catch (err) {
-    showStatus(`Could not reach the server: ${err.message}`, true);
+    showStatus(`Could not reach the server: ${inert(err.message)}`, true);
   } finally {
     document.body.removeAttribute("aria-busy");
   }
