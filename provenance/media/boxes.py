@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from provenance._files import atomic_output
+from provenance._files import atomic_output, open_input
 from provenance.errors import MalformedMediaError, UsageError
 from provenance.media.formats import AVI, MediaFormat, detect
 
@@ -18,7 +18,7 @@ C2PA_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
 def top_level(path: Path, fmt: MediaFormat) -> Iterator[tuple[bytes, int, int, bytes]]:
     """Yield ``(type, offset, size, first_bytes_of_payload)`` for each
     top-level box (BMFF) or chunk (RIFF) of *path*."""
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         size = os.fstat(fh.fileno()).st_size
         if fmt is AVI:
             pos = 12
