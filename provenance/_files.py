@@ -86,7 +86,7 @@ def open_input(path: Path | str) -> BinaryIO:
         if stat.S_ISDIR(mode):
             raise InputError(f"{path}: is a directory", hint="give a video file")
         if not stat.S_ISREG(mode):
-            raise InputError(f"{path}: is not a regular file ({_kind(mode)})",
+            raise InputError(f"{path}: is not a regular file ({kind_of(mode)})",
                              hint="give a video file; FIFOs, devices and sockets are not read")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -95,7 +95,8 @@ def open_input(path: Path | str) -> BinaryIO:
         raise
 
 
-def _kind(mode: int) -> str:
+def kind_of(mode: int) -> str:
+    """What a file that is not regular is: "a FIFO", "a socket"..."""
     for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
                        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
         if test(mode):

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 import c2pa
 
 from provenance.credentials.cose import SignatureHeaders, signature_headers
-from provenance.errors import CredentialError, ProvenanceError, InputError, MalformedMediaError, UnsupportedFormatError
+from provenance.errors import CredentialError, IdentityError, ProvenanceError, InputError, MalformedMediaError, UnsupportedFormatError
 from provenance.identity.signer import Signer
 from provenance.trust.store import TrustStore
 
@@ -219,6 +219,13 @@ class _Callback:
                 return cause
             return CredentialError(
                 f"the signer failed ({type(cause).__name__}: {cause})", hint="check the key, token or signing service"
+            )
+        if _is_signature_failure(exc):
+            # Checked before the time-stamp: a garbled signature is the
+            # signer's fault, whatever step of c2pa-rs trips over it.
+            return IdentityError(
+                f"the signature the signer made does not verify ({_detail(exc)})",
+                hint=f"the key must be that of the chain's first certificate, signing with {self.signer.alg.value}",
             )
         tsa_url = self.signer.tsa_url
         if tsa_url and _is_time_stamp_failure(exc):
@@ -525,6 +532,12 @@ class BmffEmbedding:
 def _detail(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text.split(": ", 1)[1] if ": " in text else text
+
+
+def _is_signature_failure(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(words in text for words in ("cose signature invalid", "invalid signature value",
+                                           "signature does not match", "signature is invalid"))
 
 
 def _is_time_stamp_failure(exc: Exception) -> bool:
