@@ -323,6 +323,20 @@ def scratch_file(near: Path) -> Iterator[Path]:
             os.close(temp.fd)
 
 
+def check_output_name(path: Path) -> None:
+    """Refuse an output name longer than its folder's file system allows
+    (NAME_MAX, 255 bytes on most), before any work."""
+    folder = _folder_of(path)
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    size = len(os.fsencode(path.name))
+    if size > limit:
+        raise UsageError(f"{path}: the output name is {size} bytes, longer than the {limit} this file system allows",
+                         hint="give a shorter name")
+
+
 def same_file(a: Path, b: Path) -> bool:
     """Whether *a* and *b* name the same file (by path or by inode)."""
     if a.resolve() == b.resolve():

@@ -22,7 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from provenance._files import atomic_output, open_input, output_error, same_file, scratch_file
+from provenance._files import atomic_output, check_output_name, open_input, output_error, same_file, scratch_file
 from provenance.credentials import bridge, cose
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
 from provenance.errors import OutputError, OutputExistsError, UsageError
@@ -70,6 +70,7 @@ class EditResult:
 def output_format(src: Path, dst: Path, *, force: bool) -> formats.MediaFormat:
     """The container *dst* will be, by its extension; refuses OUT == IN, an
     existing OUT without *force*, and containers that cannot embed."""
+    check_output_name(dst)
     if same_file(src, dst):
         raise UsageError(f"{dst}: output is the input file", hint="write to a new file; inputs are never modified")
     if dst.is_dir():

@@ -13,7 +13,7 @@ from typing import Any
 
 from cryptography.x509.oid import NameOID
 
-from provenance._files import atomic_output, atomic_write, open_input, same_file
+from provenance._files import atomic_output, atomic_write, check_output_name, open_input, same_file
 from provenance.credentials import bridge, cose, one_pass
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
 from provenance.credentials.sidecar import sidecar_path
@@ -58,6 +58,7 @@ class SignResult:
 def check_output(input: Path, output: Path, *, fmt: formats.MediaFormat, force: bool) -> None:
     """Refuse OUT == IN, an existing OUT without *force*, and an output
     extension of another container family (signing never converts)."""
+    check_output_name(output)
     if same_file(input, output):
         raise UsageError(f"{output}: output is the input file", hint="write to a new file; inputs are never modified")
     if os.path.lexists(output) and not force:  # a dangling symlink too
@@ -224,6 +225,7 @@ def sign_sidecar(
     src = Path(input)
     fmt = formats.detect_any(src)
     dst = Path(output) if output is not None else sidecar_path(src)
+    check_output_name(dst)
     if same_file(src, dst):
         raise UsageError(f"{dst}: the sidecar would overwrite the clip", hint="give another --output name")
     if dst.is_dir():
