@@ -180,7 +180,7 @@ class _Recording(io.FileIO):
 
     def write(self, data: bytes) -> int:  # type: ignore[override]
         try:
-            return super().write(data)  # type: ignore[arg-type]
+            return super().write(data)
         except OSError as exc:
             self.error = self.error or exc
             raise
@@ -193,9 +193,8 @@ class _Temp:
         self.folder, self.dir_fd = folder, dir_fd
         self.name: str | None = None  # set for a named temporary file
         _clean_stale(dir_fd)
-        self.fd = self._unnamed(mode) if _UNNAMED else None
-        if self.fd is None:
-            self.fd = self._named(mode)
+        fd = self._unnamed(mode) if _UNNAMED else None
+        self.fd: int = self._named(mode) if fd is None else fd
 
     def _unnamed(self, mode: int) -> int | None:
         flag = getattr(os, "O_TMPFILE", None)
@@ -284,7 +283,7 @@ def atomic_output(path: Path, *, mode: int = 0o644, replace: bool = True) -> Ite
         fh = io.BufferedRandom(raw)
         try:
             try:
-                yield fh  # type: ignore[misc]
+                yield fh
                 fh.flush()
                 os.fsync(raw.fileno())
             except OSError as exc:
