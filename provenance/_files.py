@@ -60,8 +60,11 @@ _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 # Folders opened safely by the caller (a batch: component by component,
 # never following a link), by the path outputs name them with.
 _anchors: contextvars.ContextVar[dict[str, int]] = contextvars.ContextVar("provenance_anchors", default={})
-# Folders already cleaned of dead runs' leftovers by this process.
-_cleaned: set[tuple[int, int]] = set()
+# Folders this process cleaned of dead runs' leftovers, and when: once a
+# minute at most, so a batch writing thousands of files into one folder does
+# not list it for each.
+_cleaned: dict[tuple[int, int], float] = {}
+_CLEAN_EVERY = 60.0
 
 
 def is_temporary(name: str) -> bool:
@@ -348,14 +351,15 @@ def same_file(a: Path, b: Path) -> bool:
 
 def _clean_stale(dir_fd: int) -> None:
     """Remove named temporary files whose writer is dead (their lock is
-    free), once per folder and process."""
+    free) from the folder *dir_fd*."""
     try:
         st = os.fstat(dir_fd)
     except OSError:
         return
-    if (st.st_dev, st.st_ino) in _cleaned:
+    now = time.monotonic()
+    if now - _cleaned.get((st.st_dev, st.st_ino), -_CLEAN_EVERY) < _CLEAN_EVERY:
         return
-    _cleaned.add((st.st_dev, st.st_ino))
+    _cleaned[(st.st_dev, st.st_ino)] = now
     with contextlib.suppress(OSError), os.scandir(dir_fd) as entries:
         names = [e.name for e in entries if _TEMP_NAME.fullmatch(e.name)]
     for name in names:

@@ -342,18 +342,31 @@ def test_a_folder_swapped_for_a_symlink_mid_batch_never_leads_outside(make_clip,
     def swapper() -> None:
         nonlocal swaps
         real, aside, link = outdir / "day", outdir / "day.real", outdir / "day.link"
+        made = 0
+
+        def restore() -> None:  # the batch made a new outdir/day meanwhile: keep it, inside OUTDIR
+            nonlocal made
+            if real.is_symlink():
+                real.unlink()
+            elif real.is_dir() and aside.is_dir():
+                made += 1
+                os.rename(real, outdir / f"day.made{made}")
+            if aside.is_dir():
+                os.rename(aside, real)
+            if link.is_symlink():
+                link.unlink()
+
         while not stop.is_set():
-            os.rename(real, aside)
-            os.symlink(outside, link)
             try:
+                os.rename(real, aside)
+                os.symlink(outside, link)
                 os.rename(link, real)  # now outdir/day -> outside
-            except OSError:  # the batch made a new outdir/day meanwhile: keep it, inside OUTDIR
-                os.rename(real, outdir / f"day.made{swaps}")
-                os.rename(link, real)
-            time.sleep(0.002)
-            os.unlink(real)
-            os.rename(aside, real)
-            swaps += 1
+                time.sleep(0.002)
+                os.unlink(real)
+                os.rename(aside, real)
+                swaps += 1
+            except OSError:
+                restore()
             time.sleep(0.002)
 
     thread = threading.Thread(target=swapper)
@@ -361,14 +374,14 @@ def test_a_folder_swapped_for_a_symlink_mid_batch_never_leads_outside(make_clip,
     inputs = collect_inputs([uploads]).inputs
     results = []
     try:
-        for _ in range(8):  # rounds, until the swapper has swapped often enough
+        for _ in range(20):  # rounds, until the swapper has swapped often enough
             results += run_sign_job(inputs, SignJob(outdir=outdir, signer=signer, force=True), jobs=1)
-            if swaps >= 30:
+            if swaps >= 40:
                 break
     finally:
         stop.set()
         thread.join()
-    assert swaps >= 30  # the race really ran
+    assert swaps >= 20  # the race really ran
     assert os.listdir(outside) == [], "an output escaped OUTDIR"
     signed = [r for r in results if r.exit_code == 0]
     assert signed and len(signed) < len(results)  # some were refused: the link was met
