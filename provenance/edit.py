@@ -16,17 +16,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from provenance._files import atomic_output, same_file
+from provenance._files import atomic_output, check_output_name, open_input, output_error, same_file, scratch_file
 from provenance.credentials import bridge, cose
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
-from provenance.errors import OutputExistsError, UsageError
+from provenance.errors import OutputError, OutputExistsError, UsageError
 from provenance.identity.signer import Signer
 from provenance.media import formats, transcode as media, video
 from provenance.parent import Parent, read_parent
@@ -71,11 +70,12 @@ class EditResult:
 def output_format(src: Path, dst: Path, *, force: bool) -> formats.MediaFormat:
     """The container *dst* will be, by its extension; refuses OUT == IN, an
     existing OUT without *force*, and containers that cannot embed."""
+    check_output_name(dst)
     if same_file(src, dst):
         raise UsageError(f"{dst}: output is the input file", hint="write to a new file; inputs are never modified")
     if dst.is_dir():
         raise UsageError(f"{dst}: output is a directory", hint="give a file name")
-    if dst.exists() and not force:
+    if os.path.lexists(dst) and not force:  # a dangling symlink too
         raise OutputExistsError(f"{dst}: output file exists", hint="pass --force to replace it")
     fmt = formats.for_extension(dst)
     if fmt is None or not formats.is_embeddable(fmt):
@@ -86,20 +86,13 @@ def output_format(src: Path, dst: Path, *, force: bool) -> formats.MediaFormat:
 
 @contextlib.contextmanager
 def _scratch(dst: Path) -> Iterator[Path]:
-    """A temporary media file next to *dst* (same file system), removed after."""
-    folder = dst.parent if str(dst.parent) else Path(".")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=f".media{dst.suffix}", dir=folder)
-    except FileNotFoundError:
-        raise UsageError(f"{folder}: output folder does not exist", hint="create it first") from None
-    except PermissionError:
-        raise UsageError(f"{folder}: output folder is not writable", hint="choose another output path") from None
-    os.close(fd)
-    try:
-        yield Path(name)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
+    """A temporary media file in *dst*'s folder (same file system), gone
+    after, even when the process is killed (see :mod:`provenance._files`)."""
+    with scratch_file(dst) as path:
+        try:
+            yield path
+        except OutputError as exc:  # raised naming the scratch file; the user knows the folder
+            raise output_error(dst.parent if str(dst.parent) else Path("."), exc.errno) from None
 
 
 def sign_edit(
@@ -115,6 +108,7 @@ def sign_edit(
     title: str | None = None,
     when: dt.datetime,
     flat_hash: bool = False,
+    force: bool = True,
 ) -> EditResult:
     """Sign *media_file* (the edited media) into *output*: ``c2pa.opened``
     of *parent*, then *actions*, with a claim thumbnail of the result.
@@ -127,7 +121,8 @@ def sign_edit(
     ingredient, resources = parent.ingredient(label=PARENT_LABEL)
     if thumbnail:
         resources[THUMBNAIL_ID] = thumbnail
-    with open(media_file, "rb") as media_fh, open(parent.path, "rb") as parent_fh, atomic_output(output) as out_fh:
+    with open_input(media_file) as media_fh, open_input(parent.path) as parent_fh, \
+            atomic_output(output, replace=force) as out_fh:
         store = bridge.sign_stream(
             manifest, signer=signer, mime_type=fmt.mime_type, source=media_fh, dest=out_fh, resources=resources,
             parent=(ingredient, parent.format.mime_type, parent_fh), trust=trust, intent="edit", merkle=not flat_hash,
@@ -168,7 +163,7 @@ def _edit(
         actions = produce(scratch, fmt, parent, when)
         return sign_edit(
             operation=operation, parent=parent, media_file=scratch, output=dst, fmt=fmt, signer=signer,
-            trust=trust, actions=actions, title=title, when=when, flat_hash=flat_hash,
+            trust=trust, actions=actions, title=title, when=when, flat_hash=flat_hash, force=force,
         )
 
 

@@ -54,6 +54,17 @@ class OutputExistsError(UsageError):
     """The output file exists and ``force`` was not given."""
 
 
+class OutputError(UsageError):
+    """The output cannot be written where asked: a read-only or missing
+    folder, a full disk, a quota. Exit code 2, as for any output that
+    cannot be written as asked; the message names the folder and the
+    system's reason (*errno*)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, errno: int | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.errno = errno
+
+
 class InputError(ProvenanceError):
     """The input file is missing, unreadable, malformed or unsupported."""
 

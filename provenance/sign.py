@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from cryptography.x509.oid import NameOID
 
-from provenance._files import atomic_output, same_file, atomic_write
+from provenance._files import atomic_output, atomic_write, check_output_name, open_input, same_file
 from provenance.credentials import bridge, cose, one_pass
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
 from provenance.credentials.sidecar import sidecar_path
@@ -57,9 +58,10 @@ class SignResult:
 def check_output(input: Path, output: Path, *, fmt: formats.MediaFormat, force: bool) -> None:
     """Refuse OUT == IN, an existing OUT without *force*, and an output
     extension of another container family (signing never converts)."""
+    check_output_name(output)
     if same_file(input, output):
         raise UsageError(f"{output}: output is the input file", hint="write to a new file; inputs are never modified")
-    if output.exists() and not force:
+    if os.path.lexists(output) and not force:  # a dangling symlink too
         raise OutputExistsError(f"{output}: output file exists", hint="pass --force to replace it")
     if output.is_dir():
         raise UsageError(f"{output}: output is a directory", hint="give a file name")
@@ -148,7 +150,7 @@ def sign(
         parent_title=src.name if has_parent else None,
     )
     resources = {THUMBNAIL_ID: thumbnail} if thumbnail else {}
-    with open(src, "rb") as source_fh, atomic_output(dst) as dest_fh:
+    with open_input(src) as source_fh, atomic_output(dst, replace=force) as dest_fh:
         store = None
         # A flat MP4/MOV/M4V of its own (no parent to ingest, Merkle leaves)
         # is signed in one pass; anything else, or any layout that path does
@@ -186,7 +188,7 @@ def _sign_with_c2pa(
     parent = None
     parent_fh = None
     if has_parent:
-        parent_fh = open(src, "rb")
+        parent_fh = open_input(src)
         parent = ({"title": src.name, "relationship": "parentOf", "label": src.name}, fmt.mime_type, parent_fh)
     try:
         return bridge.sign_stream(
@@ -223,11 +225,12 @@ def sign_sidecar(
     src = Path(input)
     fmt = formats.detect_any(src)
     dst = Path(output) if output is not None else sidecar_path(src)
+    check_output_name(dst)
     if same_file(src, dst):
         raise UsageError(f"{dst}: the sidecar would overwrite the clip", hint="give another --output name")
     if dst.is_dir():
         raise UsageError(f"{dst}: output is a directory", hint="give a file name")
-    if dst.exists() and not force:
+    if os.path.lexists(dst) and not force:
         raise OutputExistsError(
             f"{dst}: sidecar file exists",
             hint=f"pass --force to replace it, or name it {src.name}.c2pa with --output (verify looks for both names)",
@@ -246,15 +249,15 @@ def sign_sidecar(
         parent_title=src.name if has_parent else None,
     )
     resources = {THUMBNAIL_ID: thumbnail} if thumbnail else {}
-    with open(src, "rb") as source_fh, contextlib.ExitStack() as stack:
+    with open_input(src) as source_fh, contextlib.ExitStack() as stack:
         parent = None
         if has_parent:
-            parent_fh = stack.enter_context(open(src, "rb"))
+            parent_fh = stack.enter_context(open_input(src))
             parent = ({"title": src.name, "relationship": "parentOf", "label": src.name}, fmt.mime_type, parent_fh)
         store = bridge.sign_sidecar_store(
             manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh, resources=resources, parent=parent,
         )
-    atomic_write(dst, store)
+    atomic_write(dst, store, replace=force)
     labels = cose.manifest_labels(store)
     stamped_at, authority = time_stamp(store, signer)
     return SignResult(
@@ -306,7 +309,7 @@ def sign_remuxed(
             result = edit.sign_edit(
                 operation="remux", parent=parent, media_file=scratch, output=dst, fmt=fmt, signer=signer,
                 trust=TrustStore(), actions=[repackaged, published], title=title or src.name, when=when,
-                flat_hash=flat_hash,
+                flat_hash=flat_hash, force=force,
             )
             return SignResult(input=src, output=dst, manifest_id=result.manifest_id, format=fmt.name,
                               signer=name, parent_manifest=True, mode="remuxed",
@@ -317,7 +320,7 @@ def sign_remuxed(
             published_at=when, with_thumbnail=thumbnail is not None, actions=[repackaged, published],
         )
         resources = {THUMBNAIL_ID: thumbnail} if thumbnail else {}
-        with open(scratch, "rb") as source_fh, atomic_output(dst) as dest_fh:
+        with open_input(scratch) as source_fh, atomic_output(dst, replace=force) as dest_fh:
             store = bridge.sign_stream(manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh,
                                        dest=dest_fh, resources=resources, merkle=not flat_hash)
     labels = cose.manifest_labels(store)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
+from provenance._files import is_temporary, kind_of
 from provenance.media.formats import SUPPORTED
 
 STDIN = "-"
@@ -81,6 +83,18 @@ def _size(path: Path) -> int:
         return 0  # the job reports what is wrong with it
 
 
+def _special(path: Path) -> str | None:
+    """What *path* is when it is neither a regular file nor a symlink (a
+    FIFO would block the job that opens it; the job checks again)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return None  # gone: the job reports it
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        return None
+    return kind_of(mode)
+
+
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
@@ -98,7 +112,14 @@ def _walk(
         for name in sorted(files):
             path = Path(folder) / name
             relative = PurePosixPath(path.relative_to(root).as_posix())
+            if is_temporary(name):
+                skipped.append(SkippedInput(path, "a provenance temporary file (being written, or left by a killed run)"))
+                continue
             if not _selected(relative, include, exclude):
+                continue
+            special = _special(path)
+            if special is not None:
+                skipped.append(SkippedInput(path, f"not a regular file ({special})"))
                 continue
             if path.is_symlink():
                 target = os.path.realpath(path)
@@ -109,6 +130,7 @@ def _walk(
                     skipped.append(SkippedInput(path, f"symlink leads out of {root}"))
                     continue
                 if not os.path.isfile(target):
+                    skipped.append(SkippedInput(path, "symlink to something that is not a regular file"))
                     continue
             found.append(BatchInput(path, relative, _size(path)))
         for name in sorted(dirs):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.batch.inputs import BatchInput
-from provenance.batch.outputs import output_path, prepare_parent
+from provenance.batch.outputs import output_folder, output_path
 from provenance.batch.results import FAILED, SIGNED, BatchResult
 from provenance.credentials.manifest import SourceType
 from provenance.errors import ExitCode, ProvenanceError
@@ -123,9 +123,11 @@ class SignJob:
         output: Path | None = None
         try:
             output = self.output_for(item)
-            prepare_parent(self.outdir, output)
-            result = sign(item.path, output, signer=self._loaded, title=self.title, author=self.author,
-                          source=self.source, force=self.force, flat_hash=self.flat_hash)
+            # The output is written through a descriptor of its folder,
+            # reached from OUTDIR without following any link.
+            with output_folder(self.outdir, output):
+                result = sign(item.path, output, signer=self._loaded, title=self.title, author=self.author,
+                              source=self.source, force=self.force, flat_hash=self.flat_hash)
         except ProvenanceError as exc:
             return self.failure(item, exc.diagnostics(), exc.exit_code, output)
         except Exception as exc:  # noqa: BLE001 - one file must not stop the batch

@@ -62,7 +62,7 @@ def sign(paths: tuple[Path, ...], output_arg: str | None, title: str | None, aut
         raise UsageError("--flat-hash applies to embedded MP4/MOV credentials",
                          hint="drop it: a sidecar is bound to the clip by a data hash of every byte")
     output = Path(output_arg) if output_arg is not None else None
-    into_folder = output_arg is not None and (Path(output_arg).is_dir() or output_arg.endswith(os.sep))
+    into_folder = output_arg is not None and (os.path.isdir(output_arg) or output_arg.endswith(os.sep))
     if is_batch(paths, batch) or (into_folder and not (sidecar or remux)):
         if sidecar or remux:
             used = "--sidecar" if sidecar else "--remux"

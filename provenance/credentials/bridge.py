@@ -20,9 +20,10 @@ from typing import Any, BinaryIO
 
 import c2pa
 
+from provenance._files import open_input
 from provenance.credentials.cose import SignatureHeaders, signature_headers
 from provenance.credentials.model import ManifestStore, claim_thumbnail_ids, parse_store
-from provenance.errors import CredentialError, ProvenanceError, InputError, MalformedMediaError, UnsupportedFormatError
+from provenance.errors import CredentialError, IdentityError, ProvenanceError, InputError, MalformedMediaError, UnsupportedFormatError
 from provenance.identity.signer import Signer
 from provenance.trust.store import TrustStore
 
@@ -97,7 +98,7 @@ def read_store(
     sidecar store). ``None`` when there is none."""
     with _reading(path):
         try:
-            with open(path, "rb") as raw:
+            with open_input(path) as raw:
                 ctx = _context(trust.c2pa_settings())
                 with c2pa.Reader(mime_type, raw, manifest_data, context=ctx) as reader:
                     return _store_data(reader)
@@ -128,7 +129,7 @@ def read_fragment(init: Path, segment: Path, *, trust: TrustStore) -> ManifestSt
     (``Reader.with_fragment``). ``None`` when *init* has no manifest."""
     with _reading(segment):
         try:
-            with open(init, "rb") as raw, open(init, "rb") as raw2, open(segment, "rb") as frag:
+            with open_input(init) as raw, open_input(init) as raw2, open_input(segment) as frag:
                 ctx = _context(trust.c2pa_settings())
                 with c2pa.Reader("video/mp4", raw, context=ctx) as reader:
                     reader.with_fragment("video/mp4", raw2, frag)
@@ -140,7 +141,7 @@ def read_fragment(init: Path, segment: Path, *, trust: TrustStore) -> ManifestSt
 def read_resource(path: Path, *, mime_type: str, identifier: str, manifest_data: bytes | None = None) -> bytes:
     """The bytes of one resource (a thumbnail, say) of *path*'s manifest
     store, named by its ``identifier`` in the Reader JSON."""
-    with _reading(path), open(path, "rb") as raw:
+    with _reading(path), open_input(path) as raw:
         with c2pa.Reader(mime_type, raw, manifest_data, context=_context()) as reader:
             buf = io.BytesIO()
             reader.resource_to_stream(identifier, buf)
@@ -205,6 +206,13 @@ class _Callback:
                 return cause
             return CredentialError(
                 f"the signer failed ({type(cause).__name__}: {cause})", hint="check the key, token or signing service"
+            )
+        if _is_signature_failure(exc):
+            # Checked before the time-stamp: a garbled signature is the
+            # signer's fault, whatever step of c2pa-rs trips over it.
+            return IdentityError(
+                f"the signature the signer made does not verify ({_detail(exc)})",
+                hint=f"the key must be that of the chain's first certificate, signing with {self.signer.alg.value}",
             )
         tsa_url = self.signer.tsa_url
         if tsa_url and _is_time_stamp_failure(exc):
@@ -511,6 +519,12 @@ class BmffEmbedding:
 def _detail(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text.split(": ", 1)[1] if ": " in text else text
+
+
+def _is_signature_failure(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(words in text for words in ("cose signature invalid", "invalid signature value",
+                                           "signature does not match", "signature is invalid"))
 
 
 def _is_time_stamp_failure(exc: Exception) -> bool:

@@ -30,6 +30,9 @@ def candidates(clip: Path) -> tuple[Path, ...]:
 def find_sidecar(clip: Path) -> Path | None:
     """The sidecar next to *clip*, or ``None`` when there is none."""
     for candidate in candidates(clip):
-        if candidate.is_file() and candidate != clip:
-            return candidate
+        try:
+            if candidate.is_file() and candidate != clip:
+                return candidate
+        except OSError:  # e.g. NAME.c2pa past NAME_MAX for a legal 251-255 byte NAME: no such sidecar
+            continue
     return None

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from provenance._files import atomic_output
+from provenance._files import atomic_output, open_input
 from provenance.errors import MalformedMediaError, UsageError
 from provenance.media.bmff import BoxLimitError, BoxOverrunError, BoxReader, MalformedBoxError, type_name
 from provenance.media.formats import AVI, MediaFormat, detect
@@ -26,7 +26,7 @@ def top_level(path: Path, fmt: MediaFormat, *, lenient: bool = False) -> Iterato
     BMFF boxes follow :mod:`provenance.media.bmff`'s policy: a broken box
     raises :class:`~provenance.media.bmff.MalformedBoxError`, or, when
     *lenient*, ends the walk."""
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         if fmt is AVI:
             yield from _riff_chunks(fh)
             return

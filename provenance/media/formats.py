@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from provenance._files import open_input
 from provenance.errors import InputError, MalformedMediaError, UnsupportedFormatError
 
 
@@ -64,13 +65,9 @@ def detect(path: Path) -> MediaFormat:
     'video/mp4'
     """
     try:
-        size = os.stat(path).st_size
-        with open(path, "rb") as fh:
+        with open_input(path) as fh:  # a regular file, or InputError (a FIFO would block)
+            size = os.fstat(fh.fileno()).st_size
             head = fh.read(512)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file", hint="check the path") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory", hint="give a video file") from None
     except OSError as exc:
         raise InputError(
             f"{path}: cannot be read ({exc.strerror})", hint="check its permissions"
@@ -140,7 +137,7 @@ def detect_any(path: Path) -> MediaFormat:
         return detect(path)
     except UnsupportedFormatError:
         pass
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         head = fh.read(512)
     if head[:4] == b"\x1a\x45\xdf\xa3":
         return WEBM if _matroska_doctype(head) == b"webm" else MKV

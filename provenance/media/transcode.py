@@ -9,6 +9,8 @@ parameters.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,8 +21,12 @@ from typing import Any
 import av
 import av.error
 
-from provenance.errors import MalformedMediaError, UsageError
-from provenance.media.video import MediaInfo, probe
+from provenance._files import output_error
+from provenance.errors import MalformedMediaError, OutputError, UsageError
+from provenance.media.video import MediaInfo, open_media, probe
+
+# FFmpeg errors writing the output that are the output's place, not the codec.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
 
 # --video-codec names → PyAV encoders.
 VIDEO_CODECS: dict[str, str] = {"h264": "libx264", "hevc": "libx265", "mpeg4": "mpeg4", "vp9": "libvpx-vp9"}
@@ -70,7 +76,7 @@ class RemuxOutcome:
 
 def _decode_error(path: Path, exc: Exception) -> MalformedMediaError:
     return MalformedMediaError(
-        f"{path}: the video cannot be decoded ({exc})",
+        f"{path}: the video cannot be decoded ({_reason(exc)})",
         hint="the file is truncated or damaged; use an intact copy",
     )
 
@@ -81,15 +87,25 @@ def _reason(exc: Exception) -> str:
 
 
 def _mux_error(exc: Exception, *, what: str, muxer: str, hint: str | None = None) -> UsageError:
+    if getattr(exc, "errno", None) in _OUTPUT_ERRNOS:  # a full disk, not the codec's fault
+        return _output_failure(exc)
     return UsageError(
         f"{what} cannot be written to {muxer.upper()} ({_reason(exc)})",
         hint=hint or "choose another output container or codec (see --help)",
     )
 
 
+def _output_failure(exc: Exception) -> OutputError:
+    name = getattr(exc, "filename", None)
+    return output_error(Path(name).parent if name else Path("."), getattr(exc, "errno", None))
+
+
 def _failure(exc: av.error.FFmpegError, *, src: Path, dst: Path, what: str, muxer: str) -> Exception:
-    """A failure while writing *dst* is the container refusing what it was
-    given; any other is *src* failing to decode."""
+    """A failure while writing *dst* is the place it is written to failing
+    (a full disk) or the container refusing what it was given; any other is
+    *src* failing to decode."""
+    if getattr(exc, "errno", None) in _OUTPUT_ERRNOS and getattr(exc, "filename", None) != str(src):
+        return _output_failure(exc)
     if getattr(exc, "filename", None) == str(dst):
         return _mux_error(exc, what=what, muxer=muxer)
     return _decode_error(src, exc)
@@ -255,7 +271,7 @@ def transcode_media(
         )
     rate = fps or info.fps or Fraction(30)
     try:
-        with av.open(str(src)) as inp, av.open(str(dst), "w", format=muxer) as out:
+        with open_media(src) as inp, av.open(str(dst), "w", format=muxer) as out:
             vin = inp.streams.video[0]
             vin.thread_type = "AUTO"
             ain = inp.streams.audio[0] if inp.streams.audio and audio != "none" else None
@@ -306,7 +322,7 @@ def keyframe_times(path: Path) -> tuple[float, ...]:
     keyframes of *path*, read from packet flags without decoding."""
     times: list[float] = []
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             if not container.streams.video:
                 return ()
             stream = container.streams.video[0]
@@ -371,7 +387,7 @@ def _near(points: tuple[float, ...], target: float, tolerance: float) -> float |
 
 def _copy_span(src: Path, dst: Path, *, muxer: str, start: float, end: float | None) -> None:
     try:
-        with av.open(str(src)) as inp, av.open(str(dst), "w", format=muxer) as out:
+        with open_media(src) as inp, av.open(str(dst), "w", format=muxer) as out:
             streams = [s for s in (inp.streams.video[:1] + inp.streams.audio[:1])]
             mapping = {s.index: out.add_stream_from_template(s) for s in streams}
             _start(out, what="the source's streams", muxer=muxer)
@@ -401,7 +417,7 @@ def _reencode_span(src: Path, dst: Path, *, muxer: str, start: float, end: float
     codec = DEFAULT_VIDEO_CODEC.get(muxer, "h264")
     rate = info.fps or Fraction(30)
     try:
-        with av.open(str(src)) as inp, av.open(str(dst), "w", format=muxer) as out:
+        with open_media(src) as inp, av.open(str(dst), "w", format=muxer) as out:
             vin = inp.streams.video[0]
             ain = inp.streams.audio[0] if inp.streams.audio else None
             vout = _video_encoder(out, codec=codec, rate=rate, width=info.width or 2, height=info.height or 2, crf=None, bitrate=None)
@@ -440,12 +456,13 @@ def _reencode_span(src: Path, dst: Path, *, muxer: str, start: float, end: float
 def remux_media(src: Path, dst: Path, *, muxer: str) -> RemuxOutcome:
     """Copy the video and audio streams of *src* into a *muxer* container
     without re-encoding (subtitle and data streams are left out)."""
-    try:
-        inp = av.open(str(src))
-    except av.error.FFmpegError as exc:
-        raise _decode_error(src, exc) from None
-    with inp:
-        streams = list(inp.streams.video) + list(inp.streams.audio)
+    with contextlib.ExitStack() as stack:
+        try:
+            inp = stack.enter_context(open_media(src))
+        except av.error.FFmpegError as exc:
+            raise _decode_error(src, exc) from None
+        # A stream FFmpeg finds no codec for (a damaged hdlr) cannot be copied either.
+        streams = [s for s in list(inp.streams.video) + list(inp.streams.audio) if s.codec_context is not None]
         if not streams:
             raise UsageError(f"{src}: has no video or audio stream", hint="give a video file")
         names = tuple(s.codec_context.name for s in streams)
@@ -464,6 +481,8 @@ def remux_media(src: Path, dst: Path, *, muxer: str) -> RemuxOutcome:
                     packet.stream = mapping[packet.stream.index]
                     out.mux(packet)
         except av.error.FFmpegError as exc:
+            if getattr(exc, "errno", None) in _OUTPUT_ERRNOS and getattr(exc, "filename", None) != str(src):
+                raise _output_failure(exc) from None
             if getattr(exc, "filename", None) == str(dst):
                 raise UsageError(f"{refused} ({_reason(exc)})", hint=hint) from None
             raise _decode_error(src, exc) from None

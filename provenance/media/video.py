@@ -6,7 +6,10 @@ chain: transcode, trim, remux), the only module that imports ``av``.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -15,16 +18,40 @@ import av
 import av.error
 import numpy as np
 
+from provenance._files import readable_name
 from provenance.errors import MalformedMediaError
 
 THUMBNAIL_MAX_WIDTH = 640
+# Metadata that is not UTF-8 (RIFF INFO tags written by older tools hold
+# Latin-1 or Windows code pages) is read byte by byte as Latin-1, instead of
+# failing the whole file.
+_METADATA_ERRORS = "provenance-latin1"
+codecs.register_error(_METADATA_ERRORS, lambda e: (e.object[e.start:e.end].decode("latin-1"), e.end))  # type: ignore[attr-defined]
 
 
 def _open_error(path: Path, exc: Exception) -> MalformedMediaError:
+    reason = getattr(exc, "strerror", None) or exc  # FFmpeg's words, without the (/proc) name it opened
     return MalformedMediaError(
-        f"{path}: the video cannot be decoded ({exc})",
+        f"{path}: the video cannot be decoded ({reason})",
         hint="the file is truncated or damaged; use an intact copy",
     )
+
+
+@contextlib.contextmanager
+def open_media(path: Path) -> Iterator[av.container.InputContainer]:
+    """PyAV's input container for *path*, a regular file only (a FIFO is
+    refused, not waited on), its metadata decoded even when not UTF-8."""
+    with readable_name(path) as name, av.open(name, metadata_errors=_METADATA_ERRORS) as container:
+        yield container
+
+
+def decodable_video(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The first video stream, if FFmpeg has a decoder for it (a damaged
+    ``hdlr`` or a missing ``stbl`` leave a stream with none)."""
+    if not container.streams.video:
+        return None
+    stream = container.streams.video[0]
+    return stream if stream.codec_context is not None else None
 
 
 def make_sample_clip(
@@ -107,13 +134,14 @@ def _encode_tone(out: av.container.OutputContainer, stream: av.audio.stream.Audi
 def thumbnail_jpeg(path: Path, *, max_width: int = THUMBNAIL_MAX_WIDTH) -> bytes | None:
     """A JPEG of a representative keyframe: the first keyframe at or after a
     third of the clip (past fades and slates), or the first frame of a short
-    clip. Returns ``None`` for a file with no video stream.
+    clip. Returns ``None`` for a file with no video stream, or one FFmpeg
+    cannot decode (such a clip is signed without a thumbnail).
     """
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
+        with open_media(path) as container:
+            stream = decodable_video(container)
+            if stream is None:
                 return None
-            stream = container.streams.video[0]
             stream.codec_context.skip_frame = "NONKEY"
             frame = None
             duration = container.duration  # microseconds
@@ -162,7 +190,7 @@ def reencode(src: Path, dst: Path, *, crf: int = 28) -> Path:
     embedded credentials are dropped, as real re-encoders drop them.
     """
     try:
-        with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        with open_media(src) as inp, av.open(str(dst), "w") as out:
             vin = inp.streams.video[0]
             codec = "mpeg4" if dst.suffix.lower() == ".avi" else "libx264"
             rate = vin.average_rate or Fraction(30)
@@ -200,8 +228,13 @@ class MediaInfo:
 def probe(path: Path) -> MediaInfo:
     """Duration, picture size, frame rate and codecs of *path*."""
     try:
-        with av.open(str(path)) as container:
-            video = container.streams.video[0] if container.streams.video else None
+        with open_media(path) as container:
+            video = decodable_video(container)
+            if video is None and container.streams.video:
+                raise MalformedMediaError(
+                    f"{path}: its video stream cannot be decoded (FFmpeg finds no codec for it)",
+                    hint="the file is damaged or uses a codec FFmpeg lacks; use an intact copy",
+                )
             audio = container.streams.audio[0] if container.streams.audio else None
             duration = container.duration / 1_000_000 if container.duration else None
             if duration is None and video is not None and video.duration and video.time_base:

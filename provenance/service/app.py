@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from provenance import __version__
 from provenance.credentials.bridge import C2PA_VERSION
 from provenance.credentials.manifest import SOURCE_LABELS, SourceType
-from provenance.errors import InputError, ProvenanceError, UnsupportedFormatError, UsageError
+from provenance.errors import InputError, OutputError, ProvenanceError, UnsupportedFormatError, UsageError
 from provenance.media import formats
 from provenance.service.config import ServiceConfig
 from provenance.service.expectations import SignerExpectation, check_expectation, flag
@@ -312,8 +312,11 @@ async def _upload_error(request: Request, exc: Exception) -> Response:
 
 async def _provenance_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProvenanceError)
-    status = 400 if isinstance(exc, UsageError) else 500
-    if status == 500:
+    if isinstance(exc, OutputError):  # the server's own disk is full or read-only: not the client's fault
+        status = 507
+    else:
+        status = 400 if isinstance(exc, UsageError) else 500
+    if status >= 500:
         # The message names the client's file and what it holds: one inert line in the log.
         log.error("request failed: %s", inert(exc.diagnostics(), limit=MESSAGE_LIMIT))
     return error_response(status, exc.message, exc.hint)

@@ -227,6 +227,7 @@ def openapi_document(*, max_upload: int) -> dict[str, Any]:
                     "422": _error("The clip is damaged and cannot be signed."),
                     "429": _PER_CLIENT,
                     "503": _error("Signing is not enabled, or the service is busy (Retry-After)."),
+                    "507": _error("The server cannot write the signed clip (its disk is full or read-only)."),
                 },
             }},
             "/healthz": {"get": {

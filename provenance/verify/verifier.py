@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from provenance._files import open_input
 from provenance.credentials import bridge
 from provenance.credentials import sidecar as sidecars
 from provenance.credentials.manifest import is_ai
@@ -169,15 +170,23 @@ class Credentials:
     sidecar_store: bytes | None = None
 
 
+#: A manifest store larger than this is not a sidecar provenance reads.
+MAX_SIDECAR_BYTES = 64 << 20
+
+
 def _read_sidecar(path: Path) -> bytes:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: sidecar manifest not found", hint="check the --manifest path") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory", hint="give the .c2pa sidecar file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the sidecar ({exc.strerror})", hint="check its permissions") from None
+    """The sidecar's bytes: a regular file (never a FIFO that would block),
+    at most :data:`MAX_SIDECAR_BYTES`."""
+    if not path.exists():
+        raise InputError(f"{path}: sidecar manifest not found", hint="check the --manifest path")
+    with open_input(path) as fh:
+        try:
+            data = fh.read(MAX_SIDECAR_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read the sidecar ({exc.strerror})", hint="check its permissions") from None
+    if len(data) > MAX_SIDECAR_BYTES:
+        raise InputError(f"{path}: larger than {MAX_SIDECAR_BYTES >> 20} MiB: not a sidecar manifest store",
+                         hint="give the .c2pa file written by 'sign --sidecar'")
     if not data:
         raise InputError(f"{path}: the sidecar is empty", hint="give the .c2pa file written by 'sign --sidecar'")
     return data

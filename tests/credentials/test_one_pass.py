@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from provenance.credentials import one_pass
-from provenance.errors import CredentialError
+from provenance.errors import CredentialError, IdentityError
 from provenance.identity.signer import KeySigner
 from provenance.media import boxes, formats
 from provenance.sign import sign
@@ -148,7 +148,7 @@ class _GarbageSigner(KeySigner):
 def test_a_signature_that_does_not_verify_is_refused_as_before(make_clip, signer, tmp_path: Path) -> None:
     # c2pa-rs's verify_after_sign (the COSE signature and the store's
     # structure) runs in sign_embeddable too
-    with pytest.raises(CredentialError, match="signature does not match"):
+    with pytest.raises(IdentityError, match="signature the signer made does not verify"):
         sign(make_clip("mp4"), tmp_path / "out.mp4", signer=_GarbageSigner(signer._key, chain=signer.chain))
     assert os.listdir(tmp_path) == ["clip.mp4"]
 
