@@ -34,7 +34,7 @@ from provenance.identity.pki import DevPKI
 from provenance.trust.store import TrustStore, SourceKind
 pki = DevPKI(Path(keys))
 if op in ("sign", "sign-flat"):
-    from provenance.sign import sign
+    from provenance.signing import sign
     signer = KeySigner.from_files(key=pki.signer_key, chain=pki.chain)
     t = time.perf_counter(); sign(src, dst, signer=signer, force=True, flat_hash=op == "sign-flat"); elapsed = time.perf_counter() - t
 elif op == "verify":
@@ -99,7 +99,7 @@ def main() -> int:
     keys = work / "keys"
     if not (keys / "chain.pem").exists():
         init_dev_pki(keys, subject=Subject("Bench Signer", "Bench", "US"))
-    base_rss = json.loads(subprocess.run([sys.executable, "-c", "import provenance.sign, provenance.verify.verifier;" + BASELINE_CHILD],
+    base_rss = json.loads(subprocess.run([sys.executable, "-c", "import provenance.signing, provenance.verify.verifier;" + BASELINE_CHILD],
                                          check=True, capture_output=True, text=True).stdout)["peak_rss_mb"]
     rows = []
     try:

@@ -18,7 +18,6 @@ from provenance.batch.results import FAILED, SIGNED, BatchResult
 from provenance.credentials.manifest import SourceType
 from provenance.errors import ExitCode, ProvenanceError
 from provenance.identity.signer import Signer
-from provenance.sign import check_signer, sign
 from provenance.trust.store import TrustStore
 from provenance.verify.explain import explain
 from provenance.verify.policy import Policy
@@ -98,6 +97,8 @@ class SignJob:
     def setup(self) -> None:
         """Open the signer and refuse, before any file, one whose signature
         validators would reject (the C2PA certificate profile)."""
+        from provenance._sign_step import check_signer  # signing modules load only for a sign job
+
         if self._loaded is None:
             loaded = self.signer if isinstance(self.signer, Signer) else self.signer()
             try:
@@ -118,6 +119,8 @@ class SignJob:
         return output_path(self.outdir, item.relative)
 
     def run(self, item: BatchInput) -> BatchResult:
+        from provenance.signing import sign
+
         assert self._loaded is not None, "SignJob.setup() was not called"
         output: Path | None = None
         try:

@@ -16,8 +16,8 @@ from provenance.cli.common import console
 from provenance.cli.signers import factory_from_options, signer_from_options, signer_options
 from provenance.credentials.manifest import SourceType
 from provenance.errors import UsageError
-from provenance.sign import sign as sign_clip
-from provenance.sign import sign_remuxed, sign_sidecar
+from provenance.signing import sign as sign_clip
+from provenance.signing import sign_remuxed, sign_sidecar
 
 
 @click.command()

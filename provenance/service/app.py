@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from provenance import __version__
+from provenance._version import __version__
 from provenance.credentials.bridge import C2PA_VERSION
 from provenance.credentials.manifest import SOURCE_LABELS, SourceType
 from provenance.errors import InputError, ProvenanceError, UnsupportedFormatError, UsageError
@@ -32,7 +32,7 @@ from provenance.service.config import ServiceConfig
 from provenance.service.expectations import SignerExpectation, check_expectation, flag
 from provenance.service.openapi import openapi_document
 from provenance.service.uploads import Upload, UploadError, receive_upload, safe_filename, upload_folder
-from provenance.sign import SignResult, sign
+from provenance.signing import SignResult, sign
 from provenance.trust.store import TrustStore
 from provenance.verify.explain import CODES, HEADLINES
 from provenance.verify.policy import Policy

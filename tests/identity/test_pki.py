@@ -12,7 +12,7 @@ from provenance.identity.algorithms import SigningAlgorithm
 from provenance.identity.certificates import C2PA_CLAIM_SIGNING, Subject
 from provenance.identity.pki import DevPKI, init_dev_pki
 from provenance.identity.signer import KeySigner
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify

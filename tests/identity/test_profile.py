@@ -4,7 +4,6 @@ exactly one rule, and the REJECTED/PROFILE split checked against c2pa-rs."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -125,12 +124,11 @@ def test_require_signable_names_the_first_rejected_rule(ca: MiniCA) -> None:
 def _sign_without_precheck(monkeypatch: pytest.MonkeyPatch, key: Any, chain: list[x509.Certificate],
                            clip: Path, out: Path) -> None:
     # Turn provenance's own refusal off so c2pa-rs alone decides.
-    # (not `import provenance.sign as ...`: the package exports the function sign under that name)
-    sign_module = importlib.import_module("provenance.sign")
+    from provenance import _sign_step, signing
 
-    monkeypatch.setattr(sign_module, "require_signable", lambda chain: None)
+    monkeypatch.setattr(_sign_step, "require_signable", lambda chain: None)
     alg = SigningAlgorithm.PS256 if isinstance(key, rsa.RSAPrivateKey) else SigningAlgorithm.ES256
-    sign_module.sign(clip, out, signer=KeySigner(key, chain=chain, alg=alg), force=True)
+    signing.sign(clip, out, signer=KeySigner(key, chain=chain, alg=alg), force=True)
 
 
 @pytest.mark.parametrize("case", list(CASES))
