@@ -54,7 +54,7 @@ def check_signer(signer: Signer) -> None:
     authority is not an http(s) URL."""
     if signer.tsa_url is not None and urllib.parse.urlsplit(signer.tsa_url).scheme.lower() not in ("http", "https"):
         raise UsageError(f"{signer.tsa_url}: the time-stamp authority must be an http(s) URL",
-                         hint="e.g. --tsa http://timestamp.example.com")
+                         hint="e.g. http://timestamp.example.com", reason="tsa_url_scheme")
     require_signable(signer.chain)
 
 
@@ -93,7 +93,7 @@ def embeddable_output(src: Path, dst: Path, *, force: bool) -> formats.MediaForm
     if dst.is_dir():
         raise UsageError(f"{dst}: output is a directory", hint="give a file name")
     if dst.exists() and not force:
-        raise OutputExistsError(f"{dst}: output file exists", hint="pass --force to replace it")
+        raise OutputExistsError(f"{dst}: output file exists")
     fmt = formats.for_extension(dst)
     if fmt is None or not formats.is_embeddable(fmt):
         what = f"{fmt.name} cannot carry embedded credentials" if fmt else f"extension {dst.suffix or '(none)'!r} names no container provenance writes"

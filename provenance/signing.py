@@ -56,7 +56,7 @@ def check_output(input: Path, output: Path, *, fmt: formats.MediaFormat, force: 
     if same_file(input, output):
         raise UsageError(f"{output}: output is the input file", hint="write to a new file; inputs are never modified")
     if output.exists() and not force:
-        raise OutputExistsError(f"{output}: output file exists", hint="pass --force to replace it")
+        raise OutputExistsError(f"{output}: output file exists")
     if output.is_dir():
         raise UsageError(f"{output}: output is a directory", hint="give a file name")
     suffix = output.suffix.lower()
@@ -196,13 +196,14 @@ def sign_sidecar(
     fmt = formats.detect_any(src)
     dst = Path(output) if output is not None else sidecar_path(src)
     if same_file(src, dst):
-        raise UsageError(f"{dst}: the sidecar would overwrite the clip", hint="give another --output name")
+        raise UsageError(f"{dst}: the sidecar would overwrite the clip", hint="give another output name", reason="sidecar_is_clip")
     if dst.is_dir():
         raise UsageError(f"{dst}: output is a directory", hint="give a file name")
     if dst.exists() and not force:
         raise OutputExistsError(
             f"{dst}: sidecar file exists",
-            hint=f"pass --force to replace it, or name it {src.name}.c2pa with --output (verify looks for both names)",
+            hint=f"allow replacing it, or name it {src.name}.c2pa (verify looks for both names)",
+            reason="sidecar_exists", details={"name": src.name},
         )
     check_signer(signer)
     has_parent = formats.is_embeddable(fmt) and boxes.has_embedded_manifest(src, fmt)

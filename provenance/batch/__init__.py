@@ -76,7 +76,7 @@ def run_sign_job(inputs: Sequence[BatchInput], job: SignJob, jobs: int | None = 
         try:
             out = job.output_for(item)
         except ProvenanceError as exc:
-            refused.append(job.failure(item, exc.diagnostics(), exc.exit_code))
+            refused.append(job.failure(item, job.describe(exc), exc.exit_code))
             continue
         first = claimed.setdefault(out, item)
         if first is not item:

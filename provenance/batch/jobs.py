@@ -78,6 +78,9 @@ class SignJob:
     worker opens it once, see :mod:`provenance.identity.factories`). A
     signer the job opened itself is closed by :meth:`close`; one it was
     given belongs to the caller. *flat_hash* as for :func:`provenance.sign`.
+    *describe* words a failed file's error (a picklable function; the CLI
+    passes its own, which names its flags); by default the library's
+    :meth:`~provenance.errors.ProvenanceError.diagnostics`.
     """
 
     outdir: Path
@@ -87,6 +90,7 @@ class SignJob:
     source: SourceType = SourceType.CAMERA
     force: bool = False
     flat_hash: bool = False
+    describe: Callable[[ProvenanceError], str] = ProvenanceError.diagnostics
     _loaded: Signer | None = field(default=None, init=False, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -129,7 +133,7 @@ class SignJob:
             result = sign(item.path, output, signer=self._loaded, title=self.title, author=self.author,
                           source=self.source, force=self.force, flat_hash=self.flat_hash)
         except ProvenanceError as exc:
-            return self.failure(item, exc.diagnostics(), exc.exit_code, output)
+            return self.failure(item, self.describe(exc), exc.exit_code, output)
         except Exception as exc:  # noqa: BLE001 - one file must not stop the batch
             return self.failure(item, f"internal error: {type(exc).__name__}: {exc}", ExitCode.INTERNAL, output)
         return BatchResult(str(item.path), SIGNED, ExitCode.VERIFIED, {**result.to_dict(), "error": None},

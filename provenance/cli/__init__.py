@@ -78,11 +78,12 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         from provenance.cli.common import console_err  # rich: only once a command runs
+        from provenance.cli.hints import cli_diagnostics
 
         try:
             return super().invoke(ctx)
         except ProvenanceError as exc:
-            console_err.print(f"[bold red]error:[/] {exc.diagnostics()}", highlight=False, soft_wrap=True)
+            console_err.print(f"[bold red]error:[/] {cli_diagnostics(exc)}", highlight=False, soft_wrap=True)
             ctx.exit(int(exc.exit_code))
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
