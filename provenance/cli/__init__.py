@@ -1,4 +1,5 @@
 """The ``provenance`` command: a thin click layer over the library.
+The command line is the interface; these modules are internal and unstable.
 
 Each command builds its inputs, calls one library function and renders
 the result. Errors are caught once, here, and printed as one line.
