@@ -92,3 +92,18 @@ def test_public_api_names_resolve_and_modules_are_not_shadowed() -> None:
     assert signing_module.__name__ == "provenance.signing"
     with pytest.raises(AttributeError):
         provenance.no_such_name  # noqa: B018
+
+
+def test_the_verify_function_survives_importing_the_verify_package() -> None:
+    # provenance.verify is both a subpackage and the public function; the
+    # import system sets a subpackage on its parent, which must not replace
+    # the function that `from provenance import verify` returns.
+    code = (
+        "import provenance.verify.report\n"
+        "from provenance import verify\n"
+        "assert callable(verify) and verify.__module__ == 'provenance.verify.verifier', verify\n"
+        "import provenance.verify.policy\n"
+        "import provenance\n"
+        "assert provenance.verify is verify\n"
+    )
+    assert _loaded(code) == ["c2pa"]
