@@ -24,59 +24,142 @@ into ``Verdict.WRONG_SIGNER``. Batch work over many files lives in
 :mod:`provenance.batch`; edits that keep the chain in :mod:`provenance.edit`.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from provenance import _pickle
+import sys
+import types
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-_pickle.register()
+from provenance._version import __version__
 
-from provenance.credentials.manifest import SourceType  # noqa: E402
-from provenance.errors import (  # noqa: E402
-    CredentialError,
-    ExitCode,
-    IdentityError,
-    InputError,
-    InsecureKeyError,
-    MalformedMediaError,
-    OutputExistsError,
-    PassphraseError,
-    ProvenanceError,
-    UnsupportedFormatError,
-    UsageError,
-)
-from provenance.identity.algorithms import SigningAlgorithm  # noqa: E402
-from provenance.identity.factories import (  # noqa: E402
-    CommandSignerFactory,
-    KeyFileSignerFactory,
-    Pkcs11SignerFactory,
-    SecretSource,
-)
-from provenance.identity.signer import KeySigner, Signer  # noqa: E402
-from provenance.sign import SignResult, sign  # noqa: E402
-from provenance.trust.store import SourceKind, TrustSource, TrustStore  # noqa: E402
-from provenance.verify.report import (  # noqa: E402
-    Action,
-    Ingredient,
-    SignerIdentity,
-    Status,
-    StatusKind,
-    Thumbnail,
-    TimeSource,
-    TimeStampInfo,
-    VerificationReport,
-    Verdict,
-)
-from provenance.verify.policy import (  # noqa: E402
-    AllOf,
-    AnyOf,
-    ExpectIssuer,
-    ExpectOrganization,
-    ExpectSigner,
-    Policy,
-    PolicyError,
-    RequireTimestamp,
-)
-from provenance.verify.verifier import verify  # noqa: E402
+# Each public name and the module that defines it. Names load on first use
+# (PEP 562), so `import provenance` (and `provenance --help`) does not pull
+# in c2pa, PyAV or numpy; the imports under TYPE_CHECKING give type checkers
+# and IDEs the same names statically.
+_EXPORTS: dict[str, str] = {
+    "SourceType": "provenance.credentials.manifest",
+    "CredentialError": "provenance.errors",
+    "ExitCode": "provenance.errors",
+    "IdentityError": "provenance.errors",
+    "InputError": "provenance.errors",
+    "InsecureKeyError": "provenance.errors",
+    "MalformedMediaError": "provenance.errors",
+    "OutputExistsError": "provenance.errors",
+    "PassphraseError": "provenance.errors",
+    "ProvenanceError": "provenance.errors",
+    "UnsupportedFormatError": "provenance.errors",
+    "UsageError": "provenance.errors",
+    "SigningAlgorithm": "provenance.identity.algorithms",
+    "CommandSignerFactory": "provenance.identity.factories",
+    "KeyFileSignerFactory": "provenance.identity.factories",
+    "Pkcs11SignerFactory": "provenance.identity.factories",
+    "SecretSource": "provenance.identity.factories",
+    "KeySigner": "provenance.identity.signer",
+    "Signer": "provenance.identity.signer",
+    "SignResult": "provenance.signing",
+    "sign": "provenance.signing",
+    "SourceKind": "provenance.trust.store",
+    "TrustSource": "provenance.trust.store",
+    "TrustStore": "provenance.trust.store",
+    "Action": "provenance.verify.report",
+    "Ingredient": "provenance.verify.report",
+    "SignerIdentity": "provenance.verify.report",
+    "Status": "provenance.verify.report",
+    "StatusKind": "provenance.verify.report",
+    "Thumbnail": "provenance.verify.report",
+    "TimeSource": "provenance.verify.report",
+    "TimeStampInfo": "provenance.verify.report",
+    "VerificationReport": "provenance.verify.report",
+    "Verdict": "provenance.verify.report",
+    "AllOf": "provenance.verify.policy",
+    "AnyOf": "provenance.verify.policy",
+    "ExpectIssuer": "provenance.verify.policy",
+    "ExpectOrganization": "provenance.verify.policy",
+    "ExpectSigner": "provenance.verify.policy",
+    "Policy": "provenance.verify.policy",
+    "PolicyError": "provenance.verify.policy",
+    "RequireTimestamp": "provenance.verify.policy",
+    "verify": "provenance.verify.verifier",
+}
+
+if TYPE_CHECKING:
+    from provenance.credentials.manifest import SourceType
+    from provenance.errors import (
+        CredentialError,
+        ExitCode,
+        IdentityError,
+        InputError,
+        InsecureKeyError,
+        MalformedMediaError,
+        OutputExistsError,
+        PassphraseError,
+        ProvenanceError,
+        UnsupportedFormatError,
+        UsageError,
+    )
+    from provenance.identity.algorithms import SigningAlgorithm
+    from provenance.identity.factories import (
+        CommandSignerFactory,
+        KeyFileSignerFactory,
+        Pkcs11SignerFactory,
+        SecretSource,
+    )
+    from provenance.identity.signer import KeySigner, Signer
+    from provenance.signing import SignResult, sign
+    from provenance.trust.store import SourceKind, TrustSource, TrustStore
+    from provenance.verify.policy import (
+        AllOf,
+        AnyOf,
+        ExpectIssuer,
+        ExpectOrganization,
+        ExpectSigner,
+        Policy,
+        PolicyError,
+        RequireTimestamp,
+    )
+    from provenance.verify.report import (
+        Action,
+        Ingredient,
+        SignerIdentity,
+        Status,
+        StatusKind,
+        Thumbnail,
+        TimeSource,
+        TimeStampInfo,
+        VerificationReport,
+        Verdict,
+    )
+    from provenance.verify.verifier import verify
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+class _Package(types.ModuleType):
+    """Keeps the public function ``verify`` when the subpackage
+    ``provenance.verify`` (of the same name) is imported: the import system
+    sets each subpackage as an attribute of its parent, which would shadow
+    the function. ``sys.modules["provenance.verify"]`` still names the
+    package; renaming that package (see README, Layout) would end this."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "verify" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "__version__",

@@ -261,7 +261,7 @@ class _Temp:
         try:
             os.link(source, name, src_dir_fd=src_dir_fd, dst_dir_fd=self.dir_fd, follow_symlinks=follow)
         except FileExistsError:
-            raise OutputExistsError(f"{shown}: output file exists", hint="pass --force to replace it") from None
+            raise OutputExistsError(f"{shown}: output file exists") from None
         except OSError as exc:
             raise output_error(self.folder, exc) from None
 

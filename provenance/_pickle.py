@@ -6,6 +6,10 @@ certificate out) makes every frozen object that holds certificates
 picklable, without each of them knowing about it. Certificates are public
 data; private keys are deliberately left unpicklable: a worker process
 loads its signer itself (see ``examples/``).
+
+Internal: every module that loads certificates imports this one, which
+registers the reducer on import (``import provenance`` itself stays free
+of cryptography).
 """
 
 from __future__ import annotations
@@ -26,5 +30,8 @@ def _reduce_certificate(cert: x509.Certificate) -> tuple[object, tuple[bytes]]:
 
 
 def register() -> None:
-    """Idempotent; called when :mod:`provenance` is imported."""
+    """Idempotent; called when this module is imported."""
     copyreg.pickle(x509.Certificate, _reduce_certificate)  # type: ignore[arg-type]
+
+
+register()

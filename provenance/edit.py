@@ -13,26 +13,20 @@ manifest store, so a verifier sees creator → editor → platform.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from provenance._files import atomic_output, check_output_name, open_input, output_error, same_file, scratch_file
-from provenance.credentials import bridge, cose
-from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
-from provenance.errors import OutputError, OutputExistsError, UsageError
+from provenance._sign_step import check_signer, embeddable_output, scratch_file, sign_with_parent, signer_name
+from provenance.credentials.manifest import action
 from provenance.identity.signer import Signer
-from provenance.media import formats, transcode as media, video
+from provenance.media import formats
+from provenance.media import transcode as media
 from provenance.parent import Parent, read_parent
-from provenance.sign import check_signer, signer_name, time_stamp
 from provenance.trust.store import TrustStore
-
-PARENT_LABEL = "parent"
 
 
 @dataclass(frozen=True)
@@ -67,34 +61,6 @@ class EditResult:
         }
 
 
-def output_format(src: Path, dst: Path, *, force: bool) -> formats.MediaFormat:
-    """The container *dst* will be, by its extension; refuses OUT == IN, an
-    existing OUT without *force*, and containers that cannot embed."""
-    check_output_name(dst)
-    if same_file(src, dst):
-        raise UsageError(f"{dst}: output is the input file", hint="write to a new file; inputs are never modified")
-    if dst.is_dir():
-        raise UsageError(f"{dst}: output is a directory", hint="give a file name")
-    if os.path.lexists(dst) and not force:  # a dangling symlink too
-        raise OutputExistsError(f"{dst}: output file exists", hint="pass --force to replace it")
-    fmt = formats.for_extension(dst)
-    if fmt is None or not formats.is_embeddable(fmt):
-        what = f"{fmt.name} cannot carry embedded credentials" if fmt else f"extension {dst.suffix or '(none)'!r} names no container provenance writes"
-        raise UsageError(f"{dst}: {what}", hint=f"name the output .mp4, .mov, .m4v or .avi ({formats.SUPPORTED_NAMES})")
-    return fmt
-
-
-@contextlib.contextmanager
-def _scratch(dst: Path) -> Iterator[Path]:
-    """A temporary media file in *dst*'s folder (same file system), gone
-    after, even when the process is killed (see :mod:`provenance._files`)."""
-    with scratch_file(dst) as path:
-        try:
-            yield path
-        except OutputError as exc:  # raised naming the scratch file; the user knows the folder
-            raise output_error(dst.parent if str(dst.parent) else Path("."), exc.errno) from None
-
-
 def sign_edit(
     *,
     operation: str,
@@ -113,27 +79,14 @@ def sign_edit(
     """Sign *media_file* (the edited media) into *output*: ``c2pa.opened``
     of *parent*, then *actions*, with a claim thumbnail of the result.
     MP4/MOV media is bound by 1 MiB Merkle leaves unless *flat_hash*."""
-    thumbnail = video.thumbnail_jpeg(media_file)
-    manifest = definition(
-        title=title or output.name, author=None, mime_type=fmt.mime_type, source=SourceType.CAMERA,
-        published_at=when, with_thumbnail=thumbnail is not None, parent_title=PARENT_LABEL, actions=actions,
-    )
-    ingredient, resources = parent.ingredient(label=PARENT_LABEL)
-    if thumbnail:
-        resources[THUMBNAIL_ID] = thumbnail
-    with open_input(media_file) as media_fh, open_input(parent.path) as parent_fh, \
-            atomic_output(output, replace=force) as out_fh:
-        store = bridge.sign_stream(
-            manifest, signer=signer, mime_type=fmt.mime_type, source=media_fh, dest=out_fh, resources=resources,
-            parent=(ingredient, parent.format.mime_type, parent_fh), trust=trust, intent="edit", merkle=not flat_hash,
-        )
-    labels = cose.manifest_labels(store)
-    stamped_at, authority = time_stamp(store, signer)
+    done = sign_with_parent(parent=parent, media_file=media_file, output=output, fmt=fmt, signer=signer,
+                            trust=trust, actions=actions, title=title, when=when, flat_hash=flat_hash,
+                            force=force)
     return EditResult(
-        operation=operation, input=parent.path, output=output, manifest_id=labels[-1] if labels else "",
+        operation=operation, input=parent.path, output=output, manifest_id=done.manifest_id,
         format=fmt.name, signer=signer_name(signer), parent_verdict=parent.verdict.value,
         parent_credentials=parent.report.credentials_source if parent.signed else None, actions=tuple(actions),
-        timestamped_at=stamped_at, timestamp_authority=authority,
+        timestamped_at=done.timestamped_at, timestamp_authority=done.timestamp_authority,
     )
 
 
@@ -154,12 +107,12 @@ def _edit(
     src, dst = Path(input), Path(output)
     trust = trust or TrustStore()
     formats.detect_any(src)  # a missing or empty input fails here, before any work
-    fmt = output_format(src, dst, force=force)
+    fmt = embeddable_output(src, dst, force=force)
     check_signer(signer)  # before any decoding: refuse a chain validators would reject
     parent = read_parent(src, trust=trust, manifest=manifest)
     parent.require_valid(allow_invalid=allow_invalid_parent)
     when = dt.datetime.now(dt.timezone.utc)
-    with _scratch(dst) as scratch:
+    with scratch_file(dst) as scratch:
         actions = produce(scratch, fmt, parent, when)
         return sign_edit(
             operation=operation, parent=parent, media_file=scratch, output=dst, fmt=fmt, signer=signer,

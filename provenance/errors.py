@@ -1,11 +1,38 @@
 """One error base for the whole library.
 
 Library code only raises; front ends catch :class:`ProvenanceError` once,
-print :meth:`ProvenanceError.diagnostics` and exit with :attr:`exit_code`.
+print a line and exit with (or answer by) :attr:`~ProvenanceError.exit_code`.
+
+How an error speaks (library terms; each front end adds its own hints):
+
+- ``message`` says what is wrong, naming files and values, never a command
+  line flag, a command or an HTTP part.
+- ``hint`` (optional) says what to do in library terms: "allow replacing
+  it", "give the certificate chain", "use one of h264, hevc".
+- ``reason`` (optional) is a stable machine key for the situation,
+  ``snake_case``, such as ``"output_exists"`` or ``"passphrase_missing"``.
+  An error class may carry a default (``OutputExistsError.reason``). A
+  reason is part of the contract: keep its meaning, add new ones freely.
+- ``details`` (optional) are strings a front end's hint may quote, e.g.
+  ``{"name": "clip.mp4"}``.
+
+:meth:`ProvenanceError.diagnostics` is the library's own line: message,
+then hint. The CLI turns a reason into a hint that names its flags
+(``provenance.cli.hints.CLI_HINTS``, a template formatted with
+``details``), the HTTP service into one that names its request parts
+(``provenance.service.hints.HTTP_HINTS``); a reason a front end does not
+map falls back to the library hint. So a library module never writes
+"pass --force": it raises ``OutputExistsError(f"{path}: output file
+exists")`` and the CLI prints "...; pass --force to replace it".
+
+    >>> err = OutputExistsError("out.mp4: output file exists")
+    >>> err.reason, err.diagnostics()
+    ('output_exists', 'out.mp4: output file exists; allow replacing it (force=True)')
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
 
 
@@ -27,15 +54,22 @@ class ProvenanceError(Exception):
     """Base of every error provenance raises.
 
     ``str(err)`` is the one-line message; :meth:`diagnostics` adds the hint
-    that says what to do.
+    that says what to do. See the module docstring for ``reason`` and
+    ``details``.
     """
 
     exit_code: ExitCode = ExitCode.USAGE
+    reason: str | None = None
+    default_hint: str | None = None
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, reason: str | None = None,
+                 details: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = hint if hint is not None else self.default_hint
+        if reason is not None:
+            self.reason = reason
+        self.details: Mapping[str, str] = dict(details or {})
 
     def diagnostics(self) -> str:
         """One line for a human: what is wrong, then what to do."""
@@ -52,6 +86,9 @@ class UsageError(ProvenanceError):
 
 class OutputExistsError(UsageError):
     """The output file exists and ``force`` was not given."""
+
+    reason = "output_exists"
+    default_hint = "allow replacing it (force=True)"
 
 
 class OutputError(UsageError):

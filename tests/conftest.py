@@ -20,7 +20,7 @@ from provenance.identity.certificates import Subject
 from provenance.identity.pki import DevPKI, init_dev_pki
 from provenance.identity.signer import KeySigner
 from provenance.media.video import make_sample_clip
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
 
 if TYPE_CHECKING:

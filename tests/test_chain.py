@@ -20,7 +20,7 @@ from provenance.identity.signer import KeySigner
 from provenance.media import boxes
 from provenance.media.transcode import keyframe_times
 from provenance.media.video import make_sample_clip
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
 from provenance.verify.rules import parent_chain
 from provenance.verify.report import Verdict

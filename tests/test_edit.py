@@ -17,7 +17,7 @@ from provenance.identity.signer import KeySigner
 from provenance.media import boxes
 from provenance.media.transcode import keyframe_times
 from provenance.media.video import make_sample_clip, probe
-from provenance.sign import sign, sign_sidecar
+from provenance.signing import sign, sign_sidecar
 from provenance.trust.store import TrustStore
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify

@@ -30,7 +30,7 @@ from provenance.errors import IdentityError, OutputExistsError
 from provenance.identity.signer import KeySigner
 from provenance.media import video
 from provenance.media.video import make_sample_clip
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify
 from tests.conftest import sha256
@@ -291,7 +291,7 @@ import sys, time
 from pathlib import Path
 from provenance import _files
 from provenance.identity.signer import KeySigner
-from provenance.sign import sign
+from provenance.signing import sign
 _files._UNNAMED = False  # a file system without O_TMPFILE: named temporary files
 class Slow(KeySigner):
     def sign(self, data):

@@ -194,7 +194,7 @@ def test_verify_passes_a_sidecar_on(http: httpx.Client, server: Server, make_cli
 def test_verify_a_webm_with_its_sidecar(http: httpx.Client, server: Server, signer, tmp_path: Path,
                                         conforms) -> None:
     from provenance.media.video import make_sample_clip
-    from provenance.sign import sign_sidecar
+    from provenance.signing import sign_sidecar
 
     webm = make_sample_clip(tmp_path / "clip.webm", seconds=0.5, width=96, height=64)
     sidecar = sign_sidecar(webm, signer=signer).output

@@ -116,7 +116,7 @@ def test_unsigned_clip_shows_no_credentials(page, make_clip, tmp_path: Path) -> 
 
 def test_an_ai_clip_with_a_chain(page, make_clip, pki: DevPKI, signer, tmp_path: Path) -> None:
     from provenance.credentials.manifest import SourceType
-    from provenance.sign import sign
+    from provenance.signing import sign
 
     generated = sign(make_clip(), tmp_path / "generated.mp4", signer=signer, source=SourceType.AI,
                      title="Generated clip").output

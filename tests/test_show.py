@@ -75,7 +75,7 @@ def test_show_without_credentials_is_a_bad_input(make_clip, run) -> None:
 
 def test_inspect_reads_sidecars(signer: KeySigner, tmp_path: Path) -> None:
     from provenance.media.video import make_sample_clip
-    from provenance.sign import sign_sidecar
+    from provenance.signing import sign_sidecar
 
     clip = make_sample_clip(tmp_path / "clip.webm", seconds=0.5, width=64, height=48, audio=False)
     sign_sidecar(clip, signer=signer)

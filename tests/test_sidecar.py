@@ -16,7 +16,7 @@ from provenance.credentials.sidecar import candidates, find_sidecar, sidecar_pat
 from provenance.identity.signer import KeySigner
 from provenance.media import formats
 from provenance.media.video import make_sample_clip, probe
-from provenance.sign import sign_sidecar
+from provenance.signing import sign_sidecar
 from provenance.trust.store import TrustStore
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify
@@ -208,7 +208,7 @@ def test_flat_hash_does_not_apply_to_a_sidecar(webm: Path, run) -> None:
 
 
 def test_remux_binds_merkle_leaves_unless_flat_hash(webm: Path, signer: KeySigner, trust: TrustStore, tmp_path: Path) -> None:
-    from provenance.sign import sign_remuxed
+    from provenance.signing import sign_remuxed
 
     def hash_assertion(path: Path) -> dict:
         model = bridge.read_store(path, mime_type="video/mp4", trust=TrustStore())

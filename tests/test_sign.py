@@ -6,7 +6,7 @@ import pytest
 from provenance.credentials.manifest import SourceType
 from provenance.errors import CredentialError, OutputExistsError, UsageError
 from provenance.identity.signer import KeySigner
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify
 from tests.conftest import sha256

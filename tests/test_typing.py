@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 PUBLIC = [
     "provenance/__init__.py",
     "provenance/errors.py",
-    "provenance/sign.py",
+    "provenance/signing.py",
     "provenance/edit.py",
     "provenance/verify",
     "provenance/trust",

@@ -13,17 +13,43 @@ The command line (``provenance verify PATH...``, ``provenance sign PATH...
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from provenance.batch.inputs import STDIN, VIDEO_EXTENSIONS, BatchInput, InputSet, SkippedInput, collect_inputs
-from provenance.batch.jobs import SignerSource, SignJob, VerifyJob
 from provenance.batch.outputs import output_path, prepare_parent
-from provenance.batch.pool import Job, default_jobs, run_job
 from provenance.batch.results import FAILED, SIGNED, BatchResult, BatchSummary, JsonlLog
 from provenance.credentials.manifest import SourceType
 from provenance.errors import ExitCode, ProvenanceError, UsageError
-from provenance.trust.store import TrustStore
-from provenance.verify.policy import Policy
+
+if TYPE_CHECKING:
+    from provenance.batch.jobs import SignerSource, SignJob, VerifyJob
+    from provenance.batch.pool import Job, default_jobs, run_job
+    from provenance.trust.store import TrustStore
+    from provenance.verify.policy import Policy
+
+# The worker pool (multiprocessing) and the jobs (c2pa) load when a batch
+# runs, not when `provenance verify` of one file imports this package.
+_LAZY = {
+    "SignerSource": "provenance.batch.jobs",
+    "SignJob": "provenance.batch.jobs",
+    "VerifyJob": "provenance.batch.jobs",
+    "Job": "provenance.batch.pool",
+    "default_jobs": "provenance.batch.pool",
+    "run_job": "provenance.batch.pool",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def verify_batch(
@@ -33,6 +59,9 @@ def verify_batch(
     processes (default: one per core), each given the trust store once.
     *policy* (see :mod:`provenance.verify.policy`) judges every file: a
     verified clip that fails it is ``wrong_signer``."""
+    from provenance.batch.jobs import VerifyJob
+    from provenance.batch.pool import run_job
+
     return run_job(inputs, VerifyJob(trust, policy), jobs=jobs)
 
 
@@ -58,6 +87,8 @@ def sign_batch(
     worker calls it once. Two inputs that would write the same output
     are refused (the second fails); nothing is written outside *outdir*.
     """
+    from provenance.batch.jobs import SignJob
+
     job = SignJob(outdir=outdir, signer=signer, title=title, author=author, source=source, force=force,
                   flat_hash=flat_hash)
     return run_sign_job(inputs, job, jobs=jobs)
@@ -65,6 +96,8 @@ def sign_batch(
 
 def run_sign_job(inputs: Sequence[BatchInput], job: SignJob, jobs: int | None = None) -> Iterator[BatchResult]:
     """:func:`sign_batch` for a ready :class:`SignJob`."""
+    from provenance.batch.pool import run_job
+
     try:
         job.outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -76,7 +109,7 @@ def run_sign_job(inputs: Sequence[BatchInput], job: SignJob, jobs: int | None = 
         try:
             out = job.output_for(item)
         except ProvenanceError as exc:
-            refused.append(job.failure(item, exc.diagnostics(), exc.exit_code))
+            refused.append(job.failure(item, job.describe(exc), exc.exit_code))
             continue
         first = claimed.setdefault(out, item)
         if first is not item:

@@ -18,7 +18,6 @@ from provenance.batch.results import FAILED, SIGNED, BatchResult
 from provenance.credentials.manifest import SourceType
 from provenance.errors import ExitCode, ProvenanceError
 from provenance.identity.signer import Signer
-from provenance.sign import check_signer, sign
 from provenance.trust.store import TrustStore
 from provenance.verify.explain import explain
 from provenance.verify.policy import Policy
@@ -80,6 +79,9 @@ class SignJob:
     worker opens it once, see :mod:`provenance.identity.factories`). A
     signer the job opened itself is closed by :meth:`close`; one it was
     given belongs to the caller. *flat_hash* as for :func:`provenance.sign`.
+    *describe* words a failed file's error (a picklable function; the CLI
+    passes its own, which names its flags); by default the library's
+    :meth:`~provenance.errors.ProvenanceError.diagnostics`.
     """
 
     outdir: Path
@@ -89,6 +91,7 @@ class SignJob:
     source: SourceType = SourceType.CAMERA
     force: bool = False
     flat_hash: bool = False
+    describe: Callable[[ProvenanceError], str] = ProvenanceError.diagnostics
     _loaded: Signer | None = field(default=None, init=False, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -99,6 +102,8 @@ class SignJob:
     def setup(self) -> None:
         """Open the signer and refuse, before any file, one whose signature
         validators would reject (the C2PA certificate profile)."""
+        from provenance._sign_step import check_signer  # signing modules load only for a sign job
+
         if self._loaded is None:
             loaded = self.signer if isinstance(self.signer, Signer) else self.signer()
             try:
@@ -119,6 +124,8 @@ class SignJob:
         return output_path(self.outdir, item.relative)
 
     def run(self, item: BatchInput) -> BatchResult:
+        from provenance.signing import sign
+
         assert self._loaded is not None, "SignJob.setup() was not called"
         output: Path | None = None
         try:
@@ -129,7 +136,7 @@ class SignJob:
                 result = sign(item.path, output, signer=self._loaded, title=self.title, author=self.author,
                               source=self.source, force=self.force, flat_hash=self.flat_hash)
         except ProvenanceError as exc:
-            return self.failure(item, exc.diagnostics(), exc.exit_code, output)
+            return self.failure(item, self.describe(exc), exc.exit_code, output)
         except Exception as exc:  # noqa: BLE001 - one file must not stop the batch
             return self.failure(item, f"internal error: {type(exc).__name__}: {exc}", ExitCode.INTERNAL, output)
         return BatchResult(str(item.path), SIGNED, ExitCode.VERIFIED, {**result.to_dict(), "error": None},

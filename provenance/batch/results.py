@@ -97,7 +97,7 @@ class JsonlLog:
         self._out: IO[str]
         if self.path == "-":
             if resume:
-                raise UsageError("--resume needs a --jsonl file, not standard output", hint="pass --jsonl FILE")
+                raise UsageError("--resume needs a --jsonl file, not standard output", hint="give a JSONL file", reason="resume_needs_log")
             self._out = sys.stdout
             self._close = False
             return

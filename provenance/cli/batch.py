@@ -9,18 +9,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
@@ -31,6 +23,9 @@ from provenance.cli.render import BADGES
 from provenance.errors import ExitCode, UsageError
 from provenance.text import MESSAGE_LIMIT, inert
 from provenance.verify.report import Verdict
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,6 +81,9 @@ def is_batch(paths: Sequence[Path], options: BatchOptions) -> bool:
 
 
 def _progress(*, quiet: bool, files: int, total: int) -> Progress:
+    # rich.progress loads only when a batch runs, not for one file
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

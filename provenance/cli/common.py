@@ -6,19 +6,19 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 
 from provenance.errors import PassphraseError, UsageError
-from provenance.identity import pki as dev_pki
-from provenance.identity.factories import KeyFileSignerFactory, SecretSource
-from provenance.identity.keys import is_encrypted
-from provenance.identity.signer import Signer
 from provenance.text import MESSAGE_LIMIT, inert_markup
 from provenance.trust.assembly import assemble_trust
 from provenance.trust.store import TrustStore
+
+if TYPE_CHECKING:  # the identity modules load when a command signs, not for verify
+    from provenance.identity.factories import KeyFileSignerFactory, SecretSource
+    from provenance.identity.signer import Signer
 
 # No highlighting and no :emoji: codes: text from files is printed as it
 # is (after provenance.text.inert), never restyled.
@@ -83,6 +83,9 @@ def passphrase_source(key: Path, env_var: str | None) -> SecretSource | None:
     """Where the passphrase for *key* comes from: the environment variable
     (checked now, read again by whoever opens the key), or a prompt when the
     key is encrypted and a terminal is attached."""
+    from provenance.identity.factories import SecretSource
+    from provenance.identity.keys import is_encrypted
+
     if env_var:
         passphrase_from_env(env_var)  # refuse an unset variable now, before any work
         return SecretSource(env=env_var)
@@ -113,6 +116,9 @@ def key_signer_factory(
     """A picklable factory that opens the key-file signer: what batch worker
     processes get (a loaded key never crosses processes; each worker opens
     it once). A passphrase is asked for here, once, when needed."""
+    from provenance.identity import pki as dev_pki
+    from provenance.identity.factories import KeyFileSignerFactory
+
     pki = dev_pki.DevPKI(keys_dir or dev_pki.default_keys_dir())
     if (key is None) != (cert is None):
         raise UsageError("--key and --cert go together", hint="give both, or neither to use the development PKI")

@@ -15,7 +15,7 @@ from provenance.cli.render import card, headline
 from provenance.identity.certificates import Subject
 from provenance.identity.pki import DevPKI, default_keys_dir, init_dev_pki
 from provenance.media import boxes, video
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify

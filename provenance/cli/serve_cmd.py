@@ -16,7 +16,7 @@ from provenance.cli.signers import signer_from_options, signer_options_from_env
 from provenance.cli.common import build_trust
 from provenance.errors import UsageError
 from provenance.identity.signer import Signer
-from provenance.sign import check_signer
+from provenance._sign_step import check_signer
 from provenance.trust.store import TrustStore
 from provenance.service.config import (
     DEFAULT_HEADER_TIMEOUT,

@@ -13,11 +13,12 @@ from provenance.batch import SignJob
 from provenance.batch import run_sign_job as sign_job
 from provenance.cli.batch import BatchOptions, batch_options, is_batch, run_batch
 from provenance.cli.common import console
+from provenance.cli.hints import cli_diagnostics
 from provenance.cli.signers import factory_from_options, signer_from_options, signer_options
 from provenance.credentials.manifest import SourceType
 from provenance.errors import UsageError
-from provenance.sign import sign as sign_clip
-from provenance.sign import sign_remuxed, sign_sidecar
+from provenance.signing import sign as sign_clip
+from provenance.signing import sign_remuxed, sign_sidecar
 from provenance.text import inert_markup as shown
 
 
@@ -71,7 +72,7 @@ def sign(paths: tuple[Path, ...], output_arg: str | None, title: str | None, aut
         if output is None:
             raise UsageError("a batch needs -o OUTDIR", hint="name the folder to write the signed clips into")
         job = SignJob(outdir=output, signer=factory_from_options(signing), title=title, author=author,
-                      source=SourceType(source), force=force, flat_hash=flat_hash)
+                      source=SourceType(source), force=force, flat_hash=flat_hash, describe=cli_diagnostics)
         code = run_batch(paths, batch, json_stdout=as_json, avoid=(output,), verb="signing",
                          start=lambda items, jobs: sign_job(items, job, jobs))
         click.get_current_context().exit(int(code))

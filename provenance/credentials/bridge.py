@@ -218,7 +218,8 @@ class _Callback:
         if tsa_url and _is_time_stamp_failure(exc):
             return CredentialError(
                 f"time-stamping failed: the authority at {tsa_url} gave no valid time-stamp ({_detail(exc)})",
-                hint="check the --tsa URL and that the authority is reachable, or sign without --tsa",
+                hint="check the time-stamp authority's URL and that it is reachable, or sign without one",
+                reason="tsa_failed",
             )
         return translate(exc)
 
@@ -298,7 +299,8 @@ def _data_hash_calls() -> tuple[Any, Any, Any]:
     except (AttributeError, OSError) as exc:
         raise CredentialError(
             f"this c2pa library cannot sign sidecars ({exc})",
-            hint=f"install c2pa-python 0.38 (c2pa-rs {C2PA_VERSION} was found), or use 'sign --remux'",
+            hint=f"install c2pa-python 0.38 (c2pa-rs {C2PA_VERSION} was found), or remux the clip to MP4",
+            reason="sidecar_unsupported_c2pa", details={"found": C2PA_VERSION},
         ) from None
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import cbor2
 from cryptography import x509
 
+import provenance._pickle  # noqa: F401 - registers the certificate reducer, so what holds certificates pickles
 from provenance.media.bmff import BoxReader
 
 _X5CHAIN = 33

@@ -8,7 +8,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provenance import __version__
+from provenance._version import __version__
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 THUMBNAIL_ID = "thumbnail.jpg"

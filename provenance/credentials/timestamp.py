@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from asn1crypto import cms, tsp
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from provenance.identity.certificates import attribute
+
+if TYPE_CHECKING:  # asn1crypto loads only when a time-stamp is read
+    from asn1crypto import cms, tsp
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ def _signed_data(raw: bytes) -> cms.SignedData | None:
 
 
 def _from_token(raw: bytes) -> cms.SignedData | None:
+    from asn1crypto import cms
+
     info = cms.ContentInfo.load(raw, strict=True)
     if info["content_type"].native != "signed_data":
         return None
@@ -50,6 +55,8 @@ def _from_token(raw: bytes) -> cms.SignedData | None:
 
 
 def _from_response(raw: bytes) -> cms.SignedData | None:
+    from asn1crypto import tsp
+
     resp = tsp.TimeStampResp.load(raw, strict=True)
     token = resp["time_stamp_token"]
     if not token or token.native is None:
@@ -73,6 +80,8 @@ def _authority_name(cert: x509.Certificate | None, tst: tsp.TSTInfo) -> str:
 
 def parse_token(raw: bytes) -> TimeStampToken | None:
     """Parse one token; ``None`` when it is not a readable RFC 3161 token."""
+    from asn1crypto import tsp
+
     sd = _signed_data(raw)
     if sd is None:
         return None

@@ -96,7 +96,8 @@ def check_algorithm(alg: SigningAlgorithm, public_key: object) -> None:
     if alg is not natural and not rsa_ok:
         raise IdentityError(
             f"algorithm {alg.value} does not fit the certificate's key (it signs with {natural.value})",
-            hint=f"pass --alg {natural.value} or drop --alg",
+            hint=f"use {natural.value}, or let the key choose", reason="alg_mismatch",
+            details={"alg": natural.value},
         )
 
 

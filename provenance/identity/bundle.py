@@ -60,7 +60,7 @@ def _pkcs12(path: Path, data: bytes, passphrase: bytes | None) -> tuple[PrivateK
     except ValueError:
         if passphrase is None:
             raise PassphraseError(f"{path}: PKCS#12 file needs a passphrase, or is not PKCS#12",
-                                  hint="pass --in-passphrase-env VAR (or run in a terminal to be prompted)") from None
+                                  hint="give its passphrase", reason="bundle_passphrase_missing") from None
         raise PassphraseError(f"{path}: wrong passphrase, or not a PKCS#12 file", hint="check the passphrase the CA gave you") from None
     found = ([cert] if cert is not None else []) + list(extra)
     return key, found  # type: ignore[return-value]
@@ -81,7 +81,7 @@ def _pem(path: Path, data: bytes, passphrase: bytes | None) -> tuple[PrivateKey 
         encrypted = b"ENCRYPTED" in match.group(1) or b"Proc-Type: 4,ENCRYPTED" in block
         if encrypted and not passphrase:
             raise PassphraseError(f"{path}: private key is encrypted and no passphrase was given",
-                                  hint="pass --in-passphrase-env VAR (or run in a terminal to be prompted)")
+                                  hint="give its passphrase", reason="bundle_passphrase_missing")
         try:
             key = serialization.load_pem_private_key(block, password=passphrase if encrypted else None)
         except (ValueError, TypeError):
@@ -149,7 +149,7 @@ def write_identity(
     targets = [layout.signer_key, layout.chain, layout.signer_cert] + ([layout.root_cert] if bundle.root else [])
     present = [p for p in targets if p.exists()]
     if present and not force:
-        raise OutputExistsError(f"{directory}: an identity already exists ({present[0].name})", hint="pass --force to replace it")
+        raise OutputExistsError(f"{directory}: an identity already exists ({present[0].name})")
     directory.mkdir(parents=True, exist_ok=True)
     write_private_key(layout.signer_key, bundle.key, passphrase=passphrase)
     atomic_write(layout.chain, certs.pem(*bundle.chain))

@@ -69,7 +69,7 @@ class OrganisationCA:
             return x509.load_pem_x509_certificate(self.issuing_cert.read_bytes())
         except FileNotFoundError:
             raise UsageError(f"{self.directory}: no organisation CA here (issuing-ca.pem missing)",
-                             hint="run 'provenance keys ca init' or pass --ca DIR") from None
+                             hint="create the organisation CA first, or give its folder", reason="no_ca") from None
         except ValueError:
             raise IdentityError(f"{self.issuing_cert}: not a PEM certificate", hint="restore the CA folder from its backup") from None
 
@@ -109,11 +109,12 @@ def init_organisation_ca(
         raise UsageError(f"{alg.value} keys are not allowed for CAs", hint="use es384, es512 or ps256 (RSA 3072)")
     if issuing_days > certs.ISSUING_CA_MAX_DAYS:
         raise UsageError(f"an issuing CA may be valid for {certs.ISSUING_CA_MAX_DAYS} days at most",
-                         hint=f"pass --issuing-days {certs.ISSUING_CA_MAX_DAYS} or less")
+                         hint=f"ask for {certs.ISSUING_CA_MAX_DAYS} days or less", reason="issuing_days_too_long",
+                         details={"max": str(certs.ISSUING_CA_MAX_DAYS)})
     ca = OrganisationCA(directory)
     present = [p for p in ca.files() if p.exists()]
     if present and not force:
-        raise OutputExistsError(f"{directory}: a CA already exists ({present[0].name})", hint="pass --force to replace it")
+        raise OutputExistsError(f"{directory}: a CA already exists ({present[0].name})")
     root_subject = certs.Subject(root_name or f"{organization} Root CA", organization, country)
     issuing_subject = certs.Subject(issuing_name or f"{organization} Claim Signing CA", organization, country)
     directory.mkdir(parents=True, exist_ok=True)
@@ -144,7 +145,8 @@ def issue_certificate(
     fail ``--expect-org``."""
     if not 0 < days <= certs.LEAF_MAX_DAYS:
         raise UsageError(f"--days {days:g}: a claim-signing certificate is valid for 1 to {certs.LEAF_MAX_DAYS} days",
-                         hint=f"pass --days {certs.LEAF_MAX_DAYS} or less")
+                         hint=f"ask for {certs.LEAF_MAX_DAYS} days or less", reason="leaf_days_out_of_range",
+                         details={"max": str(certs.LEAF_MAX_DAYS)})
     issuing = ca.issuing_certificate()
     key: PrivateKey = load_private_key(ca.issuing_key, passphrase=passphrase)
     if key.public_key() != issuing.public_key():
@@ -153,7 +155,8 @@ def issue_certificate(
     if request.subject.organization != ca_org and not allow_other_org:
         raise IdentityError(
             f"the request is for O={request.subject.organization!r} but this CA issues for O={ca_org!r}",
-            hint="ask the creator for a request with --org as the CA's, or pass --allow-other-org",
+            hint="ask the creator for a request with the CA's organisation, or allow another organisation",
+            reason="request_other_org",
         )
     start = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     ca_end = issuing.not_valid_after_utc

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+import provenance._pickle  # noqa: F401 - registers the certificate reducer, so what holds certificates pickles
 from provenance.errors import IdentityError
 from provenance.identity.keys import PrivateKey
 

@@ -67,9 +67,10 @@ def create_request(
     """
     for path in (key_path, csr_path):
         if path.exists() and not force:
-            raise OutputExistsError(f"{path}: file exists", hint="pass --force to replace it, or choose another folder")
+            raise OutputExistsError(f"{path}: file exists", hint="allow replacing it, or choose another folder",
+                                    reason="request_exists")
     if not subject.common_name or not subject.organization:
-        raise UsageError("a request needs a name (CN) and an organisation (O)", hint="pass --name and --org")
+        raise UsageError("a request needs a name (CN) and an organisation (O)", hint="give both", reason="request_needs_subject")
     key = generate_key(alg)
     csr = certs.signing_request(subject, key)
     key_path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +95,7 @@ def _load(path: Path) -> x509.CertificateSigningRequest:
             return x509.load_pem_x509_csr(data)
         return x509.load_der_x509_csr(data)
     except ValueError:
-        raise IdentityError(f"{path}: not a certificate signing request", hint="give the PEM file made by 'provenance keys request'") from None
+        raise IdentityError(f"{path}: not a certificate signing request", hint="give a PEM certificate signing request", reason="not_a_request") from None
 
 
 def read_request(path: Path) -> CertificateRequest:
@@ -129,7 +130,7 @@ def read_request(path: Path) -> CertificateRequest:
         others = [n for n in san if not isinstance(n, x509.RFC822Name)]
         if others:
             raise IdentityError(f"{path}: the request asks for a {type(others[0]).__name__}; only an e-mail address can be certified",
-                                hint="make the request with 'provenance keys request --email'")
+                                hint="request an e-mail address only", reason="request_not_email")
         emails = san.get_values_for_type(x509.RFC822Name)
         if len(emails) > 1:
             raise IdentityError(f"{path}: the request has {len(emails)} e-mail addresses", hint="a creator certificate carries one")

@@ -53,7 +53,8 @@ class ExternalSigner(Signer):
         tsa_url: str | None = None,
     ) -> None:
         if not chain:
-            raise IdentityError("the certificate chain is empty", hint="pass --cert with the KMS key's certificate chain")
+            raise IdentityError("the certificate chain is empty", hint="give the KMS key's certificate chain",
+                                reason="kms_chain_empty")
         public_key = chain[0].public_key()
         alg = alg or algorithm_for_public_key(public_key)
         check_algorithm(alg, public_key)
@@ -76,7 +77,8 @@ class ExternalSigner(Signer):
             proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     env=env, start_new_session=True)
         except FileNotFoundError:
-            raise IdentityError(f"signer command {self.argv[0]!r} not found", hint="check --signer-command and PATH") from None
+            raise IdentityError(f"signer command {self.argv[0]!r} not found", hint="check the command and PATH",
+                                reason="signer_command_not_found") from None
         except PermissionError:
             raise IdentityError(f"signer command {self.argv[0]!r} is not executable", hint="chmod +x it or call it through its interpreter") from None
         try:
@@ -86,7 +88,8 @@ class ExternalSigner(Signer):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             raise IdentityError(f"signer command {self._name} did not answer within {self.timeout:g} s",
-                                hint="check the signing service is reachable, or raise --signer-timeout") from None
+                                hint="check the signing service is reachable, or allow it more time",
+                                reason="signer_command_timeout") from None
         done = subprocess.CompletedProcess(self.argv, proc.returncode, stdout, stderr)
         if done.returncode != 0:
             raise IdentityError(f"signer command {self._name} failed with exit status {done.returncode}{_last_line(done.stderr)}",
@@ -102,7 +105,8 @@ class ExternalSigner(Signer):
         if not verify_raw(public_key, self.alg, data, signature):
             raise IdentityError(
                 f"the signature from {self._name} does not verify with the signer certificate",
-                hint=f"it must sign with the key of the first certificate in --cert, using {self.alg.value}",
+                hint=f"it must sign with the key of the chain's first certificate, using {self.alg.value}",
+                reason="signer_command_wrong_key", details={"alg": self.alg.value},
             )
         return signature
 

@@ -53,14 +53,15 @@ def load_private_key(path: Path, *, passphrase: bytes | None = None) -> PrivateK
         check_key_permissions(path)
         data = path.read_bytes()
     except FileNotFoundError:
-        raise IdentityError(f"{path}: private key not found", hint="run 'provenance keys init' or pass --key") from None
+        raise IdentityError(f"{path}: private key not found", hint="give the key file, or create a development PKI",
+                            reason="key_not_found") from None
     except OSError as exc:
         raise IdentityError(f"{path}: cannot read private key ({exc.strerror})", hint="check its permissions") from None
     encrypted = is_encrypted(data)
     if encrypted and not passphrase:
         raise PassphraseError(
             f"{path}: private key is encrypted and no passphrase was given",
-            hint="pass --passphrase-env VAR or run in a terminal to be prompted",
+            hint="give its passphrase", reason="passphrase_missing",
         )
     try:
         key = serialization.load_pem_private_key(data, password=passphrase if encrypted else None)

@@ -82,7 +82,8 @@ class Pkcs11Uri:
                     raw_id = unquote_to_bytes(value)
                 attrs[name] = unquote(value)
         if "module-name" in attrs:
-            raise UsageError("pkcs11 URI: module-name is not supported", hint="give module-path=/path/to/module.so or --pkcs11-module")
+            raise UsageError("pkcs11 URI: module-name is not supported", hint="give module-path=/path/to/module.so, or the module's path",
+                             reason="pkcs11_module_name")
         slot = attrs.get("slot-id")
         if slot is not None and not slot.isdigit():
             raise UsageError(f"pkcs11 URI: slot-id {slot!r} is not a number", hint="give the decimal slot number")
@@ -132,8 +133,9 @@ def _module(uri: Pkcs11Uri, module: str | None) -> str:
     path = uri.module_path or module or os.environ.get(MODULE_ENV)
     if not path:
         raise UsageError("no PKCS#11 module given",
-                         hint=f"add module-path=... to the URI, pass --pkcs11-module, or set {MODULE_ENV} "
-                         "(SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)")
+                         hint=f"add module-path=... to the URI, give the module's path, or set {MODULE_ENV} "
+                         "(SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)", reason="pkcs11_no_module",
+                         details={"env": MODULE_ENV})
     if not Path(path).is_file():
         raise IdentityError(f"PKCS#11 module {path} not found", hint="install the token's PKCS#11 library or fix the path")
     return path
@@ -170,7 +172,7 @@ class TokenKey:
                 _pin_from_source(parsed.pin_source) if parsed.pin_source else None)
         if pin is None and token.flags & pkcs11.TokenFlag.LOGIN_REQUIRED:
             raise PassphraseError(f"token {token.label!r} needs a PIN",
-                                  hint="pass --pin-env VAR, or add pin-source=FILE to the URI")
+                                  hint="give the PIN, or add pin-source=FILE to the URI", reason="pkcs11_pin_missing")
         try:
             session = token.open(user_pin=pin)
         except pkcs11.exceptions.PinIncorrect:
@@ -274,7 +276,8 @@ class Pkcs11Signer(Signer):
     def __init__(self, key: TokenKey, *, chain: list[x509.Certificate], alg: SigningAlgorithm | None = None,
                  tsa_url: str | None = None) -> None:
         if not chain:
-            raise IdentityError("the certificate chain is empty", hint="pass --cert with the token key's certificate chain")
+            raise IdentityError("the certificate chain is empty", hint="give the token key's certificate chain",
+                                reason="token_chain_empty")
         public_key = chain[0].public_key()
         alg = alg or algorithm_for_public_key(public_key)
         check_algorithm(alg, public_key)
@@ -282,7 +285,8 @@ class Pkcs11Signer(Signer):
         wanted = "ec" if isinstance(public_key, ec.EllipticCurvePublicKey) else "rsa"
         if key.kind != wanted:
             raise IdentityError(f"token key {key.uri.key_name()} is {key.kind.upper()}, the certificate's key is {wanted.upper()}",
-                                hint="pass the certificate chain of this token key with --cert")
+                                hint="give the certificate chain of this token key",
+                                reason="token_chain_other_key")
         self._key = key
 
     @classmethod
@@ -311,7 +315,8 @@ class Pkcs11Signer(Signer):
         signature = self._key.sign(data, self.alg)
         if not verify_raw(self.certificate.public_key(), self.alg, data, signature):
             raise IdentityError(f"the token key {self._key.uri.describe()} does not belong to the signer certificate",
-                                hint="pass --cert with the chain issued for this token key")
+                                hint="give the chain issued for this token key",
+                                reason="token_chain_wrong_key")
         return signature
 
     def close(self) -> None:

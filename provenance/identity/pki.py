@@ -66,7 +66,7 @@ def init_dev_pki(
     present = [p for p in pki.files() if p.exists()]
     if present and not force:
         raise OutputExistsError(
-            f"{directory}: a PKI already exists ({present[0].name})", hint="pass --force to replace it"
+            f"{directory}: a PKI already exists ({present[0].name})"
         )
     directory.mkdir(parents=True, exist_ok=True)
     root_subject = certs.Subject(f"{subject.organization} Dev Root CA", subject.organization, subject.country)

@@ -135,8 +135,9 @@ class ProfileError(IdentityError):
         extra = f" (and {more} more finding{'s' * (more > 1)})" if more else ""
         super().__init__(
             f"certificate refused: {first.role} ({first.subject}): {first.message} [{first.rule}]{extra}",
-            hint="validators reject it; run 'provenance keys check' on the chain and get a certificate "
+            hint="validators reject it; check the chain against the profile and get a certificate "
             "that follows the C2PA claim-signing profile",
+            reason="chain_rejected",
         )
         self.report = report
 

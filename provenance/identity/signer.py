@@ -77,7 +77,8 @@ class KeySigner(Signer):
         try:
             certs = load_pem_chain(chain.read_bytes())
         except FileNotFoundError:
-            raise IdentityError(f"{chain}: certificate chain not found", hint="pass --cert or run 'provenance keys init'") from None
+            raise IdentityError(f"{chain}: certificate chain not found", hint="give the certificate chain file, or create a development PKI",
+                                reason="chain_not_found") from None
         except ValueError:
             raise IdentityError(f"{chain}: not a PEM certificate chain", hint="give PEM certificates, signer first") from None
         return cls(load_private_key(key, passphrase=passphrase), chain=certs, tsa_url=tsa_url)

@@ -1,1 +1,1 @@
-"""Media: container detection (formats) and PyAV work (av_tools)."""
+"""Media (internal and unstable): container detection and structure (formats, boxes), and the PyAV modules (video, transcode)."""

@@ -50,7 +50,8 @@ _SUPPORTED_HINT = f"provenance embeds credentials in {SUPPORTED_NAMES} files"
 def _unsupported(path: Path, what: str) -> UnsupportedFormatError:
     return UnsupportedFormatError(
         f"{path}: {what}",
-        hint=f"{_SUPPORTED_HINT}; sign it with --sidecar (clip unchanged), or --remux it to MP4",
+        hint=f"{_SUPPORTED_HINT}; sign it into a sidecar manifest (clip unchanged), or remux it to MP4",
+        reason="container_cannot_embed", details={"supported": SUPPORTED_NAMES},
     )
 
 

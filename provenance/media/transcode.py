@@ -91,7 +91,8 @@ def _mux_error(exc: Exception, *, what: str, muxer: str, hint: str | None = None
         return _output_failure(exc)
     return UsageError(
         f"{what} cannot be written to {muxer.upper()} ({_reason(exc)})",
-        hint=hint or "choose another output container or codec (see --help)",
+        hint=hint or "choose another output container or codec",
+        reason=None if hint else "mux_unsupported",
     )
 
 
@@ -254,7 +255,7 @@ def transcode_media(
     if crf is not None and bitrate is not None:
         raise UsageError("--crf and --bitrate exclude each other", hint="give one of them")
     if crf is not None and codec not in CRF_CODECS:
-        raise UsageError(f"--crf does not apply to {codec}", hint="use --bitrate for MPEG-4 Part 2")
+        raise UsageError(f"--crf does not apply to {codec}", hint="give a bitrate for MPEG-4 Part 2", reason="crf_not_for_codec")
     if audio not in AUDIO_MODES:
         raise UsageError(f"--audio {audio}: unknown mode", hint="use copy, aac or none")
     info = probe(src)
@@ -267,7 +268,7 @@ def transcode_media(
         # coding tree unit (seen at 48×32); refuse rather than crash.
         raise UsageError(
             f"hevc needs a picture of at least {HEVC_MIN_SIZE}×{HEVC_MIN_SIZE} pixels, not {out_width}×{out_height}",
-            hint="use --video-codec h264 for a picture this small, or a larger --height",
+            hint="use h264 for a picture this small, or a larger height", reason="hevc_too_small",
         )
     rate = fps or info.fps or Fraction(30)
     try:

@@ -24,17 +24,18 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from provenance import __version__
+from provenance._version import __version__
 from provenance.credentials.bridge import C2PA_VERSION
 from provenance.credentials.manifest import SOURCE_LABELS, SourceType
 from provenance.errors import InputError, OutputError, ProvenanceError, UnsupportedFormatError, UsageError
 from provenance.media import formats
 from provenance.service.config import ServiceConfig
 from provenance.service.expectations import SignerExpectation, check_expectation, flag
+from provenance.service.hints import http_hint
 from provenance.service.limits import REQUEST_STARTED, UploadLimitError, UploadSlots
 from provenance.service.openapi import openapi_document
 from provenance.service.uploads import Pace, Upload, UploadError, receive_upload, safe_filename, upload_folder
-from provenance.sign import SignResult, sign
+from provenance.signing import SignResult, sign
 from provenance.text import MESSAGE_LIMIT, inert
 from provenance.trust.store import TrustStore
 from provenance.verify.explain import CODES, HEADLINES
@@ -110,14 +111,18 @@ def _scrub(text: str | None, upload: Upload) -> str | None:
     return text
 
 
-def _check_format(upload: Upload, *, unsupported_hint: str) -> formats.MediaFormat:
+def _check_format(upload: Upload, *, endpoint: str) -> formats.MediaFormat:
     try:
         return formats.detect(upload.clip)
-    except UnsupportedFormatError as exc:
-        # The CLI's hint names CLI options; an HTTP client gets its own.
-        raise ServiceError(415, _scrub(exc.message, upload) or exc.message, hint=unsupported_hint) from None
     except InputError as exc:
-        raise ServiceError(422, _scrub(exc.message, upload) or exc.message, hint=exc.hint) from None
+        raise _client_error(exc, upload, endpoint=endpoint) from None
+
+
+def _client_error(exc: InputError, upload: Upload, *, endpoint: str) -> ServiceError:
+    """415 for a container the endpoint cannot take, 422 for other bad input;
+    the hint is the service's own (see provenance.service.hints)."""
+    status = 415 if isinstance(exc, UnsupportedFormatError) else 422
+    return ServiceError(status, _scrub(exc.message, upload) or exc.message, hint=http_hint(exc, endpoint=endpoint))
 
 
 def verify_upload(upload: Upload, trust: TrustStore, policy: Policy | None = None) -> VerificationReport:
@@ -125,8 +130,7 @@ def verify_upload(upload: Upload, trust: TrustStore, policy: Policy | None = Non
     *policy* as the CLI judges it; the report names the file as the client
     did."""
     if upload.sidecar is None:  # with a sidecar, any container will do (WebM, MKV…)
-        _check_format(upload, unsupported_hint="send MP4, MOV, M4V or AVI, or this clip with its sidecar manifest "
-                                               "as the 'sidecar' part")
+        _check_format(upload, endpoint="verify")
     report = verify(upload.clip, trust=trust, manifest=upload.sidecar, policy=policy)
     return dataclasses.replace(
         report,
@@ -142,8 +146,7 @@ def sign_upload(upload: Upload, folder: Path, config: ServiceConfig, *, title: s
                 source: SourceType) -> tuple[Path, SignResult, formats.MediaFormat]:
     """Sign an uploaded clip with the service's identity (in a worker thread)."""
     assert config.signer is not None
-    fmt = _check_format(upload, unsupported_hint="this service embeds credentials in MP4, MOV, M4V or AVI files; "
-                                                  "remux the clip to MP4 first")
+    fmt = _check_format(upload, endpoint="sign")
     stem, ext = os.path.splitext(upload.filename)
     name = upload.filename if ext.lower() in fmt.extensions else f"{stem or 'clip'}{fmt.extensions[0]}"
     (folder / "out").mkdir()
@@ -152,8 +155,7 @@ def sign_upload(upload: Upload, folder: Path, config: ServiceConfig, *, title: s
         result = sign(upload.clip, output, signer=config.signer, title=title or upload.filename, author=author,
                       source=source)
     except InputError as exc:
-        status = 415 if isinstance(exc, UnsupportedFormatError) else 422
-        raise ServiceError(status, _scrub(exc.message, upload) or exc.message, hint=exc.hint) from None
+        raise _client_error(exc, upload, endpoint="sign") from None
     return output, result, fmt
 
 
@@ -319,7 +321,7 @@ async def _provenance_error(request: Request, exc: Exception) -> Response:
     if status >= 500:
         # The message names the client's file and what it holds: one inert line in the log.
         log.error("request failed: %s", inert(exc.diagnostics(), limit=MESSAGE_LIMIT))
-    return error_response(status, exc.message, exc.hint)
+    return error_response(status, exc.message, http_hint(exc))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from provenance import __version__
+from provenance._version import __version__
 from provenance.credentials.manifest import SourceType
 from provenance.verify.report import SCHEMA, StatusKind, TimeSource, Verdict
 

@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from provenance import __version__
+from provenance._version import __version__
 from provenance.errors import ExitCode, ProvenanceError, UsageError
 
 MAX_BYTES = 8 << 20  # 8 MiB: two orders of magnitude above any real trust list

@@ -15,7 +15,7 @@ from provenance.credentials import one_pass
 from provenance.errors import CredentialError, IdentityError
 from provenance.identity.signer import KeySigner
 from provenance.media import boxes, formats
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify
 from tests.conftest import sha256

@@ -16,7 +16,7 @@ from provenance.identity import certificates as certs
 from provenance.identity.algorithms import SigningAlgorithm
 from provenance.identity.external import ExternalSigner
 from provenance.identity.keys import write_private_key
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify

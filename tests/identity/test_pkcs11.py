@@ -21,7 +21,7 @@ from provenance.errors import IdentityError, PassphraseError, UsageError
 from provenance.identity import certificates as certs
 from provenance.identity.algorithms import SigningAlgorithm
 from provenance.identity.pkcs11 import Pkcs11Signer, Pkcs11Uri
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify
@@ -207,7 +207,7 @@ def test_token_key_signs_a_sidecar_and_an_edit(run, token: Token, signed_clip: P
     """The sidecar route (c2pa-rs signs through the Context's signer) and an
     edit (``remux --pkcs11``) both sign inside the token."""
     from provenance.media.video import make_sample_clip
-    from provenance.sign import sign_sidecar
+    from provenance.signing import sign_sidecar
 
     webm = make_sample_clip(tmp_path / "clip.webm", seconds=1.0, width=96, height=64)
     with Pkcs11Signer.open(token.uri("ec-signer"), chain=certs.read_chain(token.ec_chain)) as signer:

@@ -12,7 +12,7 @@ from provenance.identity.algorithms import SigningAlgorithm
 from provenance.identity.certificates import C2PA_CLAIM_SIGNING, Subject
 from provenance.identity.pki import DevPKI, init_dev_pki
 from provenance.identity.signer import KeySigner
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
 from provenance.verify.report import Verdict
 from provenance.verify.verifier import verify
@@ -49,7 +49,7 @@ def test_private_keys_are_0600_and_refuse_overwrite(pki: DevPKI) -> None:
     before = pki.signer_key.read_bytes()
     with pytest.raises(OutputExistsError) as err:
         init_dev_pki(pki.directory, subject=Subject("X", "Y", "US"))
-    assert "--force" in err.value.diagnostics()
+    assert err.value.reason == "output_exists" and "allow replacing it" in err.value.diagnostics()
     assert pki.signer_key.read_bytes() == before
 
 

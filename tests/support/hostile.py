@@ -19,7 +19,7 @@ from provenance.credentials.manifest import SourceType, action, definition
 from provenance.identity.certificates import Subject, pem
 from provenance.identity.signer import KeySigner
 from provenance.media.video import make_sample_clip
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.text import is_hidden
 from tests.certfactory import MiniCA
 

@@ -22,7 +22,7 @@ from provenance.identity import certificates as certs
 from provenance.identity.algorithms import SigningAlgorithm, generate_key
 from provenance.identity.keys import write_private_key
 from provenance.identity.signer import KeySigner
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
 from provenance.verify.policy import RequireTimestamp
 from provenance.verify.report import TimeSource, Verdict

@@ -7,7 +7,7 @@ import pytest
 from provenance.identity.certificates import Subject
 from provenance.identity.pki import init_dev_pki
 from provenance.media import boxes
-from provenance.sign import sign
+from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
 from provenance.verify.report import SCHEMA, StatusKind, Verdict
 from provenance.verify.verifier import verify
@@ -112,7 +112,7 @@ def test_a_garbage_sidecar_is_an_error_report(content: bytes, make_clip, tmp_pat
 
 
 def test_a_truncated_sidecar_is_an_error_report(make_clip, signer, trust, tmp_path: Path) -> None:
-    from provenance.sign import sign_sidecar
+    from provenance.signing import sign_sidecar
 
     clip = make_clip("mp4")
     sidecar = sign_sidecar(clip, tmp_path / "real.c2pa", signer=signer).output

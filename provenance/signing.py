@@ -6,23 +6,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.x509.oid import NameOID
-
 from provenance._files import atomic_output, atomic_write, check_output_name, open_input, same_file
-from provenance.credentials import bridge, cose, one_pass
+from provenance._sign_step import check_signer, embeddable_output, scratch_file, sign_with_parent, signed, signer_name
+from provenance.credentials import bridge, one_pass
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
 from provenance.credentials.sidecar import sidecar_path
-from provenance.credentials.timestamp import TimeStampToken, parse_token
 from provenance.errors import OutputExistsError, UsageError
-from provenance.identity.certificates import attribute
-from provenance.identity.profile import require_signable
 from provenance.identity.signer import Signer
-from provenance.media import boxes, formats, video
+from provenance.media import boxes, formats
 
 
 @dataclass(frozen=True)
@@ -62,7 +57,7 @@ def check_output(input: Path, output: Path, *, fmt: formats.MediaFormat, force: 
     if same_file(input, output):
         raise UsageError(f"{output}: output is the input file", hint="write to a new file; inputs are never modified")
     if os.path.lexists(output) and not force:  # a dangling symlink too
-        raise OutputExistsError(f"{output}: output file exists", hint="pass --force to replace it")
+        raise OutputExistsError(f"{output}: output file exists")
     if output.is_dir():
         raise UsageError(f"{output}: output is a directory", hint="give a file name")
     suffix = output.suffix.lower()
@@ -72,31 +67,6 @@ def check_output(input: Path, output: Path, *, fmt: formats.MediaFormat, force: 
             f"{output}: extension {suffix} does not match the input container {fmt.name}",
             hint=f"name the output {fmt.extensions[0]}; signing does not convert containers",
         )
-
-
-def check_signer(signer: Signer) -> None:
-    """Refuse, before any work, a signer whose signature validators would
-    reject (the C2PA certificate profile, saying why) or whose time-stamp
-    authority is not an http(s) URL."""
-    if signer.tsa_url is not None and urllib.parse.urlsplit(signer.tsa_url).scheme.lower() not in ("http", "https"):
-        raise UsageError(f"{signer.tsa_url}: the time-stamp authority must be an http(s) URL",
-                         hint="e.g. --tsa http://timestamp.example.com")
-    require_signable(signer.chain)
-
-
-def signer_name(signer: Signer) -> str:
-    """The signer certificate's common name, as results name the signer."""
-    return attribute(signer.certificate.subject, NameOID.COMMON_NAME) or "unknown"
-
-
-def time_stamp(store: bytes, signer: Signer) -> tuple[str | None, str | None]:
-    """``(time, authority)`` of the active manifest's RFC 3161 time-stamp in
-    the manifest *store* just signed; ``(None, None)`` without --tsa."""
-    labels = cose.manifest_labels(store)
-    stamp = _time_stamp(store, labels[-1]) if labels and signer.tsa_url else None
-    if stamp is None:
-        return None, None
-    return stamp.gen_time.isoformat().replace("+00:00", "Z"), stamp.authority
 
 
 def sign(
@@ -138,6 +108,8 @@ def sign(
     # that its own validator then rejects ("Incorrect number of fragments
     # hashes"); one flat hash verifies, so such files get one.
     flat_hash = flat_hash or boxes.is_fragmented(src, fmt)
+    from provenance.media import video  # PyAV: only when a clip is signed
+
     thumbnail = video.thumbnail_jpeg(src)
     name = signer_name(signer)
     manifest = definition(
@@ -164,12 +136,11 @@ def sign(
         if store is None:
             store = _sign_with_c2pa(manifest, signer=signer, fmt=fmt, src=src, source_fh=source_fh, dest_fh=dest_fh,
                                     resources=resources, has_parent=has_parent, flat_hash=flat_hash)
-    labels = cose.manifest_labels(store)
-    stamped_at, authority = time_stamp(store, signer)
+    done = signed(store, signer)
     return SignResult(
-        input=src, output=dst, manifest_id=labels[-1] if labels else "", format=fmt.name,
-        signer=name, parent_manifest=has_parent, timestamped_at=stamped_at, timestamp_authority=authority,
-        method=method,
+        input=src, output=dst, manifest_id=done.manifest_id, format=fmt.name,
+        signer=name, parent_manifest=has_parent, timestamped_at=done.timestamped_at,
+        timestamp_authority=done.timestamp_authority, method=method,
     )
 
 
@@ -227,16 +198,19 @@ def sign_sidecar(
     dst = Path(output) if output is not None else sidecar_path(src)
     check_output_name(dst)
     if same_file(src, dst):
-        raise UsageError(f"{dst}: the sidecar would overwrite the clip", hint="give another --output name")
+        raise UsageError(f"{dst}: the sidecar would overwrite the clip", hint="give another output name", reason="sidecar_is_clip")
     if dst.is_dir():
         raise UsageError(f"{dst}: output is a directory", hint="give a file name")
     if os.path.lexists(dst) and not force:
         raise OutputExistsError(
             f"{dst}: sidecar file exists",
-            hint=f"pass --force to replace it, or name it {src.name}.c2pa with --output (verify looks for both names)",
+            hint=f"allow replacing it, or name it {src.name}.c2pa (verify looks for both names)",
+            reason="sidecar_exists", details={"name": src.name},
         )
     check_signer(signer)
     has_parent = formats.is_embeddable(fmt) and boxes.has_embedded_manifest(src, fmt)
+    from provenance.media import video  # PyAV: only when a clip is signed
+
     thumbnail = video.thumbnail_jpeg(src) if fmt is not formats.OTHER else None
     name = signer_name(signer)
     manifest = definition(
@@ -258,12 +232,11 @@ def sign_sidecar(
             manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh, resources=resources, parent=parent,
         )
     atomic_write(dst, store, replace=force)
-    labels = cose.manifest_labels(store)
-    stamped_at, authority = time_stamp(store, signer)
+    done = signed(store, signer)
     return SignResult(
-        input=src, output=dst, manifest_id=labels[-1] if labels else "", format=fmt.name,
-        signer=name, parent_manifest=has_parent, mode="sidecar", timestamped_at=stamped_at,
-        timestamp_authority=authority,
+        input=src, output=dst, manifest_id=done.manifest_id, format=fmt.name,
+        signer=name, parent_manifest=has_parent, mode="sidecar", timestamped_at=done.timestamped_at,
+        timestamp_authority=done.timestamp_authority,
     )
 
 
@@ -288,26 +261,26 @@ def sign_remuxed(
 
     >>> sign_remuxed("clip.webm", "clip.mp4", signer=signer)  # doctest: +SKIP
     """
-    from provenance import edit
     from provenance.media import transcode as media
+    from provenance.media import video
     from provenance.parent import read_parent
     from provenance.trust.store import TrustStore
 
     src, dst = Path(input), Path(output)
     formats.detect_any(src)
-    fmt = edit.output_format(src, dst, force=force)
+    fmt = embeddable_output(src, dst, force=force)
     check_signer(signer)
     parent = read_parent(src, trust=TrustStore())
     when = published_at or dt.datetime.now(dt.timezone.utc)
     name = signer_name(signer)
-    with edit._scratch(dst) as scratch:
+    with scratch_file(dst) as scratch:
         outcome = media.remux_media(src, scratch, muxer=media.container_for(fmt.name))
         repackaged = action("c2pa.repackaged", when=when, parameters={
             "from": parent.format.name, "to": fmt.name, "streams": ", ".join(outcome.streams)})
         published = action("c2pa.published", when=when)
         if parent.signed:
-            result = edit.sign_edit(
-                operation="remux", parent=parent, media_file=scratch, output=dst, fmt=fmt, signer=signer,
+            result = sign_with_parent(
+                parent=parent, media_file=scratch, output=dst, fmt=fmt, signer=signer,
                 trust=TrustStore(), actions=[repackaged, published], title=title or src.name, when=when,
                 flat_hash=flat_hash, force=force,
             )
@@ -323,19 +296,9 @@ def sign_remuxed(
         with open_input(scratch) as source_fh, atomic_output(dst, replace=force) as dest_fh:
             store = bridge.sign_stream(manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh,
                                        dest=dest_fh, resources=resources, merkle=not flat_hash)
-    labels = cose.manifest_labels(store)
-    stamped_at, authority = time_stamp(store, signer)
+    done = signed(store, signer)
     return SignResult(
-        input=src, output=dst, manifest_id=labels[-1] if labels else "", format=fmt.name,
-        signer=name, parent_manifest=False, mode="remuxed", timestamped_at=stamped_at,
-        timestamp_authority=authority,
+        input=src, output=dst, manifest_id=done.manifest_id, format=fmt.name,
+        signer=name, parent_manifest=False, mode="remuxed", timestamped_at=done.timestamped_at,
+        timestamp_authority=done.timestamp_authority,
     )
-
-
-def _time_stamp(store: bytes, label: str) -> TimeStampToken | None:
-    headers = cose.signature_headers(store).get(label)
-    for raw in headers.timestamp_tokens if headers else ():
-        token = parse_token(raw)
-        if token is not None:
-            return token
-    return None

@@ -1,0 +1,150 @@
+"""The signing step that :mod:`provenance.signing` and :mod:`provenance.edit`
+share (internal and unstable: not part of the public API).
+
+It checks a signer and an output, gives a scratch file next to the output,
+signs edited media with its source as the ``parentOf`` ingredient, and reads
+the time-stamp back from the store just signed. Neither front module imports
+the other; both import this one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography.x509.oid import NameOID
+
+from provenance import _files
+from provenance._files import atomic_output, check_output_name, open_input, output_error, same_file
+from provenance.credentials import bridge, cose
+from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, definition
+from provenance.credentials.timestamp import TimeStampToken, parse_token
+from provenance.errors import OutputError, OutputExistsError, UsageError
+from provenance.identity.certificates import attribute
+from provenance.identity.profile import require_signable
+from provenance.identity.signer import Signer
+from provenance.media import formats
+
+if TYPE_CHECKING:
+    from provenance.parent import Parent
+    from provenance.trust.store import TrustStore
+
+PARENT_LABEL = "parent"
+
+
+@dataclass(frozen=True)
+class Signed:
+    """What one signing step wrote: the manifest store and what results report."""
+
+    store: bytes
+    manifest_id: str
+    timestamped_at: str | None
+    timestamp_authority: str | None
+
+
+def check_signer(signer: Signer) -> None:
+    """Refuse, before any work, a signer whose signature validators would
+    reject (the C2PA certificate profile, saying why) or whose time-stamp
+    authority is not an http(s) URL."""
+    if signer.tsa_url is not None and urllib.parse.urlsplit(signer.tsa_url).scheme.lower() not in ("http", "https"):
+        raise UsageError(f"{signer.tsa_url}: the time-stamp authority must be an http(s) URL",
+                         hint="e.g. http://timestamp.example.com", reason="tsa_url_scheme")
+    require_signable(signer.chain)
+
+
+def signer_name(signer: Signer) -> str:
+    """The signer certificate's common name, as results name the signer."""
+    return attribute(signer.certificate.subject, NameOID.COMMON_NAME) or "unknown"
+
+
+def signed(store: bytes, signer: Signer) -> Signed:
+    """The manifest id and the RFC 3161 time-stamp of the active manifest in
+    the *store* just signed (no time-stamp without a TSA)."""
+    labels = cose.manifest_labels(store)
+    stamp = _time_stamp(store, labels[-1]) if labels and signer.tsa_url else None
+    return Signed(
+        store=store,
+        manifest_id=labels[-1] if labels else "",
+        timestamped_at=stamp.gen_time.isoformat().replace("+00:00", "Z") if stamp else None,
+        timestamp_authority=stamp.authority if stamp else None,
+    )
+
+
+def _time_stamp(store: bytes, label: str) -> TimeStampToken | None:
+    headers = cose.signature_headers(store).get(label)
+    for raw in headers.timestamp_tokens if headers else ():
+        token = parse_token(raw)
+        if token is not None:
+            return token
+    return None
+
+
+def embeddable_output(src: Path, dst: Path, *, force: bool) -> formats.MediaFormat:
+    """The container *dst* will be, by its extension; refuses OUT == IN, an
+    existing OUT (a dangling symlink too) without *force*, and containers
+    that cannot embed."""
+    check_output_name(dst)
+    if same_file(src, dst):
+        raise UsageError(f"{dst}: output is the input file", hint="write to a new file; inputs are never modified")
+    if dst.is_dir():
+        raise UsageError(f"{dst}: output is a directory", hint="give a file name")
+    if os.path.lexists(dst) and not force:  # a dangling symlink too
+        raise OutputExistsError(f"{dst}: output file exists")
+    fmt = formats.for_extension(dst)
+    if fmt is None or not formats.is_embeddable(fmt):
+        what = f"{fmt.name} cannot carry embedded credentials" if fmt else f"extension {dst.suffix or '(none)'!r} names no container provenance writes"
+        raise UsageError(f"{dst}: {what}", hint=f"name the output .mp4, .mov, .m4v or .avi ({formats.SUPPORTED_NAMES})")
+    return fmt
+
+
+@contextlib.contextmanager
+def scratch_file(dst: Path) -> Iterator[Path]:
+    """A temporary media file in *dst*'s folder (same file system), gone
+    after, even when the process is killed (see :mod:`provenance._files`)."""
+    with _files.scratch_file(dst) as path:
+        try:
+            yield path
+        except OutputError as exc:  # raised naming the scratch file; the user knows the folder
+            raise output_error(dst.parent if str(dst.parent) else Path("."), exc.errno) from None
+
+
+def sign_with_parent(
+    *,
+    parent: Parent,
+    media_file: Path,
+    output: Path,
+    fmt: formats.MediaFormat,
+    signer: Signer,
+    trust: TrustStore,
+    actions: list[dict[str, Any]],
+    title: str | None = None,
+    when: dt.datetime,
+    flat_hash: bool = False,
+    force: bool = True,
+) -> Signed:
+    """Sign *media_file* (the edited media) into *output*: ``c2pa.opened``
+    of *parent*, then *actions*, with a claim thumbnail of the result.
+    MP4/MOV media is bound by 1 MiB Merkle leaves unless *flat_hash*."""
+    from provenance.media import video  # PyAV: only when media is signed
+
+    thumbnail = video.thumbnail_jpeg(media_file)
+    manifest = definition(
+        title=title or output.name, author=None, mime_type=fmt.mime_type, source=SourceType.CAMERA,
+        published_at=when, with_thumbnail=thumbnail is not None, parent_title=PARENT_LABEL, actions=actions,
+    )
+    ingredient, resources = parent.ingredient(label=PARENT_LABEL)
+    if thumbnail:
+        resources[THUMBNAIL_ID] = thumbnail
+    with open_input(media_file) as media_fh, open_input(parent.path) as parent_fh, \
+            atomic_output(output, replace=force) as out_fh:
+        store = bridge.sign_stream(
+            manifest, signer=signer, mime_type=fmt.mime_type, source=media_fh, dest=out_fh, resources=resources,
+            parent=(ingredient, parent.format.mime_type, parent_fh), trust=trust, intent="edit", merkle=not flat_hash,
+        )
+    return signed(store, signer)

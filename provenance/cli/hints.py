@@ -1,0 +1,64 @@
+"""What the command line says to do about a library error: its own hints,
+naming its flags and commands, for each error ``reason`` (see
+:mod:`provenance.errors`). A reason not listed here keeps the library's
+hint."""
+
+from __future__ import annotations
+
+from provenance.errors import ProvenanceError
+
+# reason -> hint; {name} fields come from the error's details
+CLI_HINTS: dict[str, str] = {
+    "output_exists": "pass --force to replace it",
+    "request_exists": "pass --force to replace it, or choose another folder",
+    "sidecar_exists": "pass --force to replace it, or name it {name}.c2pa with --output (verify looks for both names)",
+    "sidecar_is_clip": "give another --output name",
+    "tsa_url_scheme": "e.g. --tsa http://timestamp.example.com",
+    "tsa_failed": "check the --tsa URL and that the authority is reachable, or sign without --tsa",
+    "chain_not_found": "pass --cert or run 'provenance keys init'",
+    "key_not_found": "run 'provenance keys init' or pass --key",
+    "passphrase_missing": "pass --passphrase-env VAR or run in a terminal to be prompted",
+    "bundle_passphrase_missing": "pass --in-passphrase-env VAR (or run in a terminal to be prompted)",
+    "alg_mismatch": "pass --alg {alg} or drop --alg",
+    "chain_rejected": "validators reject it; run 'provenance keys check' on the chain and get a certificate "
+                      "that follows the C2PA claim-signing profile",
+    "request_needs_subject": "pass --name and --org",
+    "not_a_request": "give the PEM file made by 'provenance keys request'",
+    "request_not_email": "make the request with 'provenance keys request --email'",
+    "request_other_org": "ask the creator for a request with --org as the CA's, or pass --allow-other-org",
+    "no_ca": "run 'provenance keys ca init' or pass --ca DIR",
+    "issuing_days_too_long": "pass --issuing-days {max} or less",
+    "leaf_days_out_of_range": "pass --days {max} or less",
+    "pkcs11_module_name": "give module-path=/path/to/module.so or --pkcs11-module",
+    "pkcs11_no_module": "add module-path=... to the URI, pass --pkcs11-module, or set {env} "
+                        "(SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)",
+    "pkcs11_pin_missing": "pass --pin-env VAR, or add pin-source=FILE to the URI",
+    "token_chain_empty": "pass --cert with the token key's certificate chain",
+    "token_chain_other_key": "pass the certificate chain of this token key with --cert",
+    "token_chain_wrong_key": "pass --cert with the chain issued for this token key",
+    "kms_chain_empty": "pass --cert with the KMS key's certificate chain",
+    "signer_command_not_found": "check --signer-command and PATH",
+    "signer_command_timeout": "check the signing service is reachable, or raise --signer-timeout",
+    "signer_command_wrong_key": "it must sign with the key of the first certificate in --cert, using {alg}",
+    "sidecar_unsupported_c2pa": "install c2pa-python 0.38 (c2pa-rs {found} was found), or use 'sign --remux'",
+    "container_cannot_embed": "provenance embeds credentials in {supported} files; "
+                              "sign it with --sidecar (clip unchanged), or --remux it to MP4",
+    "mux_unsupported": "choose another output container or codec (see --help)",
+    "crf_not_for_codec": "use --bitrate for MPEG-4 Part 2",
+    "hevc_too_small": "use --video-codec h264 for a picture this small, or a larger --height",
+    "resume_needs_log": "pass --jsonl FILE",
+}
+
+
+def cli_hint(exc: ProvenanceError) -> str | None:
+    """The hint the command line shows for *exc*."""
+    template = CLI_HINTS.get(exc.reason or "")
+    if template is None:
+        return exc.hint
+    return template.format_map(exc.details)
+
+
+def cli_diagnostics(exc: ProvenanceError) -> str:
+    """One line for the command line: what is wrong, then what to do."""
+    hint = cli_hint(exc)
+    return f"{exc.message}; {hint}" if hint else exc.message

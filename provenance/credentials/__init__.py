@@ -1,0 +1,1 @@
+"""The C2PA boundary (internal and unstable): build, embed, sign and read manifest stores."""

@@ -1,0 +1,1 @@
+"""Verification: the verifier, its report, identity policies and the verdict rules."""

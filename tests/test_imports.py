@@ -1,0 +1,109 @@
+"""Start-up stays light: importing the package or the CLI entry point, and
+`provenance --help`, load none of the heavy modules (c2pa, PyAV, numpy,
+Starlette); the verify command loads c2pa but never PyAV, numpy or Starlette.
+Each check runs in a fresh interpreter, where sys.modules is its own."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provenance.identity.pki import DevPKI
+
+HEAVY = ("c2pa", "av", "numpy", "starlette")
+
+REPORT = "import json, sys; print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))"
+
+
+def _loaded(code: str, *, cwd: Path | None = None) -> list[str]:
+    script = code + "\n" + REPORT.format(heavy=HEAVY)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    loaded: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize("code", [
+    "import provenance",
+    "from provenance.cli import main",
+    "import provenance, provenance.cli; provenance.__all__; dir(provenance)",
+])
+def test_importing_loads_no_heavy_module(code: str) -> None:
+    assert _loaded(code) == []
+
+
+def test_help_lists_every_command_and_loads_no_heavy_module() -> None:
+    code = (
+        "import contextlib, io\n"
+        "from provenance.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    assert main(['--help']) == 0\n"
+        "assert 'verify' in out.getvalue() and 'transcode' in out.getvalue(), out.getvalue()\n"
+    )
+    assert _loaded(code) == []
+
+
+def test_a_public_name_loads_only_what_it_needs() -> None:
+    # The errors and the trust store need no c2pa; verify needs c2pa only.
+    assert _loaded("from provenance import ProvenanceError, TrustStore, Verdict") == []
+    assert _loaded("from provenance import verify") == ["c2pa"]
+
+
+def test_verify_command_never_loads_pyav_numpy_or_starlette(signed_clip: Path, pki: DevPKI, tmp_path: Path) -> None:
+    root = pki.root_cert
+    code = (
+        "from provenance.cli import main\n"
+        f"code = main(['verify', {str(signed_clip)!r}, '--trust', {str(root)!r}, '--no-trust-store', '--json'])\n"
+        "assert code == 0, code\n"
+    )
+    assert _loaded(code, cwd=tmp_path) == ["c2pa"]
+
+
+def test_the_help_table_matches_each_command() -> None:
+    # `--help` lists commands from a table so that it imports none of them;
+    # each row must say what the command's own docstring says.
+    import click
+
+    from provenance.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    for name, (_module, _attribute, short_help) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name == name
+        assert command.get_short_help_str(limit=1000) == short_help, name
+
+
+def test_public_api_names_resolve_and_modules_are_not_shadowed() -> None:
+    import importlib
+
+    import provenance
+
+    for name in provenance.__all__:
+        assert getattr(provenance, name) is not None, name
+    assert set(provenance.__all__) <= set(dir(provenance))
+    assert importlib.import_module("provenance.signing").sign is provenance.sign
+    import provenance.signing as signing_module
+
+    assert signing_module.__name__ == "provenance.signing"
+    with pytest.raises(AttributeError):
+        provenance.no_such_name  # noqa: B018
+
+
+def test_the_verify_function_survives_importing_the_verify_package() -> None:
+    # provenance.verify is both a subpackage and the public function; the
+    # import system sets a subpackage on its parent, which must not replace
+    # the function that `from provenance import verify` returns.
+    code = (
+        "import provenance.verify.report\n"
+        "from provenance import verify\n"
+        "assert callable(verify) and verify.__module__ == 'provenance.verify.verifier', verify\n"
+        "import provenance.verify.policy\n"
+        "import provenance\n"
+        "assert provenance.verify is verify\n"
+    )
+    assert _loaded(code) == ["c2pa"]
