@@ -41,7 +41,7 @@ if op in ("sign", "sign-flat"):
     signer = KeySigner.from_files(key=pki.signer_key, chain=pki.chain)
     t = time.perf_counter(); sign(src, dst, signer=signer, force=True, flat_hash=op == "sign-flat"); elapsed = time.perf_counter() - t
 elif op == "verify":
-    from provenance.verify.verifier import verify
+    from provenance.verification.verifier import verify
     trust = TrustStore().with_pem_file(pki.root_cert, kind=SourceKind.ANCHORS)
     t = time.perf_counter(); report = verify(src, trust=trust); elapsed = time.perf_counter() - t
     assert report.verdict.value == "verified", report.verdict
@@ -151,7 +151,7 @@ def main() -> int:
     keys = work / "keys"
     if not (keys / "chain.pem").exists():
         init_dev_pki(keys, subject=Subject("Bench Signer", "Bench", "US"))
-    base_rss = json.loads(subprocess.run([sys.executable, "-c", "import provenance.signing, provenance.verify.verifier;" + BASELINE_CHILD],
+    base_rss = json.loads(subprocess.run([sys.executable, "-c", "import provenance.signing, provenance.verification.verifier;" + BASELINE_CHILD],
                                          check=True, capture_output=True, text=True).stdout)["peak_rss_mb"]
     rows = []
     try:

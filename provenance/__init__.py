@@ -26,8 +26,6 @@ into ``Verdict.WRONG_SIGNER``. Batch work over many files lives in
 
 from __future__ import annotations
 
-import sys
-import types
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -62,25 +60,25 @@ _EXPORTS: dict[str, str] = {
     "SourceKind": "provenance.trust.store",
     "TrustSource": "provenance.trust.store",
     "TrustStore": "provenance.trust.store",
-    "Action": "provenance.verify.report",
-    "Ingredient": "provenance.verify.report",
-    "SignerIdentity": "provenance.verify.report",
-    "Status": "provenance.verify.report",
-    "StatusKind": "provenance.verify.report",
-    "Thumbnail": "provenance.verify.report",
-    "TimeSource": "provenance.verify.report",
-    "TimeStampInfo": "provenance.verify.report",
-    "VerificationReport": "provenance.verify.report",
-    "Verdict": "provenance.verify.report",
-    "AllOf": "provenance.verify.policy",
-    "AnyOf": "provenance.verify.policy",
-    "ExpectIssuer": "provenance.verify.policy",
-    "ExpectOrganization": "provenance.verify.policy",
-    "ExpectSigner": "provenance.verify.policy",
-    "Policy": "provenance.verify.policy",
-    "PolicyError": "provenance.verify.policy",
-    "RequireTimestamp": "provenance.verify.policy",
-    "verify": "provenance.verify.verifier",
+    "Action": "provenance.verification.report",
+    "Ingredient": "provenance.verification.report",
+    "SignerIdentity": "provenance.verification.report",
+    "Status": "provenance.verification.report",
+    "StatusKind": "provenance.verification.report",
+    "Thumbnail": "provenance.verification.report",
+    "TimeSource": "provenance.verification.report",
+    "TimeStampInfo": "provenance.verification.report",
+    "VerificationReport": "provenance.verification.report",
+    "Verdict": "provenance.verification.report",
+    "AllOf": "provenance.verification.policy",
+    "AnyOf": "provenance.verification.policy",
+    "ExpectIssuer": "provenance.verification.policy",
+    "ExpectOrganization": "provenance.verification.policy",
+    "ExpectSigner": "provenance.verification.policy",
+    "Policy": "provenance.verification.policy",
+    "PolicyError": "provenance.verification.policy",
+    "RequireTimestamp": "provenance.verification.policy",
+    "verify": "provenance.verification.verifier",
 }
 
 if TYPE_CHECKING:
@@ -108,7 +106,7 @@ if TYPE_CHECKING:
     from provenance.identity.signer import KeySigner, Signer
     from provenance.signing import SignResult, sign
     from provenance.trust.store import SourceKind, TrustSource, TrustStore
-    from provenance.verify.policy import (
+    from provenance.verification.policy import (
         AllOf,
         AnyOf,
         ExpectIssuer,
@@ -118,7 +116,7 @@ if TYPE_CHECKING:
         PolicyError,
         RequireTimestamp,
     )
-    from provenance.verify.report import (
+    from provenance.verification.report import (
         Action,
         Ingredient,
         SignerIdentity,
@@ -130,7 +128,7 @@ if TYPE_CHECKING:
         VerificationReport,
         Verdict,
     )
-    from provenance.verify.verifier import verify
+    from provenance.verification.verifier import verify
 
 
 def __getattr__(name: str) -> Any:
@@ -145,21 +143,6 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
 
-
-class _Package(types.ModuleType):
-    """Keeps the public function ``verify`` when the subpackage
-    ``provenance.verify`` (of the same name) is imported: the import system
-    sets each subpackage as an attribute of its parent, which would shadow
-    the function. ``sys.modules["provenance.verify"]`` still names the
-    package; renaming that package (see README, Layout) would end this."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name == "verify" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "__version__",

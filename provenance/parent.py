@@ -18,8 +18,8 @@ from provenance.credentials.sidecar import SIDECAR_MIME
 from provenance.errors import InputError, InvalidParentError
 from provenance.media import formats, video
 from provenance.trust.store import TrustStore
-from provenance.verify.report import VerificationReport, Verdict
-from provenance.verify.verifier import load_credentials, report_from_store
+from provenance.verification.report import VerificationReport, Verdict
+from provenance.verification.verifier import load_credentials, report_from_store
 
 INGREDIENT_THUMBNAIL_ID = "ingredient-thumbnail.jpg"
 PARENT_STORE_ID = "parent-manifest.c2pa"
@@ -52,7 +52,8 @@ class Parent:
             raise InvalidParentError(
                 f"{self.path}: its content credentials are {self.verdict.value} ({failure}); "
                 "editing it would pass that on unseen",
-                hint="use an intact source, or pass --allow-invalid-parent to record the failure in the new manifest",
+                hint="use an intact source, or allow recording the failure in the new manifest (allow_invalid_parent=True)",
+                reason="invalid_parent",
             )
 
     def ingredient(self, *, label: str) -> tuple[dict[str, Any], dict[str, bytes]]:

@@ -18,8 +18,8 @@ from provenance._files import atomic_write
 from provenance.credentials import bridge
 from provenance.errors import InputError, OutputExistsError, UsageError
 from provenance.trust.store import TrustStore
-from provenance.verify.report import Ingredient, VerificationReport
-from provenance.verify.verifier import Credentials, load_credentials, report_from_store
+from provenance.verification.report import Ingredient, VerificationReport
+from provenance.verification.verifier import Credentials, load_credentials, report_from_store
 
 @dataclass(frozen=True)
 class ChainEntry:
@@ -116,15 +116,16 @@ def extract_thumbnail(
     *output*, atomically."""
     path, output = Path(path), Path(output)
     if output.exists() and not force:
-        raise OutputExistsError(f"{output}: output file exists", hint="pass --force to replace it")
+        raise OutputExistsError(f"{output}: output file exists")
     found = inspect(path, manifest=manifest)
     if not 0 <= index < len(found.entries):
         last = len(found.entries) - 1
-        raise UsageError(f"--ingredient {index}: no such entry", hint=f"give 0 (the active manifest) to {last}; see 'provenance show'")
+        raise UsageError(f"--ingredient {index}: no such entry", hint=f"give 0 (the active manifest) to {last}",
+                         reason="no_such_entry", details={"last": str(last)})
     entry = found.entries[index]
     if entry.thumbnail_id is None:
         what = "the active manifest" if index == 0 else f"ingredient {index} ({entry.title})"
-        raise InputError(f"{path}: {what} has no thumbnail", hint="list the chain with 'provenance show FILE'")
+        raise InputError(f"{path}: {what} has no thumbnail", hint="list the chain (inspect())", reason="no_thumbnail")
     data = bridge.read_resource(
         path, mime_type=found.credentials.format.mime_type, identifier=entry.thumbnail_id,
         manifest_data=found.credentials.sidecar_store,

@@ -25,8 +25,8 @@ from provenance.errors import ExitCode, UsageError
 from provenance.identity.pki import DevPKI
 from provenance.identity.signer import KeySigner
 from provenance.trust.store import TrustStore
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.helpers import tampered_copy
 
 

@@ -22,9 +22,9 @@ from provenance.media.transcode import keyframe_times
 from provenance.media.video import make_sample_clip
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verify.rules import parent_chain
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.rules import parent_chain
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 
 
 def issue(pki: DevPKI, subject: Subject) -> KeySigner:
@@ -164,7 +164,7 @@ def flat(text: str) -> str:
 
 
 def test_an_identity_policy_names_the_active_signer_in_the_chain_line(three_step: Path, trust: TrustStore, run) -> None:
-    from provenance.verify.policy import ExpectOrganization
+    from provenance.verification.policy import ExpectOrganization
 
     assert verify(three_step, trust=trust, policy=ExpectOrganization("Example Platform Inc")).verdict is Verdict.VERIFIED
     report = verify(three_step, trust=trust, policy=ExpectOrganization("Example News"))

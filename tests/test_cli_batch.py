@@ -12,8 +12,8 @@ from rich.console import Console
 import provenance.cli.batch as batch_cli
 from provenance.identity.pki import DevPKI
 from provenance.trust.store import TrustStore
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.helpers import tampered_copy
 
 

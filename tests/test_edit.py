@@ -19,8 +19,8 @@ from provenance.media.transcode import keyframe_times
 from provenance.media.video import make_sample_clip, probe
 from provenance.signing import sign, sign_sidecar
 from provenance.trust.store import TrustStore
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.conftest import sha256
 
 CONTAINERS = ["mp4", "mov", "avi"]

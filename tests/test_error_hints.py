@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "provenance"
 FRONT_ENDS = ("cli", "service")
 # Converted by the verify/trust redesign (issue 8, items 1-3); until then
 # their hints may still name flags.
-NOT_YET_CONVERTED = ("verify", "trust", "show.py", "parent.py")
+NOT_YET_CONVERTED: tuple[str, ...] = ()
 # Other programs' flags, quoted as a hint for what to run: not ours.
 THIRD_PARTY = re.compile(r"(pkcs11-tool|softhsm2-util) --")
 CLI_WORDS = re.compile(r"(?<![\w-])--[a-z]|'provenance |\bprovenance (sign|verify|keys|trust)\b")

@@ -12,9 +12,9 @@ import pytest
 
 from provenance.errors import UsageError
 from provenance.media.fragments import is_init_segment, sequence_number
-from provenance.verify.fragments import find_segments, verify_fragments
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.fragments import find_segments, verify_fragments
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 
 
 @pytest.fixture
@@ -95,10 +95,10 @@ def test_cli_reports_each_segment(dash: Path, run) -> None:
     assert "dash1.m4s" in out and "dash2.m4s" in out and "TAMPERED" in out
 
     data = json.loads(run("verify", dash / "dashinit.mp4", "--segments", str(dash / "dash1.m4s"), "--json").output)
-    assert data["schema"] == "provenance.verify.fragments/1"
+    assert data["schema"] == "provenance.verification.fragments/1"
     assert data["verdict"] == "untrusted" and data["missing"] == []
     assert [s["verdict"] for s in data["segments"]] == ["untrusted"]
-    assert data["manifest"]["schema"] == "provenance.verify/1"
+    assert data["manifest"]["schema"] == "provenance.verification/1"
 
 
 def test_segment_glob_falls_back_to_the_init_folder(dash: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
@@ -120,7 +120,7 @@ def flat(text: str) -> str:
 def test_an_identity_policy_judges_every_segment(dash: Path, run) -> None:
     from provenance.credentials import bridge
     from provenance.trust.store import SourceKind, TrustSource, TrustStore
-    from provenance.verify.policy import ExpectSigner
+    from provenance.verification.policy import ExpectSigner
 
     init, segment = dash / "dashinit.mp4", dash / "dash1.m4s"
     store = bridge.read_fragment(init, segment, trust=TrustStore())

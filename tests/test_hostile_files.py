@@ -31,8 +31,8 @@ from provenance.identity.signer import KeySigner
 from provenance.media import video
 from provenance.media.video import make_sample_clip
 from provenance.signing import sign
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.conftest import sha256
 
 KMS_SCRIPT = Path(__file__).resolve().parent / "sign_with_key_file.py"

@@ -94,16 +94,18 @@ def test_public_api_names_resolve_and_modules_are_not_shadowed() -> None:
         provenance.no_such_name  # noqa: B018
 
 
-def test_the_verify_function_survives_importing_the_verify_package() -> None:
-    # provenance.verify is both a subpackage and the public function; the
-    # import system sets a subpackage on its parent, which must not replace
-    # the function that `from provenance import verify` returns.
+def test_no_module_is_shadowed_by_a_function_of_its_name() -> None:
+    # the function verify() and the package verification/ have different
+    # names, so importing the package leaves the function alone, and every
+    # submodule imports under its own name
     code = (
-        "import provenance.verify.report\n"
-        "from provenance import verify\n"
-        "assert callable(verify) and verify.__module__ == 'provenance.verify.verifier', verify\n"
-        "import provenance.verify.policy\n"
+        "import provenance.verification.report as report\n"
+        "import provenance.signing as signing\n"
         "import provenance\n"
-        "assert provenance.verify is verify\n"
+        "from provenance import sign, verify\n"
+        "assert report.__name__ == 'provenance.verification.report'\n"
+        "assert signing.__name__ == 'provenance.signing' and callable(sign)\n"
+        "assert callable(verify) and verify.__module__ == 'provenance.verification.verifier', verify\n"
+        "assert provenance.verify is verify and provenance.verification.__name__ == 'provenance.verification'\n"
     )
     assert _loaded(code) == ["c2pa"]

@@ -21,8 +21,8 @@ from provenance.identity.pki import DevPKI
 from provenance.service import create_app
 from provenance.service.config import BearerTokens, ServiceConfig, parse_size
 from provenance.trust.store import TrustStore
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.helpers import Server, running_server, tampered_copy
 
 TOKEN = "s3cret-token-for-tests-0123456789"

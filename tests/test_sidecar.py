@@ -18,8 +18,8 @@ from provenance.media import formats
 from provenance.media.video import make_sample_clip, probe
 from provenance.signing import sign_sidecar
 from provenance.trust.store import TrustStore
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.conftest import sha256
 
 

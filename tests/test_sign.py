@@ -7,8 +7,8 @@ from provenance.credentials.manifest import SourceType
 from provenance.errors import CredentialError, OutputExistsError, UsageError
 from provenance.identity.signer import KeySigner
 from provenance.signing import sign
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.conftest import sha256
 
 

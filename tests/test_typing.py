@@ -15,7 +15,7 @@ PUBLIC = [
     "provenance/errors.py",
     "provenance/signing.py",
     "provenance/edit.py",
-    "provenance/verify",
+    "provenance/verification",
     "provenance/trust",
     "provenance/identity/signer.py",
     "provenance/identity/keys.py",

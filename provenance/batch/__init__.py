@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from provenance.batch.jobs import SignerSource, SignJob, VerifyJob
     from provenance.batch.pool import Job, default_jobs, run_job
     from provenance.trust.store import TrustStore
-    from provenance.verify.policy import Policy
+    from provenance.verification.policy import Policy
 
 # The worker pool (multiprocessing) and the jobs (c2pa) load when a batch
 # runs, not when `provenance verify` of one file imports this package.
@@ -57,7 +57,7 @@ def verify_batch(
 ) -> Iterator[BatchResult]:
     """Verify every input; yield results as files finish. *jobs* worker
     processes (default: one per core), each given the trust store once.
-    *policy* (see :mod:`provenance.verify.policy`) judges every file: a
+    *policy* (see :mod:`provenance.verification.policy`) judges every file: a
     verified clip that fails it is ``wrong_signer``."""
     from provenance.batch.jobs import VerifyJob
     from provenance.batch.pool import run_job

@@ -19,11 +19,11 @@ from provenance.credentials.manifest import SourceType
 from provenance.errors import ExitCode, ProvenanceError
 from provenance.identity.signer import Signer
 from provenance.trust.store import TrustStore
-from provenance.verify.explain import explain
-from provenance.verify.policy import Policy
-from provenance.verify.report import VerificationReport, Verdict
-from provenance.verify.rules import deciding_failure
-from provenance.verify.verifier import verify
+from provenance.verification.explain import explain
+from provenance.verification.policy import Policy
+from provenance.verification.report import VerificationReport, Verdict
+from provenance.verification.rules import deciding_failure
+from provenance.verification.verifier import verify
 
 
 def _reason(report: VerificationReport) -> str | None:

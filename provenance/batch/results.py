@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from provenance.errors import ExitCode, UsageError
 from provenance.text import json_inert
-from provenance.verify.report import Verdict
+from provenance.verification.report import Verdict
 
 SIGNED = "signed"
 FAILED = "error"

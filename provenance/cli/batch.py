@@ -22,7 +22,7 @@ from provenance.cli.common import console, console_err
 from provenance.cli.render import BADGES
 from provenance.errors import ExitCode, UsageError
 from provenance.text import MESSAGE_LIMIT, inert
-from provenance.verify.report import Verdict
+from provenance.verification.report import Verdict
 
 if TYPE_CHECKING:
     from rich.progress import Progress

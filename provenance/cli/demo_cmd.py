@@ -17,8 +17,8 @@ from provenance.identity.pki import DevPKI, default_keys_dir, init_dev_pki
 from provenance.media import boxes, video
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 
 
 @click.command()

@@ -5,7 +5,12 @@ hint."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from provenance.errors import ProvenanceError
+
+if TYPE_CHECKING:
+    from provenance.verification.report import VerificationReport
 
 # reason -> hint; {name} fields come from the error's details
 CLI_HINTS: dict[str, str] = {
@@ -47,6 +52,18 @@ CLI_HINTS: dict[str, str] = {
     "crf_not_for_codec": "use --bitrate for MPEG-4 Part 2",
     "hevc_too_small": "use --video-codec h264 for a picture this small, or a larger --height",
     "resume_needs_log": "pass --jsonl FILE",
+    "invalid_parent": "use an intact source, or pass --allow-invalid-parent to record the failure in the new manifest",
+    "no_such_entry": "give 0 (the active manifest) to {last}; see 'provenance show'",
+    "no_thumbnail": "list the chain with 'provenance show FILE'",
+    "trust_index_damaged": "remove it and add the sources again, or point --trust-dir elsewhere",
+    "no_such_trust_source": "see 'provenance trust list'",
+    "mirror_not_url": "e.g. --mirror https://intranet/trust/",
+    "no_segments": "pass --segments GLOB matching the .m4s files",
+    "not_init_segment": "verify it without --segments",
+    "policy_failed": "check who really signed it (provenance verify FILE)",
+    "sidecar_not_found": "check the --manifest path",
+    "not_a_sidecar": "give the .c2pa file written by 'sign --sidecar'",
+    "no_sidecar": "sign it with 'provenance sign --sidecar', or pass --manifest FILE",
 }
 
 
@@ -56,6 +73,16 @@ def cli_hint(exc: ProvenanceError) -> str | None:
     if template is None:
         return exc.hint
     return template.format_map(exc.details)
+
+
+def report_error(report: VerificationReport) -> str:
+    """A verification report's ``error`` with the command line's hint for
+    its ``error_reason`` in place of the library's."""
+    error = report.error or ""
+    template = CLI_HINTS.get(report.error_reason or "")
+    if template is None or not report.error_hint or "{" in template:
+        return error
+    return f"{error.removesuffix('; ' + report.error_hint)}; {template}"
 
 
 def cli_diagnostics(exc: ProvenanceError) -> str:

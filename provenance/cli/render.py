@@ -20,12 +20,12 @@ from rich.tree import Tree
 
 from provenance.credentials.manifest import SOURCE_LABELS, iptc_term, is_ai
 from provenance.text import MESSAGE_LIMIT, inert
-from provenance.verify.explain import HEADLINES, explain
-from provenance.verify.rules import deciding_failure
-from provenance.verify.report import Action, Ingredient, SignerIdentity, Status, StatusKind, VerificationReport, Verdict
+from provenance.verification.explain import HEADLINES, explain
+from provenance.verification.rules import deciding_failure
+from provenance.verification.report import Action, Ingredient, SignerIdentity, Status, StatusKind, VerificationReport, Verdict
 
 if TYPE_CHECKING:
-    from provenance.verify.fragments import FragmentedReport
+    from provenance.verification.fragments import FragmentedReport
 
 _CHAIN_STYLES = {
     Verdict.VERIFIED: "green",

@@ -12,10 +12,11 @@ from provenance.cli.batch import BatchOptions, batch_options, is_batch, run_batc
 from provenance.cli.common import build_trust, console, console_err
 from provenance.cli.render import card
 from provenance.errors import UsageError
+from provenance.cli.hints import report_error
 from provenance.text import MESSAGE_LIMIT, inert_markup
 from provenance.trust.store import TrustStore
-from provenance.verify.policy import Policy, identity_policy
-from provenance.verify.verifier import verify as verify_clip
+from provenance.verification.policy import Policy, identity_policy
+from provenance.verification.verifier import verify as verify_clip
 
 
 def build_policy(
@@ -95,7 +96,8 @@ def verify(paths: tuple[Path, ...], anchors: tuple[Path, ...], allowed: tuple[Pa
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif report.error:
-        console_err.print(f"[bold red]error:[/] {inert_markup(report.error, limit=MESSAGE_LIMIT)}", soft_wrap=True)
+        console_err.print(f"[bold red]error:[/] {inert_markup(report_error(report), limit=MESSAGE_LIMIT)}",
+                          soft_wrap=True)
     else:
         console.print(card(report, verbose=verbose))
     ctx.exit(int(report.exit_code))
@@ -104,7 +106,7 @@ def verify(paths: tuple[Path, ...], anchors: tuple[Path, ...], allowed: tuple[Pa
 def _verify_fragments(init: Path, pattern: str, *, trust: TrustStore, policy: Policy | None, as_json: bool,
                       verbose: bool) -> None:
     from provenance.cli.render import fragments_card
-    from provenance.verify.fragments import find_segments, verify_fragments
+    from provenance.verification.fragments import find_segments, verify_fragments
 
     found = find_segments(pattern, init=init)
     if not found:

@@ -23,7 +23,7 @@ The model round-trips through JSON (:meth:`ManifestStore.to_dict`,
 :meth:`ManifestStore.from_dict`), so the verdict rules are unit-tested on
 recorded stores without c2pa or PyAV.
 
->>> store = ManifestStore.from_dict(json.loads(Path("tests/verify/fixtures/signed.json").read_text()))  # doctest: +SKIP
+>>> store = ManifestStore.from_dict(json.loads(Path("tests/verification/fixtures/signed.json").read_text()))  # doctest: +SKIP
 >>> store.active.title, [n.link.relationship for n in store.tree]  # doctest: +SKIP
 ('clip.mp4', [])
 """

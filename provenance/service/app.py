@@ -1,5 +1,5 @@
 """The HTTP service: verify uploads, sign for authenticated callers, and
-the verify page. A thin layer over :func:`provenance.verify` and
+the verify page. A thin layer over :func:`provenance.verification` and
 :func:`provenance.sign`; the work runs in threads, bounded by a gate."""
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ from provenance.service.uploads import Pace, Upload, UploadError, receive_upload
 from provenance.signing import SignResult, sign
 from provenance.text import MESSAGE_LIMIT, inert
 from provenance.trust.store import TrustStore
-from provenance.verify.explain import CODES, HEADLINES
-from provenance.verify.policy import Policy
-from provenance.verify.report import VerificationReport, Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.explain import CODES, HEADLINES
+from provenance.verification.policy import Policy
+from provenance.verification.report import VerificationReport, Verdict
+from provenance.verification.verifier import verify
 
 log = logging.getLogger("provenance.service")
 

@@ -1,7 +1,7 @@
 """Expected-signer checks for ``/v1/verify?expect_signer=...``.
 
 The query parameters become the same identity policy objects
-(:mod:`provenance.verify.policy`) that ``verify --expect-signer/--expect-org
+(:mod:`provenance.verification.policy`) that ``verify --expect-signer/--expect-org
 /--expect-issuer --require-timestamp`` build on the command line, so the
 service and the CLI give one clip the same verdict: a verified clip that
 fails the policy is ``wrong_signer``. The ``expectation`` block of the
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from provenance.verify.policy import Policy, identity_policy
-from provenance.verify.report import VerificationReport, Verdict
+from provenance.verification.policy import Policy, identity_policy
+from provenance.verification.report import VerificationReport, Verdict
 
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"", "0", "false", "no", "off"})

@@ -11,7 +11,7 @@ from typing import Any
 
 from provenance._version import __version__
 from provenance.credentials.manifest import SourceType
-from provenance.verify.report import SCHEMA, StatusKind, TimeSource, Verdict
+from provenance.verification.report import SCHEMA, StatusKind, TimeSource, Verdict
 
 _STR = {"type": "string"}
 _NSTR = {"type": ["string", "null"]}

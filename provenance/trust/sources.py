@@ -174,13 +174,14 @@ class TrustDirectory:
             return [SourceEntry.from_dict(item) for item in data["sources"]]
         except (ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"{self.index_path}: the trust store index is damaged ({type(exc).__name__})",
-                             hint="remove it and add the sources again, or point --trust-dir elsewhere") from None
+                             hint="remove it and add the sources again, or use another trust folder",
+                             reason="trust_index_damaged") from None
 
     def get(self, name: str) -> SourceEntry:
         for entry in self.entries():
             if entry.name == name:
                 return entry
-        raise UsageError(f"no trust source named {name!r} in {self.path}", hint="see 'provenance trust list'")
+        raise UsageError(f"no trust source named {name!r} in {self.path}", hint="list the registered sources", reason="no_such_trust_source")
 
     def _write_index(self, entries: Sequence[SourceEntry]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -267,7 +268,7 @@ class TrustDirectory:
         known = {e.name for e in entries}
         for name in wanted:
             if name not in known:
-                raise UsageError(f"no trust source named {name!r} in {self.path}", hint="see 'provenance trust list'")
+                raise UsageError(f"no trust source named {name!r} in {self.path}", hint="list the registered sources", reason="no_such_trust_source")
         fetched: dict[str, tuple[bytes, TrustSource]] = {}
         errors: dict[str, str] = {}
         for entry in entries:
@@ -300,7 +301,7 @@ class TrustDirectory:
         registered even when a fetch fails, so a later ``update`` can
         complete them."""
         if mirror is not None and not is_url(mirror):
-            raise UsageError(f"{mirror}: the mirror must be an http(s) URL", hint="e.g. --mirror https://intranet/trust/")
+            raise UsageError(f"{mirror}: the mirror must be an http(s) URL", hint="e.g. https://intranet/trust/", reason="mirror_not_url")
         entries = self.entries()
         names = []
         for default in DEFAULT_SOURCES:

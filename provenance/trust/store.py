@@ -224,7 +224,7 @@ class TrustStore:
         c2pa-rs 0.91 checks time-stamp authorities against the same anchor
         pool as signers (it only swaps the EKU it requires), so TSA roots go
         into ``trust_anchors`` too; the separation the spec asks for is
-        enforced afterwards by :mod:`provenance.verify.verifier`, which only
+        enforced afterwards by :mod:`provenance.verification.verifier`, which only
         accepts a signer vouched for by an anchors/allowed source and a
         time-stamp vouched for by a tsa source.
         """

@@ -210,8 +210,8 @@ def test_every_report_field_on_the_card_is_inert() -> None:
     notes, policy failures, the TSA's name, trust source names, the sidecar
     name and an error: the card shows each inert and bounded."""
     from provenance.cli.render import card, fragments_card, headline
-    from provenance.verify.fragments import FragmentedReport, SegmentResult
-    from provenance.verify.report import (
+    from provenance.verification.fragments import FragmentedReport, SegmentResult
+    from provenance.verification.report import (
         Action, Ingredient, SignerIdentity, Status, StatusKind, TimeStampInfo, VerificationReport, Verdict)
 
     failure = Status(code="assertion.hashedURI.mismatch" + EVIL, kind=StatusKind.FAILURE, explanation=EVIL)

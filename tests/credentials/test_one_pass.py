@@ -16,8 +16,8 @@ from provenance.errors import CredentialError, IdentityError
 from provenance.identity.signer import KeySigner
 from provenance.media import boxes, formats
 from provenance.signing import sign
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.conftest import sha256
 from tests.support.bmff import decoded_frames, packets, remux, top_level_kinds, with_co64
 

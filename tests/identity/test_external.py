@@ -18,8 +18,8 @@ from provenance.identity.external import ExternalSigner
 from provenance.identity.keys import write_private_key
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.certfactory import MiniCA
 
 SCRIPT = Path(__file__).resolve().parent.parent / "sign_with_key_file.py"

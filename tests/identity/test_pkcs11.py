@@ -23,8 +23,8 @@ from provenance.identity.algorithms import SigningAlgorithm
 from provenance.identity.pkcs11 import Pkcs11Signer, Pkcs11Uri
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.certfactory import MiniCA
 
 pkcs11 = pytest.importorskip("pkcs11", reason="python-pkcs11 is not installed (pip install '.[test]')")

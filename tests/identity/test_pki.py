@@ -14,8 +14,8 @@ from provenance.identity.pki import DevPKI, init_dev_pki
 from provenance.identity.signer import KeySigner
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 
 
 def test_leaf_follows_the_c2pa_claim_signing_profile(pki: DevPKI) -> None:

@@ -20,8 +20,8 @@ from provenance.identity.algorithms import SigningAlgorithm
 from provenance.identity.profile import ProfileError, Severity, check_chain, require_signable
 from provenance.identity.signer import KeySigner
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.certfactory import NOW, SIGNING_KU, MiniCA
 
 R, P = Severity.REJECTED, Severity.PROFILE

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provenance.verify.report import Verdict
+from provenance.verification.report import Verdict
 
 CODES: dict[str, str] = {
     "assertion.bmffHash.mismatch": "the video/audio bytes changed after signing",

@@ -9,8 +9,8 @@ from provenance.identity.pki import init_dev_pki
 from provenance.media import boxes
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verify.report import SCHEMA, StatusKind, Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import SCHEMA, StatusKind, Verdict
+from provenance.verification.verifier import verify
 
 
 def test_verified_names_signer_issuer_and_vouching_source(signed_clip: Path, trust) -> None:

@@ -18,7 +18,7 @@ from provenance.errors import ExitCode
 __all__ = ["SCHEMA", "Action", "Ingredient", "SignerIdentity", "Status", "StatusKind", "Thumbnail",
            "TimeSource", "TimeStampInfo", "VerificationReport", "Verdict"]
 
-SCHEMA = "provenance.verify/1"
+SCHEMA = "provenance.verification/1"
 
 
 class Verdict(str, enum.Enum):
@@ -34,14 +34,14 @@ class Verdict(str, enum.Enum):
 
     @property
     def exit_code(self) -> ExitCode:
-        from provenance.verify.rules import EXIT_CODES
+        from provenance.verification.rules import EXIT_CODES
 
         return EXIT_CODES[self]
 
     @property
     def severity(self) -> int:
         """Higher is worse; used to pick the worst verdict of a batch."""
-        from provenance.verify.rules import SEVERITY
+        from provenance.verification.rules import SEVERITY
 
         return SEVERITY[self]
 
@@ -182,6 +182,9 @@ class VerificationReport:
     # failures that did not decide the verdict: untrusted time-stamps, CAWG
     # identity problems, status codes provenance does not know
     warnings: tuple[Status, ...] = ()
+    error_reason: str | None = None  # for verdict error: the stable reason key (see provenance.errors)
+    # the library's hint inside ``error``, so a front end can put its own in its place
+    error_hint: str | None = field(default=None, repr=False, compare=False)
     # Kept out of the default JSON (it is large); see to_dict(thumbnail=True).
     thumbnail: Thumbnail | None = field(default=None, repr=False, compare=False)
 
@@ -221,6 +224,7 @@ class VerificationReport:
             "timestamp": self.timestamp.to_dict() if self.timestamp else None,
             "policy_failures": list(self.policy_failures),
             "warnings": [s.to_dict() for s in self.warnings],
+            "error_reason": self.error_reason,
         }
         if thumbnail:
             out["thumbnail"] = self.thumbnail.to_dict() if self.thumbnail else None

@@ -20,12 +20,12 @@ from provenance.credentials import bridge
 from provenance.errors import InputError, UsageError
 from provenance.media import formats, fragments
 from provenance.trust.store import TrustStore
-from provenance.verify.policy import Policy
-from provenance.verify.report import Status, VerificationReport, Verdict
-from provenance.verify.rules import apply_policy, worst
-from provenance.verify.verifier import Credentials, report_from_store
+from provenance.verification.policy import Policy
+from provenance.verification.report import Status, VerificationReport, Verdict
+from provenance.verification.rules import apply_policy, worst
+from provenance.verification.verifier import Credentials, report_from_store
 
-SCHEMA = "provenance.verify.fragments/1"
+SCHEMA = "provenance.verification.fragments/1"
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def verify_fragments(
 ) -> FragmentedReport:
     """Verify the init segment *init* with each media segment in *segments*.
 
-    *policy* is the identity policy of :func:`provenance.verify.verify`: a
+    *policy* is the identity policy of :func:`provenance.verification.verify`: a
     verified segment signed by someone else gets ``wrong_signer``.
 
     Raises :class:`UsageError` when *segments* is empty and
@@ -118,11 +118,11 @@ def verify_fragments(
     init = Path(init)
     trust = trust or TrustStore()
     if not segments:
-        raise UsageError("no media segments given", hint="pass --segments GLOB matching the .m4s files")
+        raise UsageError("no media segments given", hint="give the media segments (.m4s files)", reason="no_segments")
     fmt = formats.detect(init)
     if not fragments.is_init_segment(init):
         raise InputError(f"{init}: not the init segment of a fragmented MP4 (no 'mvex' box)",
-                         hint="verify it without --segments")
+                         hint="verify it as a single file", reason="not_init_segment")
     ordered = sorted(segments, key=lambda p: (fragments.sequence_number(p) is None, fragments.sequence_number(p) or 0, p.name))
     results: list[SegmentResult] = []
     manifest: VerificationReport | None = None

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.conftest import sha256
 
 

@@ -1,7 +1,7 @@
 """Verify a clip: find its credentials, read them into the model, judge
 them by the rules, and assemble the :class:`VerificationReport`.
 
-The verdict rules live in :mod:`provenance.verify.rules`; this module only
+The verdict rules live in :mod:`provenance.verification.rules`; this module only
 reads (through :mod:`provenance.credentials.bridge`, the c2pa boundary) and
 puts the rules' judgements into the report's shape.
 """
@@ -21,9 +21,9 @@ from provenance.errors import InputError, ProvenanceError, UnsupportedFormatErro
 from provenance.media import boxes, formats, fragments
 from provenance.media.xmp import stripped_manifest_reference
 from provenance.trust.store import TrustStore
-from provenance.verify import rules
-from provenance.verify.policy import Policy
-from provenance.verify.report import (
+from provenance.verification import rules
+from provenance.verification.policy import Policy
+from provenance.verification.report import (
     Ingredient,
     SignerIdentity,
     TimeSource,
@@ -178,7 +178,7 @@ def _read_sidecar(path: Path) -> bytes:
     """The sidecar's bytes: a regular file (never a FIFO that would block),
     at most :data:`MAX_SIDECAR_BYTES`."""
     if not path.exists():
-        raise InputError(f"{path}: sidecar manifest not found", hint="check the --manifest path")
+        raise InputError(f"{path}: sidecar manifest not found", hint="check the sidecar's path", reason="sidecar_not_found")
     with open_input(path) as fh:
         try:
             data = fh.read(MAX_SIDECAR_BYTES + 1)
@@ -186,9 +186,9 @@ def _read_sidecar(path: Path) -> bytes:
             raise InputError(f"{path}: cannot read the sidecar ({exc.strerror})", hint="check its permissions") from None
     if len(data) > MAX_SIDECAR_BYTES:
         raise InputError(f"{path}: larger than {MAX_SIDECAR_BYTES >> 20} MiB: not a sidecar manifest store",
-                         hint="give the .c2pa file written by 'sign --sidecar'")
+                         hint="give the .c2pa file that sign_sidecar() writes", reason="not_a_sidecar")
     if not data:
-        raise InputError(f"{path}: the sidecar is empty", hint="give the .c2pa file written by 'sign --sidecar'")
+        raise InputError(f"{path}: the sidecar is empty", hint="give the .c2pa file that sign_sidecar() writes", reason="not_a_sidecar")
     return data
 
 
@@ -210,10 +210,10 @@ def load_credentials(
         except ProvenanceError as exc:
             raise InputError(
                 f"{manifest}: not a readable C2PA manifest store ({exc.message.removeprefix(f'{path}: ')})",
-                hint="give the .c2pa file written by 'sign --sidecar'",
+                hint="give the .c2pa file that sign_sidecar() writes", reason="not_a_sidecar",
             ) from None
         if data is None:
-            raise InputError(f"{manifest}: holds no manifest", hint="give the .c2pa file written by 'sign --sidecar'")
+            raise InputError(f"{manifest}: holds no manifest", hint="give the .c2pa file that sign_sidecar() writes", reason="not_a_sidecar")
         return Credentials(fmt, data, "sidecar", manifest, store)
     try:
         fmt = formats.detect(path)
@@ -224,7 +224,8 @@ def load_credentials(
         if found is None:
             raise UnsupportedFormatError(
                 f"{exc.message} and no sidecar manifest ({sidecars.sidecar_path(path).name}) was found next to it",
-                hint="sign it with 'provenance sign --sidecar', or pass --manifest FILE",
+                hint="sign it with a sidecar manifest, or give its sidecar manifest",
+                reason="no_sidecar",
             ) from None
         return load_credentials(path, trust=trust, manifest=found)
     boxes.check_structure(path, fmt)
@@ -292,7 +293,7 @@ def verify(
     *manifest* is a sidecar manifest store (``.c2pa``); without it, a
     sidecar next to the clip is used when the clip embeds none (unless
     *find_sidecar* is false).
-    *policy* (see :mod:`provenance.verify.policy`) says who the clip must
+    *policy* (see :mod:`provenance.verification.policy`) says who the clip must
     come from: a verified clip that fails it gets ``Verdict.WRONG_SIGNER``.
 
     There is no verification-time argument: c2pa-rs 0.91 checks certificate
@@ -312,7 +313,10 @@ def verify(
     except ProvenanceError as exc:
         # Whatever is wrong with the input (the clip, a sidecar, credentials
         # c2pa cannot parse) is a report, never an exception.
-        return VerificationReport(file=str(path), verdict=Verdict.ERROR, error=_unreadable(path, exc))
+        input_error = isinstance(exc, InputError)
+        return VerificationReport(file=str(path), verdict=Verdict.ERROR, error=_unreadable(path, exc),
+                                  error_reason=exc.reason if input_error else "credentials_unreadable",
+                                  error_hint=exc.hint if input_error else None)
     return rules.apply_policy(report, policy) if policy is not None else report
 
 

@@ -17,7 +17,7 @@ from provenance.identity.keys import write_private_key
 from provenance.identity.signer import KeySigner
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
-from provenance.verify.policy import (
+from provenance.verification.policy import (
     AllOf,
     AnyOf,
     ExpectIssuer,
@@ -26,8 +26,8 @@ from provenance.verify.policy import (
     PolicyError,
     RequireTimestamp,
 )
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.support import flat
 
 

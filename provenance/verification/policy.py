@@ -12,7 +12,7 @@ whether the identity is *vouched for* is the verdict's job, so a clip
 signed by an untrusted "Tom Cruise" stays ``untrusted`` even when
 ``ExpectSigner("Tom Cruise")`` matches its certificate.
 
->>> from provenance.verify.policy import AllOf, ExpectOrganization, ExpectSigner, RequireTimestamp
+>>> from provenance.verification.policy import AllOf, ExpectOrganization, ExpectSigner, RequireTimestamp
 >>> policy = AllOf([ExpectOrganization("Example News"), ExpectSigner("jane@example.org"), RequireTimestamp()])
 >>> report = verify("clip.mp4", trust=store, policy=policy)  # doctest: +SKIP
 >>> report.verdict  # doctest: +SKIP
@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
 from provenance.errors import ExitCode, ProvenanceError, UsageError
-from provenance.verify.report import SignerIdentity, VerificationReport
+from provenance.verification.report import SignerIdentity, VerificationReport
 
 
 class PolicyError(ProvenanceError):
@@ -54,7 +54,7 @@ class Policy(ABC):
         """Raise :class:`PolicyError` when *report* fails this policy."""
         reason = self.check(report)
         if reason is not None:
-            raise PolicyError(f"{report.file}: {reason}", hint="check who really signed it (provenance verify FILE)")
+            raise PolicyError(f"{report.file}: {reason}", hint="check who really signed it", reason="policy_failed")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.describe()!r})"

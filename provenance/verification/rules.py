@@ -68,10 +68,10 @@ from typing import TYPE_CHECKING
 from provenance.credentials.model import ChainNode, Manifest, SignatureInfo, Status, StatusKind, utc_text
 from provenance.errors import ExitCode
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verify.report import Ingredient, SignerIdentity, TimeStampInfo, VerificationReport, Verdict
+from provenance.verification.report import Ingredient, SignerIdentity, TimeStampInfo, VerificationReport, Verdict
 
 if TYPE_CHECKING:
-    from provenance.verify.policy import Policy
+    from provenance.verification.policy import Policy
 
 
 # --- 1. status families ------------------------------------------------------

@@ -24,9 +24,9 @@ from provenance.identity.keys import write_private_key
 from provenance.identity.signer import KeySigner
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
-from provenance.verify.policy import RequireTimestamp
-from provenance.verify.report import TimeSource, Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.policy import RequireTimestamp
+from provenance.verification.report import TimeSource, Verdict
+from provenance.verification.verifier import verify
 from tests.support import flat
 from tests.support.clock import run_cli_at
 

@@ -1,7 +1,7 @@
 """The verdict rules, one test per rule, on recorded manifest-store models.
 
 The fixtures (``fixtures/*.json``, made by ``python -m
-tests.verify.fixtures.record`` from real clips, certificates, c2pa and a
+tests.verification.fixtures.record`` from real clips, certificates, c2pa and a
 real TSA) hold the model c2pa-rs's report became, the trust store to judge
 it by and the verdict the rules must reach. Nothing here imports c2pa or
 PyAV (``test_the_rules_need_neither_c2pa_nor_pyav`` checks it), so these
@@ -22,10 +22,10 @@ import pytest
 
 from provenance.credentials.model import IngredientLink, Manifest, ManifestStore, Status, StatusKind
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
-from provenance.verify import rules
-from provenance.verify.policy import ExpectSigner, RequireTimestamp
-from provenance.verify.report import Ingredient, SignerIdentity, VerificationReport, Verdict
-from provenance.verify.rules import Effect
+from provenance.verification import rules
+from provenance.verification.policy import ExpectSigner, RequireTimestamp
+from provenance.verification.report import Ingredient, SignerIdentity, VerificationReport, Verdict
+from provenance.verification.rules import Effect
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -264,7 +264,7 @@ def test_every_verdict_has_a_severity_and_an_exit_code() -> None:
 
 
 def test_the_rules_need_neither_c2pa_nor_pyav() -> None:
-    code = ("import sys, provenance.verify.rules, provenance.credentials.model, provenance.verify.policy; "
+    code = ("import sys, provenance.verification.rules, provenance.credentials.model, provenance.verification.policy; "
             "bad = sorted({'c2pa', 'av', 'numpy'} & set(sys.modules)); print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stdout + done.stderr

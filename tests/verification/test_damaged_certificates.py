@@ -10,8 +10,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 
 
 def test_every_byte_of_the_signer_certificate_changed_still_gives_a_verdict(signed_clip: Path, pki, trust,

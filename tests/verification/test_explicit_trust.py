@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from provenance.verify.report import Verdict
-from provenance.verify.verifier import verify
+from provenance.verification.report import Verdict
+from provenance.verification.verifier import verify
 from tests.support.cawg import sign_with_cawg_identity
 
 
