@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TESTDEPS := $(VENV)/.installed-test
 
-.PHONY: demo test typecheck bench bench-batch clean
+.PHONY: demo test lint format typecheck bench bench-batch clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ demo: $(RUNTIME)
 
 test: $(TESTDEPS)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# The lint gate: `make test` runs it first, so CI fails on a finding.
+lint: $(TESTDEPS)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(TESTDEPS)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 typecheck: $(TESTDEPS)
 	$(BIN)/python -m pytest -q tests/test_typing.py
