@@ -78,6 +78,7 @@ def sign(
     author: str | None = None,
     source: SourceType = SourceType.CAMERA,
     force: bool = False,
+    allow_invalid_parent: bool = False,
     published_at: dt.datetime | None = None,
     flat_hash: bool = False,
 ) -> SignResult:
@@ -104,6 +105,8 @@ def sign(
     check_output(src, dst, fmt=fmt, force=force)
     check_signer(signer)  # refuse what validators would reject, saying why
     has_parent = boxes.has_embedded_manifest(src, fmt)
+    if has_parent:
+        _refuse_invalid_parent(src, allow=allow_invalid_parent)
     # c2pa-rs 0.91.3 writes Merkle leaves for a single-file fragmented MP4
     # that its own validator then rejects ("Incorrect number of fragments
     # hashes"); one flat hash verifies, so such files get one.
@@ -144,6 +147,18 @@ def sign(
     )
 
 
+def _refuse_invalid_parent(src: Path, *, allow: bool) -> None:
+    """Refuse an input whose own credentials are tampered or invalid, as the
+    edits do: re-signing it would make a green result of a broken chain.
+    With *allow* the failure is recorded in the new manifest's ingredient
+    (c2pa-rs validates the parent it ingests). Trust does not matter here:
+    an untrusted parent is kept as it is."""
+    from provenance.parent import read_parent
+    from provenance.trust.store import TrustStore
+
+    read_parent(src, trust=TrustStore()).require_valid(allow_invalid=allow)
+
+
 def _sign_with_c2pa(
     manifest: dict[str, Any],
     *,
@@ -180,6 +195,7 @@ def sign_sidecar(
     author: str | None = None,
     source: SourceType = SourceType.CAMERA,
     force: bool = False,
+    allow_invalid_parent: bool = False,
     published_at: dt.datetime | None = None,
 ) -> SignResult:
     """Sign *input* into a sidecar manifest store, *output* (default
@@ -209,6 +225,8 @@ def sign_sidecar(
         )
     check_signer(signer)
     has_parent = formats.is_embeddable(fmt) and boxes.has_embedded_manifest(src, fmt)
+    if has_parent:
+        _refuse_invalid_parent(src, allow=allow_invalid_parent)
     from provenance.media import video  # PyAV: only when a clip is signed
 
     thumbnail = video.thumbnail_jpeg(src) if fmt is not formats.OTHER else None
@@ -249,6 +267,7 @@ def sign_remuxed(
     author: str | None = None,
     source: SourceType = SourceType.CAMERA,
     force: bool = False,
+    allow_invalid_parent: bool = False,
     published_at: dt.datetime | None = None,
     flat_hash: bool = False,
 ) -> SignResult:
@@ -271,6 +290,7 @@ def sign_remuxed(
     fmt = embeddable_output(src, dst, force=force)
     check_signer(signer)
     parent = read_parent(src, trust=TrustStore())
+    parent.require_valid(allow_invalid=allow_invalid_parent)
     when = published_at or dt.datetime.now(dt.timezone.utc)
     name = signer_name(signer)
     with scratch_file(dst) as scratch:

@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -146,3 +147,21 @@ def test_single_file_fragmented_mp4_signs_with_a_flat_hash_and_verifies(signer, 
     out = sign(src, tmp_path / "frag.signed.mp4", signer=signer).output
     assert "merkle" not in _hash_assertion(out)
     assert verify(out, trust=trust).verdict is Verdict.VERIFIED
+
+
+def test_sign_refuses_an_input_with_tampered_credentials_like_the_edits(run, signed_clip: Path, tmp_path: Path) -> None:
+    from tests.helpers import tampered_copy
+
+    broken = tampered_copy(signed_clip, tmp_path / "broken.mp4")
+    before = sha256(broken)
+    out = tmp_path / "resigned.mp4"
+    refused = run("sign", broken, "-o", out)
+    assert refused.exit_code == 1 and "tampered" in refused.output and "--allow-invalid-parent" in refused.output
+    assert not out.exists() and sha256(broken) == before
+    kept = run("sign", broken, "-o", out, "--allow-invalid-parent")
+    assert kept.exit_code == 0, kept.output
+    doc = json.loads(run("verify", out, "--json").output)
+    # the new signature is valid, but the chain says what it was made from
+    assert doc["chain_verdict"] == "tampered" and "tampered" in doc["chain_summary"]
+    sidecar = run("sign", broken, "--sidecar")
+    assert sidecar.exit_code == 1 and not (tmp_path / "broken.c2pa").exists()

@@ -78,7 +78,7 @@ class SignJob:
     for worker processes: a private key does not cross processes; each
     worker opens it once, see :mod:`provenance.identity.factories`). A
     signer the job opened itself is closed by :meth:`close`; one it was
-    given belongs to the caller. *flat_hash* as for :func:`provenance.sign`.
+    given belongs to the caller. *flat_hash* and *allow_invalid_parent* as for :func:`provenance.sign`.
     *describe* words a failed file's error (a picklable function; the CLI
     passes its own, which names its flags); by default the library's
     :meth:`~provenance.errors.ProvenanceError.diagnostics`.
@@ -91,6 +91,7 @@ class SignJob:
     source: SourceType = SourceType.CAMERA
     force: bool = False
     flat_hash: bool = False
+    allow_invalid_parent: bool = False
     describe: Callable[[ProvenanceError], str] = ProvenanceError.diagnostics
     _loaded: Signer | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -134,7 +135,8 @@ class SignJob:
             # reached from OUTDIR without following any link.
             with output_folder(self.outdir, output):
                 result = sign(item.path, output, signer=self._loaded, title=self.title, author=self.author,
-                              source=self.source, force=self.force, flat_hash=self.flat_hash)
+                              source=self.source, force=self.force, flat_hash=self.flat_hash,
+                              allow_invalid_parent=self.allow_invalid_parent)
         except ProvenanceError as exc:
             return self.failure(item, self.describe(exc), exc.exit_code, output)
         except Exception as exc:  # noqa: BLE001 - one file must not stop the batch

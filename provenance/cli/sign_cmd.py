@@ -36,6 +36,9 @@ from provenance.text import inert_markup as shown
               help="Bind MP4/MOV media with one flat hash instead of 1 MiB Merkle leaves "
                    "(for validators older than BMFF hash v3; costs ~550 MB RAM to sign and verify).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--allow-invalid-parent", is_flag=True,
+              help="Sign an INPUT whose own credentials are tampered or invalid, recording the failure "
+                   "(refused otherwise: the new signature would hide it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (a batch: JSON lines).")
 @click.option("--sidecar", is_flag=True,
               help="Leave INPUT unchanged and write its manifest to a sidecar file (NAME.c2pa), bound by a data hash. "
@@ -45,7 +48,7 @@ from provenance.text import inert_markup as shown
                    "One clip only.")
 @batch_options
 def sign(paths: tuple[Path, ...], output_arg: str | None, title: str | None, author: str | None, source: str,
-         flat_hash: bool, force: bool, as_json: bool, sidecar: bool, remux: bool, batch: BatchOptions,
+         flat_hash: bool, force: bool, allow_invalid_parent: bool, as_json: bool, sidecar: bool, remux: bool, batch: BatchOptions,
          **signing: Any) -> None:
     """Sign a clip (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT.
 
@@ -72,14 +75,16 @@ def sign(paths: tuple[Path, ...], output_arg: str | None, title: str | None, aut
         if output is None:
             raise UsageError("a batch needs -o OUTDIR", hint="name the folder to write the signed clips into")
         job = SignJob(outdir=output, signer=factory_from_options(signing), title=title, author=author,
-                      source=SourceType(source), force=force, flat_hash=flat_hash, describe=cli_diagnostics)
+                      source=SourceType(source), force=force, flat_hash=flat_hash, describe=cli_diagnostics,
+                      allow_invalid_parent=allow_invalid_parent)
         code = run_batch(paths, batch, json_stdout=as_json, avoid=(output,), verb="signing",
                          start=lambda items, jobs: sign_job(items, job, jobs))
         click.get_current_context().exit(int(code))
     input = paths[0]
     if output is None and not sidecar:
         raise UsageError("missing -o/--output", hint="name the signed file to write (or use --sidecar)")
-    options: dict[str, Any] = {"title": title, "author": author, "source": SourceType(source), "force": force}
+    options: dict[str, Any] = {"title": title, "author": author, "source": SourceType(source), "force": force,
+                               "allow_invalid_parent": allow_invalid_parent}
     with signer_from_options(signing) as signer:
         if sidecar or output is None:
             result = sign_sidecar(input, output, signer=signer, **options)
