@@ -20,7 +20,8 @@ from rich.tree import Tree
 
 from provenance.credentials.manifest import SOURCE_LABELS, iptc_term, is_ai
 from provenance.text import MESSAGE_LIMIT, inert
-from provenance.verification.explain import HEADLINES, explain
+from provenance.verification.explain import explain, only_time_stamp_missing
+from provenance.verification.explain import headline as verdict_headline
 from provenance.verification.rules import deciding_failure
 from provenance.verification.report import Action, Ingredient, SignerIdentity, Status, StatusKind, VerificationReport, Verdict
 
@@ -102,9 +103,17 @@ def _explained(status: Status) -> str:
     return inert(explain(status.code, status.explanation), limit=MESSAGE_LIMIT)
 
 
+def badge_for(report: VerificationReport) -> tuple[str, str]:
+    """The card's badge and style: "✗ NOT TIME-STAMPED" rather than "✗ WRONG
+    SIGNER" when the expected signer signed but a trusted time-stamp is missing."""
+    if only_time_stamp_missing(report):
+        return "✗ NOT TIME-STAMPED", BADGES[report.verdict][1]
+    return BADGES[report.verdict]
+
+
 def headline(report: VerificationReport) -> Text:
     """One line: the verdict and who signed (a Text: print it as it is)."""
-    badge = BADGES[report.verdict][0]
+    badge = badge_for(report)[0]
     if report.verdict is Verdict.ERROR:
         return Text(f"{badge}  {inert(report.file)}: {inert(report.error, limit=MESSAGE_LIMIT)}")
     who = ""
@@ -165,13 +174,13 @@ def _statuses(statuses: tuple[Status, ...], *, verbose: bool) -> Table | None:
 
 def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType:
     """The full card for one report."""
-    badge, style = BADGES[report.verdict]
+    badge, style = badge_for(report)
     if report.verdict is Verdict.ERROR:
         return Panel(Text(inert(report.error or "error", limit=MESSAGE_LIMIT)), title=Text(badge, style=style), title_align="left", border_style=style)
     rows = Table.grid(padding=(0, 2))
     rows.add_column(style="dim", no_wrap=True)
     rows.add_column(overflow="fold")  # a long word (an escaped value) wraps rather than being cut
-    rows.add_row("Verdict", Text(HEADLINES[report.verdict], style=style))
+    rows.add_row("Verdict", Text(verdict_headline(report), style=style))
     if report.chain_summary:
         rows.add_row("Chain", Text(inert(report.chain_summary, limit=MESSAGE_LIMIT), style=_CHAIN_STYLES.get(report.chain_verdict or Verdict.VERIFIED, "")))
     rows.add_row("File", Text(inert(report.file)))

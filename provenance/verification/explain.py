@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provenance.verification.report import Verdict
+from provenance.verification.report import VerificationReport, Verdict
 
 CODES: dict[str, str] = {
     "assertion.bmffHash.mismatch": "the video/audio bytes changed after signing",
@@ -38,6 +38,21 @@ HEADLINES: dict[Verdict, str] = {
     Verdict.ERROR: "the file could not be checked",
     Verdict.WRONG_SIGNER: "intact and validly signed by a vouched-for signer, but not the one you expected",
 }
+
+
+#: A wrong_signer verdict whose only unmet expectation is the time-stamp:
+#: the signer is who was expected, so "wrong signer" would mislead.
+UNSTAMPED = "intact and validly signed by a vouched-for signer, but without the trusted time-stamp you required"
+
+
+def only_time_stamp_missing(report: VerificationReport) -> bool:
+    """True when *report* is wrong_signer only because a trusted time-stamp was required."""
+    return report.verdict is Verdict.WRONG_SIGNER and report.policy_unmet == ("timestamp",)
+
+
+def headline(report: VerificationReport) -> str:
+    """The verdict in a few plain words, for *report*'s case."""
+    return UNSTAMPED if only_time_stamp_missing(report) else HEADLINES[report.verdict]
 
 
 def explain(code: str, fallback: str = "") -> str:

@@ -34,8 +34,25 @@ class PolicyError(ProvenanceError):
     exit_code = ExitCode.WRONG_SIGNER
 
 
+class PolicyFailure(str):
+    """Why a report fails one expectation: the text, and *expectation*, the
+    kind of expectation it is about (``signer``, ``organization``,
+    ``issuer`` or ``timestamp``), so a front end can say "not time-stamped"
+    rather than "wrong signer" when only the time-stamp is missing."""
+
+    expectation: str
+
+    def __new__(cls, text: str, *, expectation: str) -> PolicyFailure:
+        failure = super().__new__(cls, text)
+        failure.expectation = expectation
+        return failure
+
+
 class Policy(ABC):
     """One expectation about who signed a clip, or how."""
+
+    #: what kind of expectation this is (see :class:`PolicyFailure`)
+    expectation = "signer"
 
     @abstractmethod
     def check(self, report: VerificationReport) -> str | None:
@@ -45,10 +62,10 @@ class Policy(ABC):
     def describe(self) -> str:
         """What the policy expects, for people ("signer is 'Jane Doe'")."""
 
-    def failures(self, report: VerificationReport) -> tuple[str, ...]:
+    def failures(self, report: VerificationReport) -> tuple[PolicyFailure, ...]:
         """Every reason *report* fails this policy (empty when it meets it)."""
         reason = self.check(report)
-        return () if reason is None else (reason,)
+        return () if reason is None else (PolicyFailure(reason, expectation=self.expectation),)
 
     def verify(self, report: VerificationReport) -> None:
         """Raise :class:`PolicyError` when *report* fails this policy."""
@@ -88,7 +105,12 @@ class ExpectSigner(Policy):
     def check(self, report: VerificationReport) -> str | None:
         if report.signer is not None and self.matches(report.signer):
             return None
-        return f"expected signer {self.name!r}, but it was signed by {_who(report.signer)}"
+        reason = f"expected signer {self.name!r}, but it was signed by {_who(report.signer)}"
+        names = report.signer.subject_values("CN") + list(report.signer.emails) if report.signer else []
+        near = next((n for n in names if n.casefold() == self.name.casefold()), None)
+        if near is not None:  # "jane doe" for "Jane Doe": say that matching is exact
+            reason += f" (matching is exact: the certificate says {near!r})"
+        return reason
 
     def describe(self) -> str:
         return f"signer is {self.name!r}"
@@ -96,6 +118,8 @@ class ExpectSigner(Policy):
 
 class ExpectOrganization(Policy):
     """The signer certificate's organisation (subject O) is exactly *name*."""
+
+    expectation = "organization"
 
     def __init__(self, name: str) -> None:
         self.name = _value(name, "organisation")
@@ -114,6 +138,8 @@ class ExpectOrganization(Policy):
 class ExpectIssuer(Policy):
     """The CA that issued the signer certificate has *name* as its common
     name (CN) or organisation (O), exactly."""
+
+    expectation = "issuer"
 
     def __init__(self, name: str) -> None:
         self.name = _value(name, "issuer")
@@ -134,6 +160,8 @@ class ExpectIssuer(Policy):
 class RequireTimestamp(Policy):
     """The signing time comes from an RFC 3161 time-stamp by a trusted TSA,
     not only from the signer's own clock."""
+
+    expectation = "timestamp"
 
     def check(self, report: VerificationReport) -> str | None:
         if report.timestamped:
@@ -165,7 +193,7 @@ class AllOf(_Composite):
         reasons = self.failures(report)
         return "; ".join(reasons) if reasons else None
 
-    def failures(self, report: VerificationReport) -> tuple[str, ...]:
+    def failures(self, report: VerificationReport) -> tuple[PolicyFailure, ...]:
         return tuple(r for p in self.policies for r in p.failures(report))
 
     def describe(self) -> str:

@@ -179,6 +179,8 @@ class VerificationReport:
     time_source: TimeSource | None = None
     timestamp: TimeStampInfo | None = None
     policy_failures: tuple[str, ...] = ()  # why the caller's identity policy was not met
+    # which kinds of expectation were not met: "signer", "organization", "issuer", "timestamp"
+    policy_unmet: tuple[str, ...] = ()
     # failures that did not decide the verdict: untrusted time-stamps, CAWG
     # identity problems, status codes provenance does not know
     warnings: tuple[Status, ...] = ()
@@ -223,6 +225,7 @@ class VerificationReport:
             "time_source": self.time_source.value if self.time_source else None,
             "timestamp": self.timestamp.to_dict() if self.timestamp else None,
             "policy_failures": list(self.policy_failures),
+            "policy_unmet": list(self.policy_unmet),
             "warnings": [s.to_dict() for s in self.warnings],
             "error_reason": self.error_reason,
         }

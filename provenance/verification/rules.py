@@ -388,7 +388,8 @@ def apply_policy(report: VerificationReport, policy: Policy) -> VerificationRepo
     if not reasons:
         return report
     verdict = Verdict.WRONG_SIGNER if report.verdict is Verdict.VERIFIED else report.verdict
-    judged = replace(report, verdict=verdict, policy_failures=tuple(reasons))
+    unmet = tuple(dict.fromkeys(getattr(r, "expectation", "signer") for r in reasons))
+    judged = replace(report, verdict=verdict, policy_failures=tuple(str(r) for r in reasons), policy_unmet=unmet)
     if judged.chain_summary is not None:
         judged = replace(judged, chain_summary=summarize(judged)[0])
     return judged

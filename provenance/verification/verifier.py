@@ -16,7 +16,7 @@ from provenance._files import open_input
 from provenance.credentials import bridge
 from provenance.credentials import sidecar as sidecars
 from provenance.credentials.manifest import is_ai
-from provenance.credentials.model import Action, ChainNode, Manifest, ManifestStore
+from provenance.credentials.model import ChainNode, Manifest, ManifestStore
 from provenance.errors import InputError, ProvenanceError, UnsupportedFormatError
 from provenance.media import boxes, formats, fragments
 from provenance.media.xmp import stripped_manifest_reference

@@ -202,3 +202,22 @@ def test_impersonation_is_loud(run, make_clip, tmp_path: Path) -> None:
     from provenance.cli.render import headline
 
     assert "claims to be Tom Cruise (Paramount Pictures); no trusted authority vouches for this" in headline(report)
+
+
+def test_a_missing_time_stamp_is_not_called_a_wrong_signer(run, signed_clip) -> None:
+    result = run("verify", signed_clip, "--expect-signer", "Jane Doe", "--require-timestamp")
+    assert result.exit_code == 7
+    assert "NOT TIME-STAMPED" in result.output and "WRONG SIGNER" not in result.output
+    assert "not the one you expected" not in result.output
+    doc = json.loads(run("verify", signed_clip, "--require-timestamp", "--json").output)
+    assert doc["verdict"] == "wrong_signer" and doc["policy_unmet"] == ["timestamp"]
+    both = json.loads(run("verify", signed_clip, "--expect-signer", "Tom", "--require-timestamp", "--json").output)
+    assert both["policy_unmet"] == ["signer", "timestamp"]
+    assert "WRONG SIGNER" in run("verify", signed_clip, "--expect-signer", "Tom", "--require-timestamp").output
+
+
+def test_a_signer_that_differs_only_in_case_says_matching_is_exact(run, signed_clip) -> None:
+    result = run("verify", signed_clip, "--expect-signer", "jane doe", "--json")
+    doc = json.loads(result.output)
+    assert doc["verdict"] == "wrong_signer"
+    assert "matching is exact: the certificate says 'Jane Doe'" in doc["policy_failures"][0]
