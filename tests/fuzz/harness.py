@@ -98,8 +98,19 @@ def make_case(seeds: Seeds, case_seed: int) -> tuple[Case, mutations.Applied]:
             applied = mutations.apply(data, recipe)
         except mutations.Skip:
             continue
+        except Exception as exc:  # noqa: BLE001 - a mutator bug must not end the run; counted and shown
+            MUTATOR_ERRORS[f"{type(exc).__name__} in {where_any(traceback.format_exc())}"] += 1
+            continue
         if applied.data != data:
             return Case(name, recipe, case_seed), applied
+
+
+MUTATOR_ERRORS: collections.Counter[str] = collections.Counter()
+
+
+def where_any(text: str) -> str:
+    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', text)
+    return f"{Path(frames[-1][0]).name}:{frames[-1][1]}" if frames else "?"
 
 
 def replay(seeds: Seeds, case: Case) -> mutations.Applied:
@@ -381,6 +392,7 @@ class Summary:
         lines = [f"fuzz {self.mode}: seed {self.run_seed}, {self.cases} cases in {self.seconds:.0f} s "
                  f"({rate:.1f}/s), {self.protected} changed protected bytes"]
         lines += [f"  outcome {k}: {v}" for k, v in self.outcomes.most_common(25)]
+        lines += [f"  (mutator error, case skipped: {k}: {v})" for k, v in MUTATOR_ERRORS.items()]
         for key, values in sorted(self.stats.items()):
             values = sorted(values)
             lines.append(f"  {key}: median {values[len(values) // 2]:.2f}, max {values[-1]:.2f}")

@@ -204,8 +204,9 @@ def _regions(data: bytes, layout: Layout) -> None:
     regions = layout.regions
     regions["*"] = Region("*", 0, layout.size)
     for node in layout.nodes.values():
-        regions[node.path] = Region(node.path, node.offset, node.end)
+        regions[node.path] = Region(node.path, node.offset, min(node.end, layout.size))
         start, end = node.payload
+        end = min(end, layout.size)
         if end > start:
             regions[node.path + "#payload"] = Region(node.path + "#payload", start, end)
     manifests = sorted((n for n in layout.nodes.values() if n.label and re.fullmatch(r"m\d+", n.label)),
@@ -221,7 +222,11 @@ def _regions(data: bytes, layout: Layout) -> None:
                 # hashed URI in the claim
                 rel = node.path[len(manifest.path):]
                 if rel.startswith("/c2pa.claim") or rel.startswith("/c2pa.assertions/"):
-                    layout.signed.append(node.payload)
+                    start, end = node.payload
+                    # c2pa-rs hashes an embedded file's description (bfdb)
+                    # as parsed: its toggles byte may change unnoticed
+                    # (measured), the media type may not
+                    layout.signed.append((start + 1, end) if node.kind == b"bfdb" else (start, end))
 
 
 def _cose_regions(data: bytes, node: Node, regions: dict[str, Region], active: Layout | None) -> None:
