@@ -110,9 +110,10 @@ def test_recipes_name_positions_so_they_replay_on_a_clip_signed_again(fuzz_seeds
 def _check(summary: harness.Summary) -> None:
     print(summary.report())
     assert summary.cases > 0
-    assert not summary.classes, (
-        f"fuzzing found {len(summary.classes)} failure class(es); repeat this run with FUZZ_SEED={summary.run_seed}, "
-        f"or replay one case with the command shown:\n{summary.report()}")
+    if summary.classes:
+        pytest.fail(f"fuzzing found {len(summary.classes)} failure class(es); repeat this run with "
+                    f"FUZZ_SEED={summary.run_seed}, or replay one case with the command shown:\n{summary.report()}",
+                    pytrace=False)
 
 
 def test_fuzz_in_process(fuzz_seeds: seeds.Seeds, tmp_path: Path) -> None:
@@ -134,7 +135,8 @@ def test_regression(recipe: Path, fuzz_seeds: seeds.Seeds, tmp_path: Path) -> No
     spec = json.loads(recipe.read_text())
     case = harness.Case(spec["seed"], spec["recipe"], spec.get("case_seed"))
     failures = harness.check_all(fuzz_seeds, case, tmp_path)
-    assert not failures, (
-        f"{recipe.name}: {spec['class']} ({spec.get('cause', '')}) still fails:\n"
-        + "\n".join(f"  {f.cls}: {f.message}" for f in failures)
-        + f"\nreplay: python -m tests.fuzz --replay {recipe}")
+    if failures:
+        pytest.fail(f"{recipe.name}: {spec['class']} still fails\n  cause: {spec.get('cause', '?')}\n"
+                    f"  owner: {spec.get('owner', '?')}\n"
+                    + "\n".join(f"  {f.cls}: {f.message}" for f in failures)
+                    + f"\n  replay: python -m tests.fuzz --replay {recipe}", pytrace=False)
