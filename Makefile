@@ -29,7 +29,7 @@ typecheck: $(TESTDEPS)
 	$(BIN)/python -m pytest -q tests/test_typing.py
 
 # Fuzz for FUZZ_SECONDS (half CLI subprocesses, half in-process); failures
-# go to fuzz-findings/ (mutated file, recipe, output). make test runs ~35 s of it.
+# go to fuzz-findings/ (mutated file, recipe, output). make test runs ~30 s of it.
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 1
 fuzz: $(TESTDEPS)

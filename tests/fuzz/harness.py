@@ -215,6 +215,13 @@ def check_fast(seeds: Seeds, case: Case, applied: mutations.Applied, work: Path,
             outcome.append("sign=ok")
             if not target.is_file():
                 failures.append(Failure("sign: no output after success", f"{target} missing"))
+            else:
+                # what sign writes must verify, whatever the input held
+                signed = call("verify output", lambda: verify(target, trust=trust), may_raise=False)
+                if signed is not None and signed.verdict is not Verdict.VERIFIED:
+                    failures.append(Failure(f"sign: output verifies as {signed.verdict.value}",
+                                            f"sign succeeded but its output is {signed.verdict.value}: "
+                                            f"{signed.error or [s.code for s in signed.status if s.kind.value == 'failure']}"))
     if _sha(path) != before:
         failures.append(Failure("input modified", f"{path.name} changed on disk"))
     return Result(case, applied.must_not_verify, applied.why, " ".join(outcome), failures)

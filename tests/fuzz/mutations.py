@@ -18,7 +18,7 @@ from typing import Any
 
 import cbor2
 
-from tests.fuzz.structure import C2PA_UUID, Layout, Node, parse
+from tests.fuzz.structure import C2PA_UUID, Layout, Node, loads, parse
 
 Recipe = dict[str, Any]
 
@@ -415,7 +415,7 @@ def _op_cbor(data: bytes, layout: Layout, r: Recipe) -> Applied:
     node = _node(layout, r["node"])
     start, end = node.payload
     try:
-        value = cbor2.loads(data[start:end])
+        value = loads(data[start:end])
     except Exception as exc:  # noqa: BLE001 - an earlier op broke it
         raise Skip(f"not CBOR: {exc}") from None
     spots = _walk_values(value)
@@ -455,7 +455,7 @@ def _cose_changed(layout: Layout, old: bytes, new: bytes, start: int, end: int) 
     if not layout.touches(layout.signed, start, end):
         return False, ""
     try:
-        before, after = cbor2.loads(old), cbor2.loads(new)
+        before, after = loads(old), loads(new)
         b = before.value if isinstance(before, cbor2.CBORTag) else before
         a = after.value if isinstance(after, cbor2.CBORTag) else after
         same = (isinstance(a, list) and len(a) == 4 and isinstance(after, cbor2.CBORTag) and after.tag == 18
@@ -469,10 +469,10 @@ def _op_cose(data: bytes, layout: Layout, r: Recipe) -> Applied:
     node = _node(layout, r["node"])
     start, end = node.payload
     try:
-        cose = cbor2.loads(data[start:end])
+        cose = loads(data[start:end])
         tagged = isinstance(cose, cbor2.CBORTag)
         items = list(cose.value if tagged else cose)
-        protected = cbor2.loads(items[0]) if items[0] else {}
+        protected = loads(items[0]) if items[0] else {}
     except Exception as exc:  # noqa: BLE001
         raise Skip(f"not COSE: {exc}") from None
     if not isinstance(protected, dict) or len(items) != 4:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import cbor2
@@ -190,10 +191,26 @@ def parse(data: bytes) -> Layout:
     return layout
 
 
+def thaw(value: object) -> object:
+    """cbor2 decodes the inside of a tag as immutable (frozendict, tuple):
+    plain dicts and lists, so the fuzzer can read and edit them alike."""
+    if isinstance(value, cbor2.CBORTag):
+        return cbor2.CBORTag(value.tag, thaw(value.value))
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(v) for v in value]
+    return value
+
+
+def loads(raw: bytes) -> object:
+    return thaw(cbor2.loads(raw))
+
+
 def _cbor_at(data: bytes, node: Node) -> object:
     start, end = node.payload
     try:
-        return cbor2.loads(data[start:end])
+        return loads(data[start:end])
     except Exception:  # noqa: BLE001 - a mutated clip's CBOR may be anything
         return None
 
@@ -233,10 +250,10 @@ def _cose_regions(data: bytes, node: Node, regions: dict[str, Region], active: L
     start, end = node.payload
     raw = data[start:end]
     try:
-        cose = cbor2.loads(raw)
+        cose = loads(raw)
         items = cose.value if isinstance(cose, cbor2.CBORTag) else cose
         protected, signature = items[0], items[3]
-        headers = cbor2.loads(protected) if protected else {}
+        headers = loads(protected) if protected else {}
     except Exception:  # noqa: BLE001 - a seed we cannot read has no COSE regions
         return
     at = raw.find(protected)
@@ -251,6 +268,19 @@ def _cose_regions(data: bytes, node: Node, regions: dict[str, Region], active: L
             name = f"{node.path}#x5chain{i}"
             regions[name] = Region(name, start + pos, start + pos + len(cert))
     pos = raw.rfind(signature) if signature else -1
+    if at >= 0 and pos > at + len(protected):
+        # the unprotected header (time-stamp tokens, pad): not signed
+        name = node.path + "#unprotected"
+        regions[name] = Region(name, start + at + len(protected), start + pos)
+        unprotected = items[1] if isinstance(items[1], dict) else {}
+        for key in ("sigTst", "sigTst2"):
+            tokens = (unprotected.get(key) or {}).get("tstTokens") if isinstance(unprotected.get(key), dict) else None
+            for i, token in enumerate(tokens or []):
+                value = token.get("val") if isinstance(token, dict) else None
+                found = raw.find(value) if isinstance(value, bytes) else -1
+                if found >= 0:
+                    name = f"{node.path}#{key}.{i}"
+                    regions[name] = Region(name, start + found, start + found + len(value))
     if pos >= 0:
         regions[node.path + "#signature"] = Region(node.path + "#signature", start + pos, start + pos + len(signature))
         if active is not None:

@@ -22,8 +22,8 @@ from tests.fuzz.structure import parse
 pytestmark = pytest.mark.fuzz
 
 REGRESSIONS = Path(__file__).with_name("regressions")
-FAST_SECONDS = float(os.environ.get("FUZZ_FAST_SECONDS", "15"))
-CLI_SECONDS = float(os.environ.get("FUZZ_CLI_SECONDS", "20"))
+FAST_SECONDS = float(os.environ.get("FUZZ_FAST_SECONDS", "12"))
+CLI_SECONDS = float(os.environ.get("FUZZ_CLI_SECONDS", "15"))
 
 
 @pytest.fixture(scope="module")
