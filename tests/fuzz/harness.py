@@ -382,6 +382,7 @@ class Summary:
     classes: collections.Counter[str] = field(default_factory=collections.Counter)
     examples: dict[str, tuple[Result, Failure]] = field(default_factory=dict)
     stats: dict[str, list[float]] = field(default_factory=dict)
+    mutator_errors: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def merge(self, other: "Summary") -> None:
         self.cases += other.cases
@@ -389,6 +390,7 @@ class Summary:
         self.outcomes.update(other.outcomes)
         self.protected += other.protected
         self.classes.update(other.classes)
+        self.mutator_errors.update(other.mutator_errors)
         for cls, example in other.examples.items():
             self.examples.setdefault(cls, example)
         for key, values in other.stats.items():
@@ -399,7 +401,7 @@ class Summary:
         lines = [f"fuzz {self.mode}: seed {self.run_seed}, {self.cases} cases in {self.seconds:.0f} s "
                  f"({rate:.1f}/s), {self.protected} changed protected bytes"]
         lines += [f"  outcome {k}: {v}" for k, v in self.outcomes.most_common(25)]
-        lines += [f"  (mutator error, case skipped: {k}: {v})" for k, v in MUTATOR_ERRORS.items()]
+        lines += [f"  (mutator error, case skipped: {k}: {v})" for k, v in self.mutator_errors.items()]
         for key, values in sorted(self.stats.items()):
             values = sorted(values)
             lines.append(f"  {key}: median {values[len(values) // 2]:.2f}, max {values[-1]:.2f}")
@@ -459,4 +461,6 @@ def campaign(seeds: Seeds, work: Path, *, seconds: float, mode: str, run_seed: i
             next_log += 60
             log(f"  … {summary.cases} cases, {len(summary.classes)} failure classes")
     summary.seconds = time.monotonic() - start
+    summary.mutator_errors.update(MUTATOR_ERRORS)
+    MUTATOR_ERRORS.clear()
     return summary

@@ -105,6 +105,35 @@ def test_recipes_name_positions_so_they_replay_on_a_clip_signed_again(fuzz_seeds
     assert replayed >= 30
 
 
+# --- the checks catch what they are for
+
+def test_run_cli_measures_peak_rss_and_stops_a_hang(fuzz_seeds: seeds.Seeds, tmp_path: Path) -> None:
+    env = harness.cli_env(fuzz_seeds, tmp_path)
+    done = harness.run_cli(["verify", str(fuzz_seeds.files["mp4"]), "--json", *fuzz_seeds.trust_args()], env=env)
+    assert (done.code, json.loads(done.stdout)["verdict"], done.timed_out) == (0, "verified", False)
+    assert 30 < done.peak_mb < harness.PEAK_RSS_MB  # the child's own peak, from wait4
+    stopped = harness.run_cli(["verify", str(fuzz_seeds.files["mp4"])], env=env, timeout=0.05)
+    assert stopped.timed_out and stopped.seconds < 5
+
+
+def test_common_properties_flag_each_violation(fuzz_seeds: seeds.Seeds, tmp_path: Path) -> None:
+    env = harness.cli_env(fuzz_seeds, tmp_path)
+    args = ["verify", str(tmp_path / "missing.mp4")]
+
+    def classes(code: int, stderr: str, peak: float = 90.0, timed_out: bool = False) -> list[str]:
+        failures: list[harness.Failure] = []
+        harness._common("verify", harness.Run(args, code, "", stderr, 1.0, peak, timed_out), env, failures)
+        return [f.cls for f in failures]
+
+    assert classes(5, "error: x.mp4: truncated; use a complete file\n") == []
+    assert classes(70, "internal error: ValueError: x\n")[0].startswith("verify: exit 70")
+    assert classes(9, "error: x\n") == ["verify: undocumented exit 9"]
+    assert classes(5, "error: one\nand another line\n") == ["verify: error not one line"]
+    assert "verify: traceback" in classes(5, "Traceback (most recent call last):\n  File ...\n")
+    assert classes(0, "", peak=harness.PEAK_RSS_MB + 1) == [f"verify: peak RSS over {harness.PEAK_RSS_MB:.0f} MB"]
+    assert classes(0, "", timed_out=True) == ["verify: hang"]
+
+
 # --- bounded runs
 
 def _check(summary: harness.Summary) -> None:
