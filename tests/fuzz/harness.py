@@ -134,7 +134,7 @@ def where(text: str) -> str:
 
 def _exception_name(text: str) -> str:
     last = [line for line in text.strip().splitlines() if line and not line.startswith(" ")]
-    return last[-1].split(":", 1)[0] if last else "?"
+    return last[-1].split(":", 1)[0].rsplit(".", 1)[-1] if last else "?"
 
 
 class _Timeout(Exception):

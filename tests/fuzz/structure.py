@@ -281,6 +281,11 @@ def _cose_regions(data: bytes, node: Node, regions: dict[str, Region], active: L
                 if found >= 0:
                     name = f"{node.path}#{key}.{i}"
                     regions[name] = Region(name, start + found, start + found + len(value))
+                    for j, cert in enumerate(_token_certificates(value)):
+                        at_cert = raw.find(cert, found)
+                        if at_cert >= 0:
+                            regions[f"{name}.cert{j}"] = Region(f"{name}.cert{j}", start + at_cert,
+                                                                start + at_cert + len(cert))
     if pos >= 0:
         regions[node.path + "#signature"] = Region(node.path + "#signature", start + pos, start + pos + len(signature))
         if active is not None:
@@ -345,3 +350,14 @@ def _hashed_ranges(data: bytes, layout: Layout, assertion: dict[str, object]) ->
             layout.hashed.append((node.offset, node.offset + node.header))
         else:
             layout.hashed.append((node.offset, node.end))
+
+
+def _token_certificates(token: bytes) -> list[bytes]:
+    """The DER of each certificate in an RFC 3161 token (the TSA's)."""
+    from asn1crypto import cms
+
+    try:
+        signed = cms.ContentInfo.load(token)["content"]
+        return [choice.chosen.dump() for choice in signed["certificates"] or [] if choice.name == "certificate"]
+    except Exception:  # noqa: BLE001 - a damaged token has no certificate regions
+        return []
