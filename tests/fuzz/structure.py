@@ -16,6 +16,7 @@ import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import cbor2
 
@@ -152,8 +153,8 @@ class _Walker:
             children.append(node)
             skip = _SKIP.get(kind)
             if kind in _CONTAINERS or skip is not None:
-                first = offset + header + (skip or 0)
-                node.children = self.walk_boxes(node, node.path, first, offset + size)
+                body = offset + header + (skip or 0)
+                node.children = self.walk_boxes(node, node.path, body, offset + size)
             elif kind == b"uuid" and self.data[offset + header : offset + header + 16] == C2PA_UUID:
                 # uuid + version/flags + "manifest\0" + 8-byte offset, then the JUMBF store
                 jumb = self.data.find(b"jumb", offset + header, offset + size) - 4
@@ -191,7 +192,7 @@ def parse(data: bytes) -> Layout:
     return layout
 
 
-def thaw(value: object) -> object:
+def thaw(value: Any) -> Any:
     """cbor2 decodes the inside of a tag as immutable (frozendict, tuple):
     plain dicts and lists, so the fuzzer can read and edit them alike."""
     if isinstance(value, cbor2.CBORTag):
@@ -203,11 +204,11 @@ def thaw(value: object) -> object:
     return value
 
 
-def loads(raw: bytes) -> object:
+def loads(raw: bytes) -> Any:
     return thaw(cbor2.loads(raw))
 
 
-def _cbor_at(data: bytes, node: Node) -> object:
+def _cbor_at(data: bytes, node: Node) -> Any:
     start, end = node.payload
     try:
         return loads(data[start:end])
@@ -277,7 +278,9 @@ def _cose_regions(data: bytes, node: Node, regions: dict[str, Region], active: L
             tokens = (unprotected.get(key) or {}).get("tstTokens") if isinstance(unprotected.get(key), dict) else None
             for i, token in enumerate(tokens or []):
                 value = token.get("val") if isinstance(token, dict) else None
-                found = raw.find(value) if isinstance(value, bytes) else -1
+                if not isinstance(value, bytes):
+                    continue
+                found = raw.find(value)
                 if found >= 0:
                     name = f"{node.path}#{key}.{i}"
                     regions[name] = Region(name, start + found, start + found + len(value))
@@ -292,7 +295,7 @@ def _cose_regions(data: bytes, node: Node, regions: dict[str, Region], active: L
             active.signed.append((start + pos, start + pos + len(signature)))
 
 
-def _hash_assertion(data: bytes, layout: Layout) -> dict[str, object] | None:
+def _hash_assertion(data: bytes, layout: Layout) -> dict[str, Any] | None:
     manifests = sorted((n for n in layout.nodes.values() if n.label and re.fullmatch(r"m\d+", n.label)),
                        key=lambda n: n.offset)
     if not manifests:
@@ -318,7 +321,7 @@ def _hashed(data: bytes, layout: Layout) -> None:
         layout.hashed[:] = [(n.offset, n.end) for n in layout.top if n.kind in (b"moov", b"mdat")]
 
 
-def _hashed_ranges(data: bytes, layout: Layout, assertion: dict[str, object]) -> None:
+def _hashed_ranges(data: bytes, layout: Layout, assertion: dict[str, Any]) -> None:
     exclusions = assertion.get("exclusions") or []
     if layout.fmt == "riff":
         # c2pa.hash.data: the whole file but [start, start+length) ranges
