@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TESTDEPS := $(VENV)/.installed-test
 
-.PHONY: demo test lint format typecheck bench bench-batch clean
+.PHONY: demo test lint format typecheck bench bench-batch fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ format: $(TESTDEPS)
 
 typecheck: $(TESTDEPS)
 	$(BIN)/python -m pytest -q tests/test_typing.py
+
+# Fuzz for FUZZ_SECONDS (half CLI subprocesses, half in-process); failures
+# go to fuzz-findings/ (mutated file, recipe, output). make test runs ~30 s of it.
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS ?= 1
+fuzz: $(TESTDEPS)
+	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) --findings fuzz-findings $(FUZZ_ARGS)
 
 bench-batch: $(RUNTIME)
 	$(BIN)/python benchmarks/bench_batch.py

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.oid import NameOID
 
 from provenance.identity.certificates import attribute
@@ -78,6 +79,26 @@ def _authority_name(cert: x509.Certificate | None, tst: tsp.TSTInfo) -> str:
     return "unknown time-stamp authority"
 
 
+# What a damaged certificate raises when cryptography parses it: not all are
+# ValueErrors (x509.InvalidVersion for a changed version byte).
+_BAD_CERTIFICATE = (ValueError, TypeError, x509.InvalidVersion, x509.DuplicateExtension,
+                    x509.UnsupportedGeneralNameType, UnsupportedAlgorithm)
+
+
+def _certificate(der: bytes) -> x509.Certificate | None:
+    """*der* as a certificate, or ``None`` when it is damaged. cryptography
+    parses fields lazily, so the ones provenance reads later (names,
+    serial, extensions, validity, key) are parsed here, where a damaged
+    one can still be dropped."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        cert.subject, cert.issuer, cert.serial_number, cert.extensions  # noqa: B018 - force the parse
+        cert.not_valid_before_utc, cert.not_valid_after_utc, cert.public_key(), cert.signature_hash_algorithm  # noqa: B018
+    except _BAD_CERTIFICATE:
+        return None
+    return cert
+
+
 def parse_token(raw: bytes) -> TimeStampToken | None:
     """Parse one token; ``None`` when it is not a readable RFC 3161 token."""
     from asn1crypto import tsp
@@ -90,10 +111,10 @@ def parse_token(raw: bytes) -> TimeStampToken | None:
         if not isinstance(tst, tsp.TSTInfo):
             tst = tsp.TSTInfo.load(sd["encap_content_info"]["content"].contents)
         gen_time = tst["gen_time"].native
-        certs = []
-        for choice in sd["certificates"] or []:
-            if choice.name == "certificate":
-                certs.append(x509.load_der_x509_certificate(choice.chosen.dump()))
+        # a damaged certificate is left out: the token then names no
+        # authority by it and no trust source vouches for it
+        certs = [cert for cert in (_certificate(choice.chosen.dump()) for choice in sd["certificates"] or []
+                                   if choice.name == "certificate") if cert is not None]
         signer = _signer_cert(sd, certs)
         chain = ([signer] if signer else []) + [c for c in certs if c is not signer]
         return TimeStampToken(
