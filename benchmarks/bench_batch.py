@@ -72,13 +72,15 @@ def main() -> None:
             signed = collect_inputs([out]).inputs
             verify_s = timed(verify_batch(signed, trust=trust, jobs=jobs))
             signed_mb = sum(i.size for i in signed) / 1e6
-            rows.append({
-                "jobs": jobs,
-                "sign_files_per_s": round(len(inputs) / sign_s, 2),
-                "sign_mb_per_s": round(megabytes / sign_s, 2),
-                "verify_files_per_s": round(len(signed) / verify_s, 2),
-                "verify_mb_per_s": round(signed_mb / verify_s, 2),
-            })
+            rows.append(
+                {
+                    "jobs": jobs,
+                    "sign_files_per_s": round(len(inputs) / sign_s, 2),
+                    "sign_mb_per_s": round(megabytes / sign_s, 2),
+                    "verify_files_per_s": round(len(signed) / verify_s, 2),
+                    "verify_mb_per_s": round(signed_mb / verify_s, 2),
+                }
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -98,8 +100,10 @@ def main() -> None:
     print(f"{args.clips} clips of {result['clip_mb']} MB, {result['cores']} cores")
     print(f"{'jobs':>4}  {'sign files/s':>12}  {'sign MB/s':>9}  {'verify files/s':>14}  {'verify MB/s':>11}")
     for row in rows:
-        print(f"{row['jobs']:>4}  {row['sign_files_per_s']:>12}  {row['sign_mb_per_s']:>9}  "
-              f"{row['verify_files_per_s']:>14}  {row['verify_mb_per_s']:>11}")
+        print(
+            f"{row['jobs']:>4}  {row['sign_files_per_s']:>12}  {row['sign_mb_per_s']:>9}  "
+            f"{row['verify_files_per_s']:>14}  {row['verify_mb_per_s']:>11}"
+        )
     print(f"scaling {best['jobs']} jobs vs 1: sign ×{result['scaling']['sign']}, verify ×{result['scaling']['verify']}")
     OUT.mkdir(exist_ok=True)
     (OUT / "bench_batch.json").write_text(json.dumps(result, indent=2) + "\n")

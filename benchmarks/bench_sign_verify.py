@@ -78,8 +78,9 @@ def child(op: str, src: Path, dst: Path, keys: Path) -> dict[str, float]:
         # into a new file, as the plain copy does: replacing the last run's
         # output would add the time to free a gigabyte of blocks to the sign
         dst.unlink(missing_ok=True)
-    out = subprocess.run([sys.executable, "-c", CHILD, op, str(src), str(dst), str(keys)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, op, str(src), str(dst), str(keys)], capture_output=True, text=True
+    )
     if out.returncode != 0:
         raise SystemExit(f"{op} {src.name} failed:\n{out.stderr.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -101,8 +102,13 @@ def run_cli(args: list[str], *, cwd: Path) -> tuple[float, float, int]:
     """``(wall seconds, peak RSS in MB, exit code)`` of one `provenance`
     command in a fresh process, start-up and imports included."""
     exe = Path(sys.executable).with_name("provenance")
-    out = subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, str(exe), *args], cwd=cwd,
-                         check=True, capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", LAUNCHER, str(exe), *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     return float(out[0]), float(out[1]), int(out[2])
 
 
@@ -151,8 +157,14 @@ def main() -> int:
     keys = work / "keys"
     if not (keys / "chain.pem").exists():
         init_dev_pki(keys, subject=Subject("Bench Signer", "Bench", "US"))
-    base_rss = json.loads(subprocess.run([sys.executable, "-c", "import provenance.signing, provenance.verification.verifier;" + BASELINE_CHILD],
-                                         check=True, capture_output=True, text=True).stdout)["peak_rss_mb"]
+    base_rss = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", "import provenance.signing, provenance.verification.verifier;" + BASELINE_CHILD],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )["peak_rss_mb"]
     rows = []
     try:
         start = startup(work, keys, args.startup_runs)
@@ -173,33 +185,46 @@ def main() -> int:
                     raise SystemExit(f"provenance verify {signed.name} exited {cli_code}")
                 sign_s = statistics.median(r["seconds"] for r in signs)
                 verify_s = statistics.median(r["seconds"] for r in verifies)
-                rows.append({
-                    "size_mb": round(size / 1e6, 1), "hash": mode,
-                    "sha256_s": sha, "copy_s": cp,
-                    "sign_s": sign_s, "verify_s": verify_s,
-                    "sign_peak_rss_mb": max(r["peak_rss_mb"] for r in signs),
-                    "verify_peak_rss_mb": max(r["peak_rss_mb"] for r in verifies),
-                    "import_baseline_rss_mb": base_rss,
-                    "verify_over_sha256": verify_s / sha,
-                    "cli_verify_s": cli_s,
-                    "cli_verify_over_sha256": cli_s / sha,
-                    "sign_over_copy_plus_sha256": sign_s / (cp + sha),
-                    "runs": args.runs,
-                })
+                rows.append(
+                    {
+                        "size_mb": round(size / 1e6, 1),
+                        "hash": mode,
+                        "sha256_s": sha,
+                        "copy_s": cp,
+                        "sign_s": sign_s,
+                        "verify_s": verify_s,
+                        "sign_peak_rss_mb": max(r["peak_rss_mb"] for r in signs),
+                        "verify_peak_rss_mb": max(r["peak_rss_mb"] for r in verifies),
+                        "import_baseline_rss_mb": base_rss,
+                        "verify_over_sha256": verify_s / sha,
+                        "cli_verify_s": cli_s,
+                        "cli_verify_over_sha256": cli_s / sha,
+                        "sign_over_copy_plus_sha256": sign_s / (cp + sha),
+                        "runs": args.runs,
+                    }
+                )
                 signed.unlink(missing_ok=True)
     finally:
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)
 
-    print(f"{'size':>8} {'hash':>6} {'sha256':>8} {'copy':>8} {'sign':>8} {'verify':>8} {'verify/sha':>10} {'sign/(cp+sha)':>13} {'sign RSS':>9} {'verify RSS':>10} {'cli/sha':>8}")
+    print(
+        f"{'size':>8} {'hash':>6} {'sha256':>8} {'copy':>8} {'sign':>8} {'verify':>8} {'verify/sha':>10} {'sign/(cp+sha)':>13} {'sign RSS':>9} {'verify RSS':>10} {'cli/sha':>8}"
+    )
     for r in rows:
-        print(f"{r['size_mb']:>6.0f}MB {r['hash']:>6} {r['sha256_s']:>7.2f}s {r['copy_s']:>7.2f}s {r['sign_s']:>7.2f}s {r['verify_s']:>7.2f}s "
-              f"{r['verify_over_sha256']:>9.2f}x {r['sign_over_copy_plus_sha256']:>12.2f}x {r['sign_peak_rss_mb']:>7.0f}MB {r['verify_peak_rss_mb']:>8.0f}MB "
-              f"{r['cli_verify_over_sha256']:>7.2f}x")
-    print(f"start-up (medians of {start['runs']} fresh processes): provenance --help {start['help_s']:.2f}s "
-          f"{start['help_rss_mb']:.0f}MB; provenance verify of a 1 MB clip {start['verify_1mb_s']:.2f}s "
-          f"{start['verify_1mb_rss_mb']:.0f}MB")
-    print(f"(medians of {args.runs} runs; RSS is the peak of the child process; importing provenance alone costs {base_rss:.0f} MB)")
+        print(
+            f"{r['size_mb']:>6.0f}MB {r['hash']:>6} {r['sha256_s']:>7.2f}s {r['copy_s']:>7.2f}s {r['sign_s']:>7.2f}s {r['verify_s']:>7.2f}s "
+            f"{r['verify_over_sha256']:>9.2f}x {r['sign_over_copy_plus_sha256']:>12.2f}x {r['sign_peak_rss_mb']:>7.0f}MB {r['verify_peak_rss_mb']:>8.0f}MB "
+            f"{r['cli_verify_over_sha256']:>7.2f}x"
+        )
+    print(
+        f"start-up (medians of {start['runs']} fresh processes): provenance --help {start['help_s']:.2f}s "
+        f"{start['help_rss_mb']:.0f}MB; provenance verify of a 1 MB clip {start['verify_1mb_s']:.2f}s "
+        f"{start['verify_1mb_rss_mb']:.0f}MB"
+    )
+    print(
+        f"(medians of {args.runs} runs; RSS is the peak of the child process; importing provenance alone costs {base_rss:.0f} MB)"
+    )
     if args.json:
         args.json.write_text(json.dumps({"startup": start, "sizes": rows}, indent=2))
     return 0

@@ -26,7 +26,9 @@ class Publisher:
     def __init__(self, signer: KeySigner) -> None:
         self._signer = signer
 
-    def publish(self, clip: Path, destination: Path, *, title: str, source: SourceType = SourceType.CAMERA) -> SignResult:
+    def publish(
+        self, clip: Path, destination: Path, *, title: str, source: SourceType = SourceType.CAMERA
+    ) -> SignResult:
         # sign() never touches `clip` and writes `destination` atomically:
         # a reader of the published folder sees the whole signed file or none.
         return sign(clip, destination, signer=self._signer, title=title, source=source)
@@ -44,10 +46,12 @@ def main(argv: list[str] | None = None) -> int:
 
     passphrase = os.environ.get("PROVENANCE_PASSPHRASE")
     try:
-        signer = KeySigner.from_files(key=args.key, chain=args.chain,
-                                      passphrase=passphrase.encode() if passphrase else None)
-        result = Publisher(signer).publish(args.clip, args.destination, title=args.title or args.clip.stem,
-                                           source=SourceType(args.source))
+        signer = KeySigner.from_files(
+            key=args.key, chain=args.chain, passphrase=passphrase.encode() if passphrase else None
+        )
+        result = Publisher(signer).publish(
+            args.clip, args.destination, title=args.title or args.clip.stem, source=SourceType(args.source)
+        )
     except ProvenanceError as exc:
         # Every provenance error has a one-line diagnosis and an exit code.
         print(f"error: {exc.diagnostics()}", file=sys.stderr)

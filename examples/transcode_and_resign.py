@@ -36,8 +36,7 @@ class TranscodeStep:
         if report.verdict in (Verdict.TAMPERED, Verdict.INVALID, Verdict.ERROR):
             raise ValueError(f"{upload}: refusing to transcode a {report.verdict.value} upload")
         title = f"{report.title or upload.stem} (transcoded)"
-        return transcode(upload, rendition, signer=self._signer, trust=self._trust, title=title,
-                         height=self._height)
+        return transcode(upload, rendition, signer=self._signer, trust=self._trust, title=title, height=self._height)
 
 
 def main(argv: list[str] | None = None) -> int:

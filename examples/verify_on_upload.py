@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance import SourceKind, TrustStore, VerificationReport, Verdict, verify
+from provenance import SourceKind, TrustStore, Verdict, VerificationReport, verify
 
 # What the upload path refuses outright. Unsigned and untrusted clips are
 # accepted but labelled, as most uploads carry no credentials yet.
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     checker = UploadChecker(trust)
     with ThreadPoolExecutor(max_workers=args.threads) as pool:
         decisions = list(pool.map(checker.check, args.uploads))
-    for upload, decision in zip(args.uploads, decisions):
+    for upload, decision in zip(args.uploads, decisions, strict=True):
         print(f"{upload}: {decision.label}")
     return 0 if all(d.accepted for d in decisions) else 1
 

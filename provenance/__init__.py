@@ -125,8 +125,8 @@ if TYPE_CHECKING:
         Thumbnail,
         TimeSource,
         TimeStampInfo,
-        VerificationReport,
         Verdict,
+        VerificationReport,
     )
     from provenance.verification.verifier import verify
 

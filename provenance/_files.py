@@ -59,7 +59,7 @@ _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 # Folders opened safely by the caller (a batch: component by component,
 # never following a link), by the path outputs name them with.
-_anchors: contextvars.ContextVar[dict[str, int]] = contextvars.ContextVar("provenance_anchors", default={})
+_anchors: contextvars.ContextVar[dict[str, int]] = contextvars.ContextVar("provenance_anchors", default={})  # noqa: B039 - never mutated: set() gets a new dict
 # Folders this process cleaned of dead runs' leftovers, and when: once a
 # minute at most, so a batch writing thousands of files into one folder does
 # not list it for each.
@@ -75,6 +75,7 @@ def is_temporary(name: str) -> bool:
 
 # --- inputs -----------------------------------------------------------------
 
+
 def open_input(path: Path | str) -> BinaryIO:
     """Open *path* for reading; refuse anything but a regular file
     (:class:`InputError`, exit code 5) without ever blocking on it."""
@@ -89,8 +90,10 @@ def open_input(path: Path | str) -> BinaryIO:
         if stat.S_ISDIR(mode):
             raise InputError(f"{path}: is a directory", hint="give a video file")
         if not stat.S_ISREG(mode):
-            raise InputError(f"{path}: is not a regular file ({kind_of(mode)})",
-                             hint="give a video file; FIFOs, devices and sockets are not read")
+            raise InputError(
+                f"{path}: is not a regular file ({kind_of(mode)})",
+                hint="give a video file; FIFOs, devices and sockets are not read",
+            )
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -100,8 +103,12 @@ def open_input(path: Path | str) -> BinaryIO:
 
 def kind_of(mode: int) -> str:
     """What a file that is not regular is: "a FIFO", "a socket"..."""
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a file"
@@ -118,6 +125,7 @@ def readable_name(path: Path | str) -> Iterator[str]:
 
 
 # --- outputs ----------------------------------------------------------------
+
 
 def output_error(folder: Path | str, exc: OSError | int | None) -> OutputError:
     """The one-line error for an output that could not be written into
@@ -216,8 +224,9 @@ class _Temp:
     def _named(self, mode: int) -> int:
         name = f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
         try:
-            fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                         dir_fd=self.dir_fd)
+            fd = os.open(
+                name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=self.dir_fd
+            )
         except OSError as exc:
             raise output_error(self.folder, exc) from None
         fcntl.flock(fd, fcntl.LOCK_EX)  # held while this process lives: the file is not stale
@@ -335,8 +344,10 @@ def check_output_name(path: Path) -> None:
         limit = 255
     size = len(os.fsencode(path.name))
     if size > limit:
-        raise UsageError(f"{path}: the output name is {size} bytes, longer than the {limit} this file system allows",
-                         hint="give a shorter name")
+        raise UsageError(
+            f"{path}: the output name is {size} bytes, longer than the {limit} this file system allows",
+            hint="give a shorter name",
+        )
 
 
 def same_file(a: Path, b: Path) -> bool:

@@ -53,8 +53,11 @@ def check_signer(signer: Signer) -> None:
     reject (the C2PA certificate profile, saying why) or whose time-stamp
     authority is not an http(s) URL."""
     if signer.tsa_url is not None and urllib.parse.urlsplit(signer.tsa_url).scheme.lower() not in ("http", "https"):
-        raise UsageError(f"{signer.tsa_url}: the time-stamp authority must be an http(s) URL",
-                         hint="e.g. http://timestamp.example.com", reason="tsa_url_scheme")
+        raise UsageError(
+            f"{signer.tsa_url}: the time-stamp authority must be an http(s) URL",
+            hint="e.g. http://timestamp.example.com",
+            reason="tsa_url_scheme",
+        )
     require_signable(signer.chain)
 
 
@@ -98,7 +101,11 @@ def embeddable_output(src: Path, dst: Path, *, force: bool) -> formats.MediaForm
         raise OutputExistsError(f"{dst}: output file exists")
     fmt = formats.for_extension(dst)
     if fmt is None or not formats.is_embeddable(fmt):
-        what = f"{fmt.name} cannot carry embedded credentials" if fmt else f"extension {dst.suffix or '(none)'!r} names no container provenance writes"
+        what = (
+            f"{fmt.name} cannot carry embedded credentials"
+            if fmt
+            else f"extension {dst.suffix or '(none)'!r} names no container provenance writes"
+        )
         raise UsageError(f"{dst}: {what}", hint=f"name the output .mp4, .mov, .m4v or .avi ({formats.SUPPORTED_NAMES})")
     return fmt
 
@@ -135,16 +142,33 @@ def sign_with_parent(
 
     thumbnail = video.thumbnail_jpeg(media_file)
     manifest = definition(
-        title=title or output.name, author=None, mime_type=fmt.mime_type, source=SourceType.CAMERA,
-        published_at=when, with_thumbnail=thumbnail is not None, parent_title=PARENT_LABEL, actions=actions,
+        title=title or output.name,
+        author=None,
+        mime_type=fmt.mime_type,
+        source=SourceType.CAMERA,
+        published_at=when,
+        with_thumbnail=thumbnail is not None,
+        parent_title=PARENT_LABEL,
+        actions=actions,
     )
     ingredient, resources = parent.ingredient(label=PARENT_LABEL)
     if thumbnail:
         resources[THUMBNAIL_ID] = thumbnail
-    with open_input(media_file) as media_fh, open_input(parent.path) as parent_fh, \
-            atomic_output(output, replace=force) as out_fh:
+    with (
+        open_input(media_file) as media_fh,
+        open_input(parent.path) as parent_fh,
+        atomic_output(output, replace=force) as out_fh,
+    ):
         store = bridge.sign_stream(
-            manifest, signer=signer, mime_type=fmt.mime_type, source=media_fh, dest=out_fh, resources=resources,
-            parent=(ingredient, parent.format.mime_type, parent_fh), trust=trust, intent="edit", merkle=not flat_hash,
+            manifest,
+            signer=signer,
+            mime_type=fmt.mime_type,
+            source=media_fh,
+            dest=out_fh,
+            resources=resources,
+            parent=(ingredient, parent.format.mime_type, parent_fh),
+            trust=trust,
+            intent="edit",
+            merkle=not flat_hash,
         )
     return signed(store, signer)

@@ -79,14 +79,31 @@ def sign_edit(
     """Sign *media_file* (the edited media) into *output*: ``c2pa.opened``
     of *parent*, then *actions*, with a claim thumbnail of the result.
     MP4/MOV media is bound by 1 MiB Merkle leaves unless *flat_hash*."""
-    done = sign_with_parent(parent=parent, media_file=media_file, output=output, fmt=fmt, signer=signer,
-                            trust=trust, actions=actions, title=title, when=when, flat_hash=flat_hash,
-                            force=force)
+    done = sign_with_parent(
+        parent=parent,
+        media_file=media_file,
+        output=output,
+        fmt=fmt,
+        signer=signer,
+        trust=trust,
+        actions=actions,
+        title=title,
+        when=when,
+        flat_hash=flat_hash,
+        force=force,
+    )
     return EditResult(
-        operation=operation, input=parent.path, output=output, manifest_id=done.manifest_id,
-        format=fmt.name, signer=signer_name(signer), parent_verdict=parent.verdict.value,
-        parent_credentials=parent.report.credentials_source if parent.signed else None, actions=tuple(actions),
-        timestamped_at=done.timestamped_at, timestamp_authority=done.timestamp_authority,
+        operation=operation,
+        input=parent.path,
+        output=output,
+        manifest_id=done.manifest_id,
+        format=fmt.name,
+        signer=signer_name(signer),
+        parent_verdict=parent.verdict.value,
+        parent_credentials=parent.report.credentials_source if parent.signed else None,
+        actions=tuple(actions),
+        timestamped_at=done.timestamped_at,
+        timestamp_authority=done.timestamp_authority,
     )
 
 
@@ -111,12 +128,22 @@ def _edit(
     check_signer(signer)  # before any decoding: refuse a chain validators would reject
     parent = read_parent(src, trust=trust, manifest=manifest)
     parent.require_valid(allow_invalid=allow_invalid_parent)
-    when = dt.datetime.now(dt.timezone.utc)
+    when = dt.datetime.now(dt.UTC)
     with scratch_file(dst) as scratch:
         actions = produce(scratch, fmt, parent, when)
         return sign_edit(
-            operation=operation, parent=parent, media_file=scratch, output=dst, fmt=fmt, signer=signer,
-            trust=trust, actions=actions, title=title, when=when, flat_hash=flat_hash, force=force,
+            operation=operation,
+            parent=parent,
+            media_file=scratch,
+            output=dst,
+            fmt=fmt,
+            signer=signer,
+            trust=trust,
+            actions=actions,
+            title=title,
+            when=when,
+            flat_hash=flat_hash,
+            force=force,
         )
 
 
@@ -153,8 +180,15 @@ def transcode(
 
     def produce(scratch: Path, fmt: formats.MediaFormat, parent: Parent, when: dt.datetime) -> list[dict[str, Any]]:
         outcome = media.transcode_media(
-            parent.path, scratch, muxer=media.container_for(fmt.name), video_codec=video_codec, crf=crf,
-            bitrate=bitrate, height=height, fps=fps, audio=audio,
+            parent.path,
+            scratch,
+            muxer=media.container_for(fmt.name),
+            video_codec=video_codec,
+            crf=crf,
+            bitrate=bitrate,
+            height=height,
+            fps=fps,
+            audio=audio,
         )
         params: dict[str, Any] = {
             "container": fmt.name,
@@ -170,13 +204,28 @@ def transcode(
             params["sourceVideoCodec"] = outcome.source.video_codec
         actions = [action("c2pa.transcoded", when=when, parameters=params)]
         if outcome.resized:
-            actions.append(action("c2pa.resized", when=when, parameters={
-                "from": outcome.source.size, "to": f"{outcome.width}x{outcome.height}"}))
+            actions.append(
+                action(
+                    "c2pa.resized",
+                    when=when,
+                    parameters={"from": outcome.source.size, "to": f"{outcome.width}x{outcome.height}"},
+                )
+            )
         return actions
 
-    return _edit("transcode", input, output, signer=signer, trust=trust, manifest=manifest,
-                 allow_invalid_parent=allow_invalid_parent, force=force, title=title, flat_hash=flat_hash,
-                 produce=produce)
+    return _edit(
+        "transcode",
+        input,
+        output,
+        signer=signer,
+        trust=trust,
+        manifest=manifest,
+        allow_invalid_parent=allow_invalid_parent,
+        force=force,
+        title=title,
+        flat_hash=flat_hash,
+        produce=produce,
+    )
 
 
 def trim(
@@ -208,7 +257,12 @@ def trim(
 
     def produce(scratch: Path, fmt: formats.MediaFormat, parent: Parent, when: dt.datetime) -> list[dict[str, Any]]:
         outcome = media.trim_media(
-            parent.path, scratch, muxer=media.container_for(fmt.name), start=start, end=end, tolerance=tolerance,
+            parent.path,
+            scratch,
+            muxer=media.container_for(fmt.name),
+            start=start,
+            end=end,
+            tolerance=tolerance,
             same_container=parent.format.name == fmt.name or {parent.format.name, fmt.name} <= {"MP4", "M4V"},
         )
         params: dict[str, Any] = {
@@ -222,9 +276,19 @@ def trim(
             params["requestedEnd"] = round(float(outcome.requested_end), 6)
         return [action("c2pa.edited", when=when, parameters=params)]
 
-    return _edit("trim", input, output, signer=signer, trust=trust, manifest=manifest,
-                 allow_invalid_parent=allow_invalid_parent, force=force, title=title, flat_hash=flat_hash,
-                 produce=produce)
+    return _edit(
+        "trim",
+        input,
+        output,
+        signer=signer,
+        trust=trust,
+        manifest=manifest,
+        allow_invalid_parent=allow_invalid_parent,
+        force=force,
+        title=title,
+        flat_hash=flat_hash,
+        produce=produce,
+    )
 
 
 def remux(
@@ -249,12 +313,27 @@ def remux(
 
     def produce(scratch: Path, fmt: formats.MediaFormat, parent: Parent, when: dt.datetime) -> list[dict[str, Any]]:
         outcome = media.remux_media(parent.path, scratch, muxer=media.container_for(fmt.name))
-        return [action("c2pa.repackaged", when=when, parameters={
-            "from": parent.format.name, "to": fmt.name, "streams": ", ".join(outcome.streams)})]
+        return [
+            action(
+                "c2pa.repackaged",
+                when=when,
+                parameters={"from": parent.format.name, "to": fmt.name, "streams": ", ".join(outcome.streams)},
+            )
+        ]
 
-    return _edit("remux", input, output, signer=signer, trust=trust, manifest=manifest,
-                 allow_invalid_parent=allow_invalid_parent, force=force, title=title, flat_hash=flat_hash,
-                 produce=produce)
+    return _edit(
+        "remux",
+        input,
+        output,
+        signer=signer,
+        trust=trust,
+        manifest=manifest,
+        allow_invalid_parent=allow_invalid_parent,
+        force=force,
+        title=title,
+        flat_hash=flat_hash,
+        produce=produce,
+    )
 
 
 def _rate(rate: Fraction) -> str:

@@ -18,7 +18,7 @@ from provenance.credentials.sidecar import SIDECAR_MIME
 from provenance.errors import InputError, InvalidParentError
 from provenance.media import formats, video
 from provenance.trust.store import TrustStore
-from provenance.verification.report import VerificationReport, Verdict
+from provenance.verification.report import Verdict, VerificationReport
 from provenance.verification.verifier import load_credentials, report_from_store
 
 INGREDIENT_THUMBNAIL_ID = "ingredient-thumbnail.jpg"

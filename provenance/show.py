@@ -21,6 +21,7 @@ from provenance.trust.store import TrustStore
 from provenance.verification.report import Ingredient, VerificationReport
 from provenance.verification.verifier import Credentials, load_credentials, report_from_store
 
+
 @dataclass(frozen=True)
 class ChainEntry:
     """One manifest or ingredient of the chain, as ``show`` lists it."""
@@ -80,12 +81,25 @@ def inspect(path: Path | str, *, trust: TrustStore | None = None, manifest: Path
     report = report_from_store(path, credentials, trust=trust)
     active = store.active
     thumb_format = active.thumbnail.mime_type if active and active.thumbnail else None
-    entries = [ChainEntry(0, 0, report.title, None, store.active_label,
-                          active.thumbnail_id if active else None, thumb_format, None)]
+    entries = [
+        ChainEntry(
+            0, 0, report.title, None, store.active_label, active.thumbnail_id if active else None, thumb_format, None
+        )
+    ]
     for node in store.walk():
         link = node.link
-        entries.append(ChainEntry(len(entries), node.depth + 1, link.title, link.relationship, link.manifest_label,
-                                  link.thumbnail_id, link.thumbnail_format, _node_at(report.ingredients, node.path)))
+        entries.append(
+            ChainEntry(
+                len(entries),
+                node.depth + 1,
+                link.title,
+                link.relationship,
+                link.manifest_label,
+                link.thumbnail_id,
+                link.thumbnail_format,
+                _node_at(report.ingredients, node.path),
+            )
+        )
     return Inspection(report, tuple(entries), credentials)
 
 
@@ -100,7 +114,13 @@ class ThumbnailResult:
     size: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"output": str(self.output), "index": self.index, "title": self.title, "format": self.format, "size": self.size}
+        return {
+            "output": str(self.output),
+            "index": self.index,
+            "title": self.title,
+            "format": self.format,
+            "size": self.size,
+        }
 
 
 def extract_thumbnail(
@@ -120,14 +140,20 @@ def extract_thumbnail(
     found = inspect(path, manifest=manifest)
     if not 0 <= index < len(found.entries):
         last = len(found.entries) - 1
-        raise UsageError(f"--ingredient {index}: no such entry", hint=f"give 0 (the active manifest) to {last}",
-                         reason="no_such_entry", details={"last": str(last)})
+        raise UsageError(
+            f"--ingredient {index}: no such entry",
+            hint=f"give 0 (the active manifest) to {last}",
+            reason="no_such_entry",
+            details={"last": str(last)},
+        )
     entry = found.entries[index]
     if entry.thumbnail_id is None:
         what = "the active manifest" if index == 0 else f"ingredient {index} ({entry.title})"
         raise InputError(f"{path}: {what} has no thumbnail", hint="list the chain (inspect())", reason="no_thumbnail")
     data = bridge.read_resource(
-        path, mime_type=found.credentials.format.mime_type, identifier=entry.thumbnail_id,
+        path,
+        mime_type=found.credentials.format.mime_type,
+        identifier=entry.thumbnail_id,
         manifest_data=found.credentials.sidecar_store,
     )
     atomic_write(output, data)

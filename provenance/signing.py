@@ -120,7 +120,7 @@ def sign(
         author=author or name,
         mime_type=fmt.mime_type,
         source=source,
-        published_at=published_at or dt.datetime.now(dt.timezone.utc),
+        published_at=published_at or dt.datetime.now(dt.UTC),
         with_thumbnail=thumbnail is not None,
         parent_title=src.name if has_parent else None,
     )
@@ -132,18 +132,38 @@ def sign(
         # not rewrite, by c2pa-rs's Builder.sign.
         if fmt is not formats.AVI and not has_parent and not flat_hash:
             store = one_pass.sign_in_one_pass(
-                manifest, signer=signer, mime_type=fmt.mime_type, source=src, source_fh=source_fh, dest=dest_fh,
+                manifest,
+                signer=signer,
+                mime_type=fmt.mime_type,
+                source=src,
+                source_fh=source_fh,
+                dest=dest_fh,
                 resources=resources,
             )
         method = "one-pass" if store is not None else "c2pa-rs"
         if store is None:
-            store = _sign_with_c2pa(manifest, signer=signer, fmt=fmt, src=src, source_fh=source_fh, dest_fh=dest_fh,
-                                    resources=resources, has_parent=has_parent, flat_hash=flat_hash)
+            store = _sign_with_c2pa(
+                manifest,
+                signer=signer,
+                fmt=fmt,
+                src=src,
+                source_fh=source_fh,
+                dest_fh=dest_fh,
+                resources=resources,
+                has_parent=has_parent,
+                flat_hash=flat_hash,
+            )
     done = signed(store, signer)
     return SignResult(
-        input=src, output=dst, manifest_id=done.manifest_id, format=fmt.name,
-        signer=name, parent_manifest=has_parent, timestamped_at=done.timestamped_at,
-        timestamp_authority=done.timestamp_authority, method=method,
+        input=src,
+        output=dst,
+        manifest_id=done.manifest_id,
+        format=fmt.name,
+        signer=name,
+        parent_manifest=has_parent,
+        timestamped_at=done.timestamped_at,
+        timestamp_authority=done.timestamp_authority,
+        method=method,
     )
 
 
@@ -178,8 +198,14 @@ def _sign_with_c2pa(
         parent = ({"title": src.name, "relationship": "parentOf", "label": src.name}, fmt.mime_type, parent_fh)
     try:
         return bridge.sign_stream(
-            manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh, dest=dest_fh,
-            resources=resources, parent=parent, merkle=not flat_hash,
+            manifest,
+            signer=signer,
+            mime_type=fmt.mime_type,
+            source=source_fh,
+            dest=dest_fh,
+            resources=resources,
+            parent=parent,
+            merkle=not flat_hash,
         )
     finally:
         if parent_fh is not None:
@@ -214,14 +240,17 @@ def sign_sidecar(
     dst = Path(output) if output is not None else sidecar_path(src)
     check_output_name(dst)
     if same_file(src, dst):
-        raise UsageError(f"{dst}: the sidecar would overwrite the clip", hint="give another output name", reason="sidecar_is_clip")
+        raise UsageError(
+            f"{dst}: the sidecar would overwrite the clip", hint="give another output name", reason="sidecar_is_clip"
+        )
     if dst.is_dir():
         raise UsageError(f"{dst}: output is a directory", hint="give a file name")
     if os.path.lexists(dst) and not force:
         raise OutputExistsError(
             f"{dst}: sidecar file exists",
             hint=f"allow replacing it, or name it {src.name}.c2pa (verify looks for both names)",
-            reason="sidecar_exists", details={"name": src.name},
+            reason="sidecar_exists",
+            details={"name": src.name},
         )
     check_signer(signer)
     has_parent = formats.is_embeddable(fmt) and boxes.has_embedded_manifest(src, fmt)
@@ -236,7 +265,7 @@ def sign_sidecar(
         author=author or name,
         mime_type=fmt.mime_type,
         source=source,
-        published_at=published_at or dt.datetime.now(dt.timezone.utc),
+        published_at=published_at or dt.datetime.now(dt.UTC),
         with_thumbnail=thumbnail is not None,
         parent_title=src.name if has_parent else None,
     )
@@ -247,13 +276,24 @@ def sign_sidecar(
             parent_fh = stack.enter_context(open_input(src))
             parent = ({"title": src.name, "relationship": "parentOf", "label": src.name}, fmt.mime_type, parent_fh)
         store = bridge.sign_sidecar_store(
-            manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh, resources=resources, parent=parent,
+            manifest,
+            signer=signer,
+            mime_type=fmt.mime_type,
+            source=source_fh,
+            resources=resources,
+            parent=parent,
         )
     atomic_write(dst, store, replace=force)
     done = signed(store, signer)
     return SignResult(
-        input=src, output=dst, manifest_id=done.manifest_id, format=fmt.name,
-        signer=name, parent_manifest=has_parent, mode="sidecar", timestamped_at=done.timestamped_at,
+        input=src,
+        output=dst,
+        manifest_id=done.manifest_id,
+        format=fmt.name,
+        signer=name,
+        parent_manifest=has_parent,
+        mode="sidecar",
+        timestamped_at=done.timestamped_at,
         timestamp_authority=done.timestamp_authority,
     )
 
@@ -291,34 +331,71 @@ def sign_remuxed(
     check_signer(signer)
     parent = read_parent(src, trust=TrustStore())
     parent.require_valid(allow_invalid=allow_invalid_parent)
-    when = published_at or dt.datetime.now(dt.timezone.utc)
+    when = published_at or dt.datetime.now(dt.UTC)
     name = signer_name(signer)
     with scratch_file(dst) as scratch:
         outcome = media.remux_media(src, scratch, muxer=media.container_for(fmt.name))
-        repackaged = action("c2pa.repackaged", when=when, parameters={
-            "from": parent.format.name, "to": fmt.name, "streams": ", ".join(outcome.streams)})
+        repackaged = action(
+            "c2pa.repackaged",
+            when=when,
+            parameters={"from": parent.format.name, "to": fmt.name, "streams": ", ".join(outcome.streams)},
+        )
         published = action("c2pa.published", when=when)
         if parent.signed:
             result = sign_with_parent(
-                parent=parent, media_file=scratch, output=dst, fmt=fmt, signer=signer,
-                trust=TrustStore(), actions=[repackaged, published], title=title or src.name, when=when,
-                flat_hash=flat_hash, force=force,
+                parent=parent,
+                media_file=scratch,
+                output=dst,
+                fmt=fmt,
+                signer=signer,
+                trust=TrustStore(),
+                actions=[repackaged, published],
+                title=title or src.name,
+                when=when,
+                flat_hash=flat_hash,
+                force=force,
             )
-            return SignResult(input=src, output=dst, manifest_id=result.manifest_id, format=fmt.name,
-                              signer=name, parent_manifest=True, mode="remuxed",
-                              timestamped_at=result.timestamped_at, timestamp_authority=result.timestamp_authority)
+            return SignResult(
+                input=src,
+                output=dst,
+                manifest_id=result.manifest_id,
+                format=fmt.name,
+                signer=name,
+                parent_manifest=True,
+                mode="remuxed",
+                timestamped_at=result.timestamped_at,
+                timestamp_authority=result.timestamp_authority,
+            )
         thumbnail = video.thumbnail_jpeg(scratch)
         manifest = definition(
-            title=title or src.name, author=author or name, mime_type=fmt.mime_type, source=source,
-            published_at=when, with_thumbnail=thumbnail is not None, actions=[repackaged, published],
+            title=title or src.name,
+            author=author or name,
+            mime_type=fmt.mime_type,
+            source=source,
+            published_at=when,
+            with_thumbnail=thumbnail is not None,
+            actions=[repackaged, published],
         )
         resources = {THUMBNAIL_ID: thumbnail} if thumbnail else {}
         with open_input(scratch) as source_fh, atomic_output(dst, replace=force) as dest_fh:
-            store = bridge.sign_stream(manifest, signer=signer, mime_type=fmt.mime_type, source=source_fh,
-                                       dest=dest_fh, resources=resources, merkle=not flat_hash)
+            store = bridge.sign_stream(
+                manifest,
+                signer=signer,
+                mime_type=fmt.mime_type,
+                source=source_fh,
+                dest=dest_fh,
+                resources=resources,
+                merkle=not flat_hash,
+            )
     done = signed(store, signer)
     return SignResult(
-        input=src, output=dst, manifest_id=done.manifest_id, format=fmt.name,
-        signer=name, parent_manifest=False, mode="remuxed", timestamped_at=done.timestamped_at,
+        input=src,
+        output=dst,
+        manifest_id=done.manifest_id,
+        format=fmt.name,
+        signer=name,
+        parent_manifest=False,
+        mode="remuxed",
+        timestamped_at=done.timestamped_at,
         timestamp_authority=done.timestamp_authority,
     )

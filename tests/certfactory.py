@@ -15,10 +15,19 @@ from provenance.identity import certificates as certs
 from provenance.identity.algorithms import SigningAlgorithm, generate_key
 from provenance.identity.keys import PrivateKey
 
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 CLAIM_EKU = [certs.C2PA_CLAIM_SIGNING, certs.EMAIL_PROTECTION]
-SIGNING_KU = dict(digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-                  key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False)
+SIGNING_KU = dict(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
 
 
 @dataclass
@@ -35,8 +44,13 @@ class MiniCA:
         root_key = generate_key(SigningAlgorithm.ES384)
         root = certs.root_ca(certs.Subject(f"{org} Root", org, "US"), root_key, not_before=NOW - dt.timedelta(hours=1))
         issuing_key = generate_key(SigningAlgorithm.ES384)
-        issuing = certs.issuing_ca(certs.Subject(f"{org} Issuing", org, "US"), issuing_key.public_key(), root, root_key,
-                                   not_before=NOW - dt.timedelta(hours=1))
+        issuing = certs.issuing_ca(
+            certs.Subject(f"{org} Issuing", org, "US"),
+            issuing_key.public_key(),
+            root,
+            root_key,
+            not_before=NOW - dt.timedelta(hours=1),
+        )
         return cls(root, root_key, issuing, issuing_key)
 
     def leaf(
@@ -63,9 +77,13 @@ class MiniCA:
         start = not_before or NOW - dt.timedelta(minutes=5)
         name = (subject or certs.Subject("Test Creator", "Test Org", "US")).name()
         builder = (
-            x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name or self.issuing.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(start + dt.timedelta(days=days))
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer_name or self.issuing.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=days))
         )
         if basic_constraints:
             builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
@@ -77,10 +95,12 @@ class MiniCA:
             builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         if aki:
             builder = builder.add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.issuing_key.public_key()), critical=False)  # type: ignore[arg-type]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.issuing_key.public_key()), critical=False
+            )  # type: ignore[arg-type]
         if policies:
             builder = builder.add_extension(
-                x509.CertificatePolicies([x509.PolicyInformation(certs.C2PA_CERTIFICATE_POLICY, None)]), critical=False)
+                x509.CertificatePolicies([x509.PolicyInformation(certs.C2PA_CERTIFICATE_POLICY, None)]), critical=False
+            )
         if critical_extra is not None:
             builder = builder.add_extension(critical_extra, critical=True)
         return key, builder.sign(signing_key or self.issuing_key, hashes.SHA384())  # type: ignore[arg-type]
@@ -93,15 +113,30 @@ class MiniCA:
         ca = changes.get("ca", True)
         cert_sign = changes.get("key_cert_sign", True)
         builder = (
-            x509.CertificateBuilder().subject_name(certs.Subject("Variant Issuing", "Test Org", "US").name())
-            .issuer_name(self.root.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(start + dt.timedelta(days=changes.get("days", 1000)))
+            x509.CertificateBuilder()
+            .subject_name(certs.Subject("Variant Issuing", "Test Org", "US").name())
+            .issuer_name(self.root.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=changes.get("days", 1000)))
             .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
-            .add_extension(x509.KeyUsage(**{**SIGNING_KU, "digital_signature": not cert_sign,
-                                            "key_cert_sign": cert_sign, "crl_sign": cert_sign}), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    **{
+                        **SIGNING_KU,
+                        "digital_signature": not cert_sign,
+                        "key_cert_sign": cert_sign,
+                        "crl_sign": cert_sign,
+                    }
+                ),
+                critical=True,
+            )
             .add_extension(x509.ExtendedKeyUsage(CLAIM_EKU), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.root_key.public_key()), critical=False)  # type: ignore[arg-type]
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.root_key.public_key()), critical=False
+            )  # type: ignore[arg-type]
         )
         return key, builder.sign(self.root_key, hashes.SHA384())  # type: ignore[arg-type]
 

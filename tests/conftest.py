@@ -7,12 +7,11 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from tests.support.system import require
 from click.testing import CliRunner, Result
 
 from provenance.cli import cli
@@ -22,6 +21,7 @@ from provenance.identity.signer import KeySigner
 from provenance.media.video import make_sample_clip
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
+from tests.support.system import require
 
 if TYPE_CHECKING:
     from tests.support.static_http import StaticSite
@@ -68,7 +68,9 @@ def _clip_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def make_clip(tmp_path: Path, _clip_cache: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+def make_clip(
+    tmp_path: Path, _clip_cache: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., Path]:
     """``make_clip("mov")`` → a fresh copy of a real PyAV-encoded clip in tmp_path."""
 
     def factory(ext: str = "mp4", name: str | None = None) -> Path:
@@ -108,6 +110,7 @@ def run(pki: DevPKI, _isolated_trust_dir: Path) -> CLI:
 
 # --- identity & trust: an isolated trust store, a real TSA, a real HTTP server
 
+
 @pytest.fixture(autouse=True)
 def _isolated_trust_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Never read or write the user's real trust store (~/.config/provenance);
@@ -118,14 +121,14 @@ def _isolated_trust_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
 
 
 @pytest.fixture(scope="session")
-def tsa_identity() -> "TSAIdentity":
+def tsa_identity() -> TSAIdentity:
     from tests.support.tsa import TSAIdentity
 
     return TSAIdentity.create()
 
 
 @pytest.fixture
-def tsa(tsa_identity: "TSAIdentity") -> "Iterator[TSAServer]":
+def tsa(tsa_identity: TSAIdentity) -> Iterator[TSAServer]:
     """A real RFC 3161 time-stamp authority on 127.0.0.1; set
     ``tsa.authority.gen_time`` to move its clock."""
     from tests.support.tsa import serve_tsa
@@ -135,7 +138,7 @@ def tsa(tsa_identity: "TSAIdentity") -> "Iterator[TSAServer]":
 
 
 @pytest.fixture
-def http_site() -> "Iterator[StaticSite]":
+def http_site() -> Iterator[StaticSite]:
     """A real HTTP server on 127.0.0.1 serving what the test puts on it."""
     from tests.support.static_http import serve_static
 

@@ -49,8 +49,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(workdir: Path, *args: str | Path, env: dict[str, str] | None = None,
-                   trusted_root: Path | None = None) -> Iterator[Server]:
+def running_server(
+    workdir: Path, *args: str | Path, env: dict[str, str] | None = None, trusted_root: Path | None = None
+) -> Iterator[Server]:
     """Start `provenance serve --port 0` with its uploads in workdir/tmp, wait
     for the address it prints, and stop it (by its own pid) afterwards.
     *trusted_root* is registered in the server's trust store first, as
@@ -58,17 +59,30 @@ def running_server(workdir: Path, *args: str | Path, env: dict[str, str] | None 
     tmp_dir = workdir / "tmp"
     tmp_dir.mkdir(parents=True)
     log = workdir / "server.log"
-    command = [sys.executable, "-c", "from provenance.cli import main; raise SystemExit(main())",
-               "serve", "--host", "127.0.0.1", "--port", "0", "--tmp-dir", str(tmp_dir), "--log-level", "warning",
-               *map(str, args)]
+    command = [
+        sys.executable,
+        "-c",
+        "from provenance.cli import main; raise SystemExit(main())",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--tmp-dir",
+        str(tmp_dir),
+        "--log-level",
+        "warning",
+        *map(str, args),
+    ]
     with open(log, "wb") as out:
         # Its own empty trust store, never the user's (a module-scoped server
         # starts before the autouse fixture that isolates the tests' store).
         isolated = {"PROVENANCE_TRUST_DIR": str(workdir / "trust-store")}
         if trusted_root is not None:
             register_development_root(trusted_root, trust_dir=workdir / "trust-store")
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **isolated, **(env or {})})
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **isolated, **(env or {})}
+        )
     try:
         deadline = time.monotonic() + 60
         while True:

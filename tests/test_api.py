@@ -79,8 +79,9 @@ def test_sign_and_verify_from_a_process_pool(make_clip, pki: DevPKI, trust: Trus
     clips = [make_clip("mp4", name=f"in{i}.mp4") for i in range(4)]
     outs = [tmp_path / f"signed{i}.mp4" for i in range(4)]
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=2, mp_context=ctx, initializer=_load_signer,
-                             initargs=(pki.signer_key, pki.chain)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=2, mp_context=ctx, initializer=_load_signer, initargs=(pki.signer_key, pki.chain)
+    ) as pool:
         signed = list(pool.map(_sign_in_worker, clips, outs))
         assert all(mid.startswith("urn:") for mid, _ in signed)
         assert all(loads == 1 for _, loads in signed)  # the key was read once per worker, not per file

@@ -42,13 +42,21 @@ def test_include_and_exclude_globs(tree: Path) -> None:
     assert rel(collect_inputs([tree], include=["*"], exclude=["*.txt", "day1/*"])) == ["a.mp4", "b.MOV", "day2/f.mp4"]
     assert rel(collect_inputs([tree], include=["**/d.avi"])) == ["day1/raw/d.avi"]
     assert rel(collect_inputs([tree], include=["**/a.mp4"])) == ["a.mp4"]  # **/ also matches the top level
-    assert rel(collect_inputs([tree], exclude=["raw/*", "day2/*"])) == ["a.mp4", "b.MOV", "day1/c.m4v", "day1/raw/d.avi"]
+    assert rel(collect_inputs([tree], exclude=["raw/*", "day2/*"])) == [
+        "a.mp4",
+        "b.MOV",
+        "day1/c.m4v",
+        "day1/raw/d.avi",
+    ]
 
 
 def test_named_files_are_taken_as_they_are_even_missing_and_only_once(tree: Path, tmp_path: Path) -> None:
     found = collect_inputs([tree / "notes.txt", tmp_path / "missing.mp4", tree / "a.mp4", tree], include=["*.mp4"])
     assert [str(i.path) for i in found.inputs] == [
-        str(tree / "notes.txt"), str(tmp_path / "missing.mp4"), str(tree / "a.mp4"), str(tree / "day2/f.mp4")
+        str(tree / "notes.txt"),
+        str(tmp_path / "missing.mp4"),
+        str(tree / "a.mp4"),
+        str(tree / "day2/f.mp4"),
     ]
     assert found.inputs[1].size == 0
     assert found.inputs[0].relative == PurePosixPath("notes.txt")

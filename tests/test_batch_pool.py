@@ -64,7 +64,9 @@ def test_a_job_that_cannot_reach_workers_is_refused_before_any_work(signer: KeyS
         list(sign_batch([item("a.mp4"), item("b.mp4")], outdir=tmp_path, signer=signer, jobs=2))
 
 
-def test_verify_batch_in_processes_matches_single_calls(make_clip, signed_clip: Path, trust: TrustStore, tmp_path: Path) -> None:
+def test_verify_batch_in_processes_matches_single_calls(
+    make_clip, signed_clip: Path, trust: TrustStore, tmp_path: Path
+) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     signed_clip.rename(folder / "signed.mp4")
@@ -74,7 +76,10 @@ def test_verify_batch_in_processes_matches_single_calls(make_clip, signed_clip: 
     found = collect_inputs([folder])
     results = {Path(r.path).name: r for r in verify_batch(found.inputs, trust=trust, jobs=2)}
     assert {n: r.outcome for n, r in results.items()} == {
-        "signed.mp4": "verified", "tampered.mp4": "tampered", "plain.mov": "no_credentials", "junk.mp4": "error",
+        "signed.mp4": "verified",
+        "tampered.mp4": "tampered",
+        "plain.mov": "no_credentials",
+        "junk.mp4": "error",
     }
     for name, result in results.items():
         assert result.record == verify(folder / name, trust=trust).to_dict()  # the verify --json schema
@@ -135,8 +140,13 @@ def test_summary_exit_code_is_the_worst_outcome() -> None:
         return BatchResult("f", outcome, code, {})
 
     summary = BatchSummary()
-    summary.extend([result("verified", ExitCode.VERIFIED), result("no_credentials", ExitCode.NO_CREDENTIALS),
-                    result("untrusted", ExitCode.UNTRUSTED)])
+    summary.extend(
+        [
+            result("verified", ExitCode.VERIFIED),
+            result("no_credentials", ExitCode.NO_CREDENTIALS),
+            result("untrusted", ExitCode.UNTRUSTED),
+        ]
+    )
     assert summary.exit_code is ExitCode.NO_CREDENTIALS and not summary.failures
     summary.add(result("tampered", ExitCode.FAILED))
     assert summary.exit_code is ExitCode.FAILED and len(summary.failures) == 1

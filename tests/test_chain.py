@@ -22,8 +22,8 @@ from provenance.media.transcode import keyframe_times
 from provenance.media.video import make_sample_clip
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verification.rules import parent_chain
 from provenance.verification.report import Verdict
+from provenance.verification.rules import parent_chain
 from provenance.verification.verifier import verify
 
 
@@ -51,8 +51,9 @@ def three_step(tmp_path_factory: pytest.TempPathFactory, identities: dict[str, K
     clip = make_sample_clip(work / "clip.mp4", seconds=3.0, width=160, height=120)
     created = sign(clip, work / "created.mp4", signer=identities["creator"], title="Harbour at dawn").output
     keyframes = keyframe_times(created)
-    trimmed = trim(created, work / "trimmed.mp4", signer=identities["editor"], trust=trust,
-                   start=keyframes[1], end=keyframes[2]).output
+    trimmed = trim(
+        created, work / "trimmed.mp4", signer=identities["editor"], trust=trust, start=keyframes[1], end=keyframes[2]
+    ).output
     return transcode(trimmed, work / "final.mp4", signer=identities["platform"], trust=trust, height=96, crf=30).output
 
 
@@ -86,7 +87,11 @@ def test_json_carries_the_same_tree(three_step: Path, trust: TrustStore) -> None
     assert data["chain_verdict"] == "verified"
     editor = data["ingredients"][0]
     creator = editor["ingredients"][0]
-    assert (editor["signer"]["common_name"], editor["relationship"], editor["verdict"]) == ("Ed Editor", "parentOf", "verified")
+    assert (editor["signer"]["common_name"], editor["relationship"], editor["verdict"]) == (
+        "Ed Editor",
+        "parentOf",
+        "verified",
+    )
     assert (creator["signer"]["common_name"], creator["verdict"]) == ("Jane Doe", "verified")
     assert creator["ingredients"] == []
     assert creator["actions"][0]["action"] == "c2pa.created"
@@ -166,10 +171,14 @@ def flat(text: str) -> str:
 def test_an_identity_policy_names_the_active_signer_in_the_chain_line(three_step: Path, trust: TrustStore, run) -> None:
     from provenance.verification.policy import ExpectOrganization
 
-    assert verify(three_step, trust=trust, policy=ExpectOrganization("Example Platform Inc")).verdict is Verdict.VERIFIED
+    assert (
+        verify(three_step, trust=trust, policy=ExpectOrganization("Example Platform Inc")).verdict is Verdict.VERIFIED
+    )
     report = verify(three_step, trust=trust, policy=ExpectOrganization("Example News"))
     assert report.verdict is Verdict.WRONG_SIGNER and report.chain_verdict is Verdict.VERIFIED
     assert report.chain_summary is not None
-    assert report.chain_summary.startswith("signed by Example Platform (trusted, but not the expected signer); original by Jane Doe")
+    assert report.chain_summary.startswith(
+        "signed by Example Platform (trusted, but not the expected signer); original by Jane Doe"
+    )
     result = run("verify", three_step, "--expect-org", "Example News", "--json")
     assert result.exit_code == 7 and json.loads(result.output)["chain_summary"] == report.chain_summary

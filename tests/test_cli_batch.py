@@ -47,7 +47,10 @@ def test_verify_a_folder_records_each_file_and_exits_with_the_worst(run, uploads
     assert result.exit_code == 1, result.output  # tampered is the worst here
     records = {Path(r["file"]).name: r for r in jsonl(log.read_text())}
     assert {n: r["verdict"] for n, r in records.items()} == {
-        "signed.mp4": "verified", "tampered.mp4": "tampered", "plain.mov": "no_credentials"}
+        "signed.mp4": "verified",
+        "tampered.mp4": "tampered",
+        "plain.mov": "no_credentials",
+    }
     # The same schema as `verify --json`, field for field.
     single = json.loads(run("verify", uploads / "signed.mp4", "--json").stdout)
     assert records["signed.mp4"] == single
@@ -124,7 +127,10 @@ def test_sign_a_folder_keeps_the_layout_under_outdir(run, uploads: Path, tmp_pat
     before = {p: p.read_bytes() for p in uploads.rglob("*") if p.is_file()}
     result = run("sign", uploads, "-o", out, "--title", "Batch", "-j", "2", "--jsonl", tmp_path / "sign.jsonl")
     assert result.exit_code == 0, result.output
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["day1/plain.mov", "signed.mp4"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "day1/plain.mov",
+        "signed.mp4",
+    ]
     assert verify(out / "day1" / "plain.mov", trust=trust).verdict is Verdict.VERIFIED
     report = verify(out / "signed.mp4", trust=trust)
     assert report.verdict is Verdict.VERIFIED and report.ingredients  # the earlier signature kept as parent
@@ -172,6 +178,7 @@ def test_sign_batch_with_a_bad_identity_stops_before_any_file(run, uploads: Path
 
 # --- the identity policy, per file, and options that need one file ----------
 
+
 def test_batch_verify_judges_every_file_by_the_identity_policy(run, signed_clip: Path, tmp_path: Path) -> None:
     second = tmp_path / "second.mp4"
     second.write_bytes(signed_clip.read_bytes())
@@ -182,16 +189,28 @@ def test_batch_verify_judges_every_file_by_the_identity_policy(run, signed_clip:
     reason = "expected signer 'Tom Cruise', but it was signed by Jane Doe (Example News)"
     assert all(r["policy_failures"] == [reason] for r in records)
     assert "Failures (2)" in result.stderr and reason in result.stderr and "✗ wrong signer" in result.stderr
-    met = run("verify", signed_clip, second, "--expect-signer", "jane@example.org", "--expect-org", "Example News",
-              "--jsonl", "-", "-j", "1")
+    met = run(
+        "verify",
+        signed_clip,
+        second,
+        "--expect-signer",
+        "jane@example.org",
+        "--expect-org",
+        "Example News",
+        "--jsonl",
+        "-",
+        "-j",
+        "1",
+    )
     assert met.exit_code == 0 and {r["verdict"] for r in jsonl(met.stdout)} == {"verified"}
 
 
 def test_batch_exit_code_and_summary_follow_verdict_severity(run, uploads: Path) -> None:
     """Worst last in the summary, and the worst decides the exit code:
     untrusted < wrong_signer < no_credentials < invalid < tampered < error."""
-    wrong = run("verify", uploads / "signed.mp4", uploads / "day1" / "plain.mov", "--expect-org", "Other News",
-                "-j", "1")
+    wrong = run(
+        "verify", uploads / "signed.mp4", uploads / "day1" / "plain.mov", "--expect-org", "Other News", "-j", "1"
+    )
     assert wrong.exit_code == 4  # no credentials outranks wrong signer
     text = wrong.stdout
     assert text.index("✗ wrong signer") < text.index("○ no credentials")
@@ -202,15 +221,19 @@ def test_batch_exit_code_and_summary_follow_verdict_severity(run, uploads: Path)
     assert text.index("✗ wrong signer") < text.index("○ no credentials") < text.index("✗ tampered")
 
 
-@pytest.mark.parametrize("args, words", [
-    (["verify", "{a}", "{b}", "--segments", "seg*.m4s"], "--segments verifies one fragmented MP4"),
-    (["verify", "{dir}", "--manifest", "{a}"], "--manifest names the sidecar of one clip"),
-    (["sign", "{a}", "{b}", "-o", "{out}", "--sidecar"], "--sidecar signs one clip"),
-    (["sign", "{dir}", "-o", "{out}", "--remux"], "--remux signs one clip"),
-    (["sign", "{a}", "{b}"], "a batch needs -o OUTDIR"),
-])
-def test_options_for_one_clip_are_refused_in_a_batch(run, uploads: Path, tmp_path: Path, args: list[str],
-                                                     words: str) -> None:
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["verify", "{a}", "{b}", "--segments", "seg*.m4s"], "--segments verifies one fragmented MP4"),
+        (["verify", "{dir}", "--manifest", "{a}"], "--manifest names the sidecar of one clip"),
+        (["sign", "{a}", "{b}", "-o", "{out}", "--sidecar"], "--sidecar signs one clip"),
+        (["sign", "{dir}", "-o", "{out}", "--remux"], "--remux signs one clip"),
+        (["sign", "{a}", "{b}"], "a batch needs -o OUTDIR"),
+    ],
+)
+def test_options_for_one_clip_are_refused_in_a_batch(
+    run, uploads: Path, tmp_path: Path, args: list[str], words: str
+) -> None:
     names = {"a": uploads / "signed.mp4", "b": uploads / "day1" / "plain.mov", "dir": uploads, "out": tmp_path / "out"}
     result = run(*[arg.format(**names) for arg in args])
     assert result.exit_code == 2, result.output
@@ -219,14 +242,17 @@ def test_options_for_one_clip_are_refused_in_a_batch(run, uploads: Path, tmp_pat
     assert not (tmp_path / "out").exists()
 
 
-def test_batch_sign_passes_the_tsa_and_flat_hash_to_every_worker(run, uploads: Path, tsa, tsa_identity,
-                                                                  trust: TrustStore, tmp_path: Path) -> None:
+def test_batch_sign_passes_the_tsa_and_flat_hash_to_every_worker(
+    run, uploads: Path, tsa, tsa_identity, trust: TrustStore, tmp_path: Path
+) -> None:
     from provenance.credentials import bridge
     from provenance.trust.store import SourceKind
 
     (uploads / "day1" / "tampered.mp4").unlink()
     out = tmp_path / "signed"
-    result = run("sign", uploads, "-o", out, "-j", "2", "--tsa", tsa.url, "--flat-hash", "--jsonl", tmp_path / "s.jsonl")
+    result = run(
+        "sign", uploads, "-o", out, "-j", "2", "--tsa", tsa.url, "--flat-hash", "--jsonl", tmp_path / "s.jsonl"
+    )
     assert result.exit_code == 0, result.output
     records = jsonl((tmp_path / "s.jsonl").read_text())
     assert len(records) == 2 and all(r["timestamp_authority"] == "Test Time Authority TSA" for r in records)
@@ -242,8 +268,7 @@ def test_batch_sign_passes_the_tsa_and_flat_hash_to_every_worker(run, uploads: P
         assert "merkle" not in bmff  # --flat-hash reached the workers
 
 
-def test_batch_sign_refuses_a_certificate_validators_reject_before_any_file(run, uploads: Path,
-                                                                            tmp_path: Path) -> None:
+def test_batch_sign_refuses_a_certificate_validators_reject_before_any_file(run, uploads: Path, tmp_path: Path) -> None:
     from provenance.identity import certificates as certs
     from provenance.identity.keys import write_private_key
     from tests.certfactory import MiniCA
@@ -252,8 +277,18 @@ def test_batch_sign_refuses_a_certificate_validators_reject_before_any_file(run,
     key, leaf = ca.leaf(ca=True)  # a CA certificate as claim signer: validators reject it
     write_private_key(tmp_path / "ca.key", key)
     (tmp_path / "ca-chain.pem").write_bytes(certs.pem(leaf, ca.issuing))
-    result = run("sign", uploads, "-o", tmp_path / "out", "-j", "2", "--key", tmp_path / "ca.key",
-                 "--cert", tmp_path / "ca-chain.pem")
+    result = run(
+        "sign",
+        uploads,
+        "-o",
+        tmp_path / "out",
+        "-j",
+        "2",
+        "--key",
+        tmp_path / "ca.key",
+        "--cert",
+        tmp_path / "ca-chain.pem",
+    )
     assert result.exit_code != 0 and "cA=TRUE" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not any((tmp_path / "out").rglob("*.*"))
@@ -264,7 +299,7 @@ def test_the_reason_given_is_the_failure_that_decided_the_verdict(run, uploads: 
     run("trust", "remove", "development-root")
     result = run("verify", uploads / "day1" / "tampered.mp4", uploads / "signed.mp4", "-j", "1")
     assert result.exit_code == 1
-    failures = result.stdout[result.stdout.index("Failures"):]
+    failures = result.stdout[result.stdout.index("Failures") :]
     assert "tampered.mp4" in failures and "bytes changed after signing" in failures
     assert "no trusted authority vouches" not in failures
     from provenance.cli.render import headline  # the one-line form the demo prints

@@ -33,7 +33,9 @@ def three_second(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pa
 
     def make(ext: str) -> Path:
         if ext not in cache:
-            cache[ext] = make_sample_clip(tmp_path_factory.mktemp("three") / f"clip.{ext}", seconds=3.0, width=160, height=120)
+            cache[ext] = make_sample_clip(
+                tmp_path_factory.mktemp("three") / f"clip.{ext}", seconds=3.0, width=160, height=120
+            )
         return cache[ext]
 
     return make
@@ -48,7 +50,9 @@ def signed(three_second: Callable[[str], Path], signer: KeySigner, tmp_path: Pat
 
 
 @pytest.mark.parametrize("ext", CONTAINERS)
-def test_transcode_records_parent_and_actions(ext: str, signed, signer: KeySigner, trust: TrustStore, tmp_path: Path) -> None:
+def test_transcode_records_parent_and_actions(
+    ext: str, signed, signer: KeySigner, trust: TrustStore, tmp_path: Path
+) -> None:
     src = signed(ext)
     before = sha256(src)
     out = tmp_path / f"out.{ext}"
@@ -70,7 +74,9 @@ def test_transcode_records_parent_and_actions(ext: str, signed, signer: KeySigne
     assert report.chain_summary == "signed by Jane Doe (trusted); original by Jane Doe (trusted)"
 
 
-def test_transcode_without_resize_records_no_resized_action(signed, signer: KeySigner, trust: TrustStore, tmp_path: Path) -> None:
+def test_transcode_without_resize_records_no_resized_action(
+    signed, signer: KeySigner, trust: TrustStore, tmp_path: Path
+) -> None:
     out = transcode(signed("mp4"), tmp_path / "out.mp4", signer=signer, trust=trust, crf=35, audio="none").output
     report = verify(out, trust=trust)
     assert [a.action for a in report.actions] == ["c2pa.opened", "c2pa.transcoded"]
@@ -79,7 +85,9 @@ def test_transcode_without_resize_records_no_resized_action(signed, signer: KeyS
 
 
 @pytest.mark.parametrize("ext", CONTAINERS)
-def test_trim_on_keyframes_copies_streams(ext: str, signed, signer: KeySigner, trust: TrustStore, tmp_path: Path) -> None:
+def test_trim_on_keyframes_copies_streams(
+    ext: str, signed, signer: KeySigner, trust: TrustStore, tmp_path: Path
+) -> None:
     src = signed(ext)
     keyframes = keyframe_times(src)
     assert len(keyframes) >= 3
@@ -96,7 +104,9 @@ def test_trim_on_keyframes_copies_streams(ext: str, signed, signer: KeySigner, t
 
 
 @pytest.mark.parametrize("ext", CONTAINERS)
-def test_trim_between_keyframes_reencodes(ext: str, signed, signer: KeySigner, trust: TrustStore, tmp_path: Path) -> None:
+def test_trim_between_keyframes_reencodes(
+    ext: str, signed, signer: KeySigner, trust: TrustStore, tmp_path: Path
+) -> None:
     out = tmp_path / f"trim.{ext}"
     trim(signed(ext), out, signer=signer, trust=trust, start=0.5, end=1.75)
     params = verify(out, trust=trust).actions[1].parameters
@@ -106,7 +116,9 @@ def test_trim_between_keyframes_reencodes(ext: str, signed, signer: KeySigner, t
 
 
 @pytest.mark.parametrize(("ext", "target"), [("mov", "mp4"), ("mp4", "mov"), ("avi", "mp4")])
-def test_remux_changes_only_the_container(ext: str, target: str, signed, signer: KeySigner, trust: TrustStore, tmp_path: Path) -> None:
+def test_remux_changes_only_the_container(
+    ext: str, target: str, signed, signer: KeySigner, trust: TrustStore, tmp_path: Path
+) -> None:
     src = signed(ext)
     out = tmp_path / f"remuxed.{target}"
     result = remux(src, out, signer=signer, trust=trust)
@@ -185,7 +197,9 @@ def test_allow_invalid_parent_records_the_failure(signed, run, tmp_path: Path) -
     assert report["chain_verdict"] == "tampered"
 
 
-def test_a_tampered_sidecar_parent_is_refused_then_recorded(signer: KeySigner, trust: TrustStore, tmp_path: Path) -> None:
+def test_a_tampered_sidecar_parent_is_refused_then_recorded(
+    signer: KeySigner, trust: TrustStore, tmp_path: Path
+) -> None:
     clip = make_sample_clip(tmp_path / "clip.webm", seconds=1.0, width=96, height=64, audio=False)
     sign_sidecar(clip, signer=signer)
     data = bytearray(clip.read_bytes())
@@ -295,7 +309,9 @@ def flat(text: str) -> str:
     return " ".join(text.replace("│", " ").split())
 
 
-def test_edits_bind_merkle_leaves_unless_flat_hash(signed, signer: KeySigner, trust: TrustStore, run, tmp_path: Path) -> None:
+def test_edits_bind_merkle_leaves_unless_flat_hash(
+    signed, signer: KeySigner, trust: TrustStore, run, tmp_path: Path
+) -> None:
     from provenance.credentials import bridge
 
     def hash_assertion(path: Path) -> dict:
@@ -312,11 +328,12 @@ def test_edits_bind_merkle_leaves_unless_flat_hash(signed, signer: KeySigner, tr
         assert report.verdict is Verdict.VERIFIED and report.ingredients[0].verdict is Verdict.VERIFIED
 
 
-def test_an_edit_refuses_a_certificate_validators_reject_before_any_work(signed, signer: KeySigner, tmp_path: Path) -> None:
-    from tests.certfactory import MiniCA
-
+def test_an_edit_refuses_a_certificate_validators_reject_before_any_work(
+    signed, signer: KeySigner, tmp_path: Path
+) -> None:
     from provenance.errors import ProvenanceError
     from provenance.identity.profile import ProfileError
+    from tests.certfactory import MiniCA
 
     ca = MiniCA.make("Edit Org")
     key, leaf = ca.leaf(ca=True)  # a CA certificate as claim signer: validators reject it

@@ -24,8 +24,11 @@ CLI_WORDS = re.compile(r"(?<![\w-])--[a-z]|'provenance |\bprovenance (sign|verif
 
 
 def _library_modules() -> list[Path]:
-    return [p for p in sorted(PACKAGE.rglob("*.py"))
-            if p.relative_to(PACKAGE).parts[0] not in FRONT_ENDS + NOT_YET_CONVERTED]
+    return [
+        p
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if p.relative_to(PACKAGE).parts[0] not in FRONT_ENDS + NOT_YET_CONVERTED
+    ]
 
 
 def _hint_texts(path: Path) -> list[tuple[int, str]]:
@@ -48,9 +51,12 @@ def _reasons_raised() -> set[str]:
 
 
 def test_no_library_hint_names_a_cli_flag_or_command() -> None:
-    offenders = [f"{path.relative_to(PACKAGE)}:{line}: {text!r}"
-                 for path in _library_modules() for line, text in _hint_texts(path)
-                 if CLI_WORDS.search(THIRD_PARTY.sub("", text))]
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{line}: {text!r}"
+        for path in _library_modules()
+        for line, text in _hint_texts(path)
+        if CLI_WORDS.search(THIRD_PARTY.sub("", text))
+    ]
     assert offenders == []
 
 
@@ -78,8 +84,9 @@ def test_cli_words_its_own_hint_and_falls_back_to_the_library_hint() -> None:
 
 
 def test_service_hints_depend_on_the_endpoint() -> None:
-    err = UsageError("clip.webm: WebM cannot embed", reason="container_cannot_embed",
-                     hint="sign it into a sidecar manifest")
+    err = UsageError(
+        "clip.webm: WebM cannot embed", reason="container_cannot_embed", hint="sign it into a sidecar manifest"
+    )
     assert "'sidecar' part" in (http_hint(err, endpoint="verify") or "")
     assert "remux the clip to MP4 first" in (http_hint(err, endpoint="sign") or "")
     assert http_hint(PassphraseError("k: needs a passphrase", hint="give its passphrase")) == "give its passphrase"

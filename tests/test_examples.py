@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from provenance import Verdict, verify
 from provenance.identity.pki import DevPKI
 from provenance.trust.store import TrustStore
@@ -17,15 +16,17 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def run_example(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(EXAMPLES / name), *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_sign_on_publish(make_clip, pki: DevPKI, trust: TrustStore, tmp_path: Path) -> None:
     clip = make_clip("mov")
     out = tmp_path / "published.mov"
-    proc = run_example("sign_on_publish.py", "--key", pki.signer_key, "--chain", pki.chain, clip, out,
-                       "--title", "Harbour at dawn")
+    proc = run_example(
+        "sign_on_publish.py", "--key", pki.signer_key, "--chain", pki.chain, clip, out, "--title", "Harbour at dawn"
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["output"] == str(out)
     report = verify(out, trust=trust)
@@ -33,8 +34,9 @@ def test_sign_on_publish(make_clip, pki: DevPKI, trust: TrustStore, tmp_path: Pa
 
 
 def test_sign_on_publish_reports_a_bad_key_in_one_line(make_clip, tmp_path: Path, pki: DevPKI) -> None:
-    proc = run_example("sign_on_publish.py", "--key", tmp_path / "missing.key", "--chain", pki.chain,
-                       make_clip(), tmp_path / "out.mp4")
+    proc = run_example(
+        "sign_on_publish.py", "--key", tmp_path / "missing.key", "--chain", pki.chain, make_clip(), tmp_path / "out.mp4"
+    )
     assert proc.returncode == 6
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
 
@@ -55,8 +57,19 @@ def test_verify_on_upload_rejects_tampered(make_clip, signed_clip: Path, pki: De
 
 def test_transcode_and_resign(signed_clip: Path, pki: DevPKI, trust: TrustStore, tmp_path: Path) -> None:
     out = tmp_path / "rendition.mp4"
-    proc = run_example("transcode_and_resign.py", "--key", pki.signer_key, "--chain", pki.chain,
-                       "--trust", pki.root_cert, "--height", "48", signed_clip, out)
+    proc = run_example(
+        "transcode_and_resign.py",
+        "--key",
+        pki.signer_key,
+        "--chain",
+        pki.chain,
+        "--trust",
+        pki.root_cert,
+        "--height",
+        "48",
+        signed_clip,
+        out,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert (result["operation"], result["parent_verdict"]) == ("transcode", "verified")
@@ -73,8 +86,17 @@ def test_transcode_and_resign(signed_clip: Path, pki: DevPKI, trust: TrustStore,
 
 def test_transcode_and_resign_refuses_tampered_input(signed_clip: Path, pki: DevPKI, tmp_path: Path) -> None:
     tampered = tampered_copy(signed_clip, tmp_path / "tampered.mp4")
-    proc = run_example("transcode_and_resign.py", "--key", pki.signer_key, "--chain", pki.chain,
-                       "--trust", pki.root_cert, tampered, tmp_path / "out.mp4")
+    proc = run_example(
+        "transcode_and_resign.py",
+        "--key",
+        pki.signer_key,
+        "--chain",
+        pki.chain,
+        "--trust",
+        pki.root_cert,
+        tampered,
+        tmp_path / "out.mp4",
+    )
     assert proc.returncode == 1
     assert "refusing to transcode a tampered upload" in proc.stderr
     assert not (tmp_path / "out.mp4").exists()

@@ -101,7 +101,9 @@ def test_cli_reports_each_segment(dash: Path, run) -> None:
     assert data["manifest"]["schema"] == "provenance.verification/1"
 
 
-def test_segment_glob_falls_back_to_the_init_folder(dash: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
+def test_segment_glob_falls_back_to_the_init_folder(
+    dash: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory
+) -> None:
     monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
     assert find_segments("dash*.m4s", init=dash / "dashinit.mp4") == [dash / "dash1.m4s"]
 
@@ -136,7 +138,9 @@ def test_an_identity_policy_judges_every_segment(dash: Path, run) -> None:
     from provenance.identity.certificates import pem
 
     leaf_pem.write_bytes(pem(leaf))
-    cli = run("verify", init, "--segments", str(segment), "--allowed", leaf_pem, "--expect-signer", "Jane Doe", "--json")
+    cli = run(
+        "verify", init, "--segments", str(segment), "--allowed", leaf_pem, "--expect-signer", "Jane Doe", "--json"
+    )
     assert cli.exit_code == 7 and json.loads(cli.output)["verdict"] == "wrong_signer"
     both = run("verify", init, "--segments", str(segment), "--manifest", leaf_pem)
     assert both.exit_code == 2 and "exclude each other" in both.output

@@ -66,6 +66,7 @@ def _one_line_error(result: subprocess.CompletedProcess[str], code: int, *needle
 
 # --- item 2: exit 70 on hostile input ---------------------------------------
 
+
 def _avi_with_title(path: Path, title: str) -> Path:
     """A real AVI whose RIFF INFO chunk holds *title* (written by FFmpeg)."""
     src = make_sample_clip(path.with_suffix(".src.avi"), seconds=0.5, audio=False)
@@ -194,10 +195,18 @@ def test_a_file_size_limit_is_reported_as_the_output_folder(big_clip: Path, tmp_
 
 # --- item 3: FIFOs ----------------------------------------------------------
 
-@pytest.mark.parametrize("command", [
-    ["verify", "{fifo}"], ["sign", "{fifo}", "-o", "{out}/s.mp4"], ["sign", "--sidecar", "{fifo}", "-o", "{out}/s.c2pa"],
-    ["show", "{fifo}"], ["transcode", "{fifo}", "-o", "{out}/t.mp4"], ["trim", "{fifo}", "-o", "{out}/t.mp4", "--end", "1"],
-])
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["verify", "{fifo}"],
+        ["sign", "{fifo}", "-o", "{out}/s.mp4"],
+        ["sign", "--sidecar", "{fifo}", "-o", "{out}/s.c2pa"],
+        ["show", "{fifo}"],
+        ["transcode", "{fifo}", "-o", "{out}/t.mp4"],
+        ["trim", "{fifo}", "-o", "{out}/t.mp4", "--end", "1"],
+    ],
+)
 def test_a_fifo_named_directly_is_refused_not_waited_on(tmp_path: Path, env, command: list[str]) -> None:
     fifo = tmp_path / "clip.mp4"
     os.mkfifo(fifo)
@@ -230,6 +239,7 @@ def test_a_fifo_in_a_batch_is_skipped_or_recorded(make_clip, tmp_path: Path, env
 
 
 # --- item 5: killed runs ----------------------------------------------------
+
 
 def _open_in(pid: int, folder: Path) -> list[Path]:
     """The files of *folder* that process *pid* holds open (O_TMPFILE ones
@@ -268,8 +278,12 @@ def _slow_signer_args(pki, seconds: float = 60) -> list[str]:
 def test_kill_9_mid_sign_leaves_nothing_next_to_the_output(big_clip: Path, tmp_path: Path, env, pki) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    proc = subprocess.Popen([*CLI, "sign", str(big_clip), "-o", str(out / "s.mp4"), *_slow_signer_args(pki)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*CLI, "sign", str(big_clip), "-o", str(out / "s.mp4"), *_slow_signer_args(pki)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _kill_when_writing(proc, out, at_least=big_clip.stat().st_size // 2)
     assert proc.returncode == -signal.SIGKILL
     assert os.listdir(out) == []
@@ -279,8 +293,12 @@ def test_kill_9_mid_transcode_leaves_no_scratch_a_batch_would_take(tmp_path: Pat
     clip = make_sample_clip(tmp_path / "long.mp4", seconds=20, width=640, height=480)
     out = tmp_path / "out"
     out.mkdir()
-    proc = subprocess.Popen([*CLI, "transcode", str(clip), "-o", str(out / "t.mp4"), "--height", "240"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*CLI, "transcode", str(clip), "-o", str(out / "t.mp4"), "--height", "240"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _kill_when_writing(proc, out, at_least=1)
     assert os.listdir(out) == []
     assert collect_inputs([out], include=["*"]).inputs == ()
@@ -302,12 +320,24 @@ sign(sys.argv[3], sys.argv[4], signer=Slow(base._key, chain=base.chain))
 """
 
 
-def test_named_temp_files_of_dead_writers_are_recognised_skipped_and_removed(big_clip: Path, tmp_path: Path, pki,
-                                                                             signer, monkeypatch) -> None:
+def test_named_temp_files_of_dead_writers_are_recognised_skipped_and_removed(
+    big_clip: Path, tmp_path: Path, pki, signer, monkeypatch
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", _NAMED_TEMP_CHILD, str(pki.signer_key), str(pki.chain),
-                             str(big_clip), str(out / "s.mp4")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _NAMED_TEMP_CHILD,
+            str(pki.signer_key),
+            str(pki.chain),
+            str(big_clip),
+            str(out / "s.mp4"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _kill_when_writing(proc, out, at_least=big_clip.stat().st_size // 2)
     (leftover,) = os.listdir(out)
     assert _files.is_temporary(leftover) and leftover.startswith(_files.TEMP_PREFIX)
@@ -316,6 +346,7 @@ def test_named_temp_files_of_dead_writers_are_recognised_skipped_and_removed(big
     live.write_bytes(b"x")
     held = os.open(live, os.O_RDONLY)
     import fcntl
+
     fcntl.flock(held, fcntl.LOCK_EX)
     old = time.time() - 3600
     for name in (leftover, live.name):
@@ -332,6 +363,7 @@ def test_named_temp_files_of_dead_writers_are_recognised_skipped_and_removed(big
 
 
 # --- item 6: a folder swapped for a symlink mid-batch -----------------------
+
 
 def test_a_folder_swapped_for_a_symlink_mid_batch_never_leads_outside(make_clip, tmp_path: Path, signer) -> None:
     uploads, outdir, outside = tmp_path / "uploads", tmp_path / "out", tmp_path / "outside"
@@ -396,12 +428,14 @@ def test_a_folder_swapped_for_a_symlink_mid_batch_never_leads_outside(make_clip,
 
 # --- item 7: misleading messages --------------------------------------------
 
+
 def test_a_backslash_is_an_ordinary_character_of_a_name(make_clip, tmp_path: Path, signer) -> None:
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     make_clip("mp4", name="uploads/a\\b.mp4")
-    results = list(run_sign_job(collect_inputs([uploads]).inputs, SignJob(outdir=tmp_path / "out", signer=signer),
-                                jobs=1))
+    results = list(
+        run_sign_job(collect_inputs([uploads]).inputs, SignJob(outdir=tmp_path / "out", signer=signer), jobs=1)
+    )
     assert [r.exit_code for r in results] == [0], [r.error for r in results]
     assert os.listdir(tmp_path / "out") == ["a\\b.mp4"]
 
@@ -412,8 +446,9 @@ class _SlowSigner(KeySigner):
         return super().sign(data)
 
 
-def test_concurrent_signs_to_one_output_without_force_let_exactly_one_win(make_clip, tmp_path: Path, signer,
-                                                                          trust) -> None:
+def test_concurrent_signs_to_one_output_without_force_let_exactly_one_win(
+    make_clip, tmp_path: Path, signer, trust
+) -> None:
     slow = _SlowSigner(signer._key, chain=signer.chain)
     sources = [make_clip("mp4", name=f"in{n}.mp4") for n in range(4)]
     out = tmp_path / "same.mp4"

@@ -27,11 +27,14 @@ def _loaded(code: str, *, cwd: Path | None = None) -> list[str]:
     return loaded
 
 
-@pytest.mark.parametrize("code", [
-    "import provenance",
-    "from provenance.cli import main",
-    "import provenance, provenance.cli; provenance.__all__; dir(provenance)",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import provenance",
+        "from provenance.cli import main",
+        "import provenance, provenance.cli; provenance.__all__; dir(provenance)",
+    ],
+)
 def test_importing_loads_no_heavy_module(code: str) -> None:
     assert _loaded(code) == []
 

@@ -34,8 +34,18 @@ def server(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Se
     work = tmp_path_factory.mktemp("service")
     tokens = work / "tokens"
     tokens.write_text(f"# issued to the test suite\n{TOKEN}\n")
-    with running_server(work, "--keys-dir", pki.directory, "--tokens-file", tokens, "--max-upload", "1M",
-                        "--upload-timeout", "1", trusted_root=pki.root_cert) as srv:
+    with running_server(
+        work,
+        "--keys-dir",
+        pki.directory,
+        "--tokens-file",
+        tokens,
+        "--max-upload",
+        "1M",
+        "--upload-timeout",
+        "1",
+        trusted_root=pki.root_cert,
+    ) as srv:
         yield srv
 
 
@@ -43,8 +53,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Se
 def busy_server(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Server]:
     """One request at a time, no queue, no signing."""
     work = tmp_path_factory.mktemp("busy")
-    with running_server(work, "--keys-dir", pki.directory, "--max-verifications", "1", "--queue", "0",
-                        trusted_root=pki.root_cert) as srv:
+    with running_server(
+        work, "--keys-dir", pki.directory, "--max-verifications", "1", "--queue", "0", trusted_root=pki.root_cert
+    ) as srv:
         yield srv
 
 
@@ -95,6 +106,7 @@ def read_response(sock: socket.socket) -> tuple[int, bytes]:
 
 # --- health and the API description ------------------------------------------
 
+
 def test_healthz(http: httpx.Client, conforms) -> None:
     response = http.get("/healthz")
     assert response.status_code == 200
@@ -107,14 +119,16 @@ def test_healthz(http: httpx.Client, conforms) -> None:
 def test_openapi_is_valid_and_describes_every_route(openapi: dict, pki: DevPKI) -> None:
     validate_openapi(openapi)
     app = create_app(ServiceConfig())
-    routes = {(r.path, m.lower()) for r in app.routes if hasattr(r, "methods") and r.methods for m in r.methods
-              if m != "HEAD"}
+    routes = {
+        (r.path, m.lower()) for r in app.routes if hasattr(r, "methods") and r.methods for m in r.methods if m != "HEAD"
+    }
     described = {(path, method) for path, ops in openapi["paths"].items() for method in ops}
     assert routes == described
     assert "1048576 bytes" in openapi["info"]["description"]
 
 
 # --- POST /v1/verify -----------------------------------------------------------
+
 
 def test_verify_a_raw_body(http: httpx.Client, server: Server, signed_clip: Path, conforms) -> None:
     response = http.post("/v1/verify", params={"filename": "harbour.mp4"}, content=signed_clip.read_bytes())
@@ -146,13 +160,15 @@ def test_verify_tampered_and_unsigned(http: httpx.Client, signed_clip: Path, mak
 
 def test_verify_expected_signer(http: httpx.Client, signed_clip: Path, conforms) -> None:
     body = signed_clip.read_bytes()
-    met = http.post("/v1/verify", params={"expect_signer": "jane@example.org", "expect_org": "Example News"},
-                    content=body).json()
+    met = http.post(
+        "/v1/verify", params={"expect_signer": "jane@example.org", "expect_org": "Example News"}, content=body
+    ).json()
     conforms(met, "VerificationReport")
     assert met["expectation"]["met"] is True and met["expectation"]["problems"] == []
     assert met["verdict"] == "verified" and met["policy_failures"] == []
-    unmet = http.post("/v1/verify", params={"expect_signer": "Tom Cruise", "require_timestamp": "1"},
-                      content=body).json()
+    unmet = http.post(
+        "/v1/verify", params={"expect_signer": "Tom Cruise", "require_timestamp": "1"}, content=body
+    ).json()
     conforms(unmet, "VerificationReport")
     assert unmet["verdict"] == "wrong_signer"  # as `verify --expect-signer` says (exit 7)
     reasons = [
@@ -191,8 +207,7 @@ def test_verify_passes_a_sidecar_on(http: httpx.Client, server: Server, make_cli
     assert report["error"].startswith("sidecar.c2pa: ") and str(server.tmp_dir) not in response.text
 
 
-def test_verify_a_webm_with_its_sidecar(http: httpx.Client, server: Server, signer, tmp_path: Path,
-                                        conforms) -> None:
+def test_verify_a_webm_with_its_sidecar(http: httpx.Client, server: Server, signer, tmp_path: Path, conforms) -> None:
     from provenance.media.video import make_sample_clip
     from provenance.signing import sign_sidecar
 
@@ -201,16 +216,23 @@ def test_verify_a_webm_with_its_sidecar(http: httpx.Client, server: Server, sign
     files = {"file": ("clip.webm", webm.read_bytes()), "sidecar": ("clip.c2pa", sidecar.read_bytes())}
     report = http.post("/v1/verify", files=files).json()
     conforms(report, "VerificationReport")
-    assert (report["verdict"], report["credentials_source"], report["sidecar"]) == ("verified", "sidecar", "sidecar.c2pa")
+    assert (report["verdict"], report["credentials_source"], report["sidecar"]) == (
+        "verified",
+        "sidecar",
+        "sidecar.c2pa",
+    )
     alone = http.post("/v1/verify", params={"filename": "clip.webm"}, content=webm.read_bytes())
     assert alone.status_code == 415 and "'sidecar' part" in alone.json()["hint"]
     assert str(server.tmp_dir) not in report["sidecar"] + alone.text
 
 
-@pytest.mark.parametrize("body, status, words", [
-    (b"", 400, "no clip"),
-    (None, 400, "unexpected file field"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        (b"", 400, "no clip"),
+        (None, 400, "unexpected file field"),
+    ],
+)
 def test_verify_bad_requests(http: httpx.Client, body: bytes | None, status: int, words: str) -> None:
     if body is None:
         response = http.post("/v1/verify", files={"video": ("a.mp4", b"1234")})
@@ -249,14 +271,21 @@ def test_a_stalled_upload_is_408(server: Server) -> None:
 def test_a_client_that_disconnects_mid_upload_leaves_no_temp_file(server: Server, multipart: bool) -> None:
     if multipart:
         boundary = b"xyzzy"
-        head = (b"--xyzzy\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n"
-                b"Content-Type: video/mp4\r\n\r\n")
+        head = (
+            b'--xyzzy\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n'
+            b"Content-Type: video/mp4\r\n\r\n"
+        )
         headers = b"Content-Type: multipart/form-data; boundary=" + boundary + b"\r\n"
     else:
         head, headers = b"", b""
     with raw_connection(server) as sock:
-        sock.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: t\r\nContent-Length: 900000\r\n" + headers + b"\r\n"
-                     + head + b"\0" * 200_000)
+        sock.sendall(
+            b"POST /v1/verify HTTP/1.1\r\nHost: t\r\nContent-Length: 900000\r\n"
+            + headers
+            + b"\r\n"
+            + head
+            + b"\0" * 200_000
+        )
         wait_for(lambda: any(server.tmp_dir.rglob("*")), "the upload reached a temp file")
     # The socket is closed: the client went away halfway through its upload.
     wait_for(lambda: server.leftovers() == [], "temp files of the abandoned upload removed")
@@ -267,6 +296,7 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_temp_file(server: Server
 
 
 # --- POST /v1/sign --------------------------------------------------------------
+
 
 def test_sign_needs_a_valid_token(http: httpx.Client, make_clip) -> None:
     clip = make_clip().read_bytes()
@@ -280,8 +310,13 @@ def test_sign_needs_a_valid_token(http: httpx.Client, make_clip) -> None:
 def test_sign_returns_the_signed_clip(http: httpx.Client, make_clip, tmp_path: Path, trust: TrustStore) -> None:
     clip = make_clip("mov")
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    with http.stream("POST", "/v1/sign", params={"filename": "harbour.mov", "title": "Harbour", "source": "ai"},
-                     content=clip.read_bytes(), headers=auth) as response:
+    with http.stream(
+        "POST",
+        "/v1/sign",
+        params={"filename": "harbour.mov", "title": "Harbour", "source": "ai"},
+        content=clip.read_bytes(),
+        headers=auth,
+    ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"] == "video/quicktime"
         assert response.headers["content-disposition"] == 'attachment; filename="harbour.mov"'
@@ -298,8 +333,9 @@ def test_sign_returns_the_signed_clip(http: httpx.Client, make_clip, tmp_path: P
 
 def test_sign_errors(http: httpx.Client, make_clip) -> None:
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    unsupported = http.post("/v1/sign", content=b"\x1a\x45\xdf\xa3 webm bytes", headers=auth,
-                            params={"filename": "clip.webm"})
+    unsupported = http.post(
+        "/v1/sign", content=b"\x1a\x45\xdf\xa3 webm bytes", headers=auth, params={"filename": "clip.webm"}
+    )
     assert unsupported.status_code == 415
     assert unsupported.json() == {
         "error": "clip.webm: a Matroska/WebM file is not a supported container",
@@ -310,8 +346,12 @@ def test_sign_errors(http: httpx.Client, make_clip) -> None:
 
 
 def test_sign_is_503_where_not_enabled(busy_server: Server, make_clip) -> None:
-    response = httpx.post(busy_server.url + "/v1/sign", content=make_clip().read_bytes(),
-                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    response = httpx.post(
+        busy_server.url + "/v1/sign",
+        content=make_clip().read_bytes(),
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=30,
+    )
     assert response.status_code == 503 and "not enabled" in response.json()["error"]
 
 
@@ -322,6 +362,7 @@ def test_unknown_paths_and_methods(http: httpx.Client) -> None:
 
 
 # --- configuration --------------------------------------------------------------
+
 
 def test_tokens_are_compared_whole() -> None:
     tokens = BearerTokens([TOKEN, "another-long-token-abcdefgh"])
@@ -344,6 +385,7 @@ def test_server_refuses_short_tokens(run, tmp_path: Path) -> None:
 
 # --- load ---------------------------------------------------------------------------
 
+
 def test_bounded_load_run(server: Server, signed_clip: Path) -> None:
     """A fixed number of verifications from a few client threads, over
     loopback; prints the rate and the server's peak memory (no timing is
@@ -360,13 +402,16 @@ def test_bounded_load_run(server: Server, signed_clip: Path) -> None:
         statuses = list(pool.map(one, range(requests)))
     elapsed = time.perf_counter() - started
     assert statuses == [200] * requests
-    print(f"\nload: {requests} verifications of a {len(body) / 1e3:.0f} kB clip, {clients} clients: "
-          f"{requests / elapsed:.1f} requests/s, server peak RSS {server.peak_rss_kib() / 1024:.0f} MiB")
+    print(
+        f"\nload: {requests} verifications of a {len(body) / 1e3:.0f} kB clip, {clients} clients: "
+        f"{requests / elapsed:.1f} requests/s, server peak RSS {server.peak_rss_kib() / 1024:.0f} MiB"
+    )
     assert server.leftovers() == []
 
 
-def test_service_trusts_the_trust_store_and_signs_with_any_signer_backend(run, pki: DevPKI, make_clip,
-                                                                          tmp_path: Path) -> None:
+def test_service_trusts_the_trust_store_and_signs_with_any_signer_backend(
+    run, pki: DevPKI, make_clip, tmp_path: Path
+) -> None:
     """The service builds its trust as `verify` does (the persistent trust
     store by default) and its signer as `sign` does: here a signer command
     (the KMS seam), named by environment variable, and no development PKI."""
@@ -376,15 +421,24 @@ def test_service_trusts_the_trust_store_and_signs_with_any_signer_backend(run, p
     store = tmp_path / "store"
     assert run("trust", "add", "newsroom", pki.root_cert, "--trust-dir", store).exit_code == 0
     script = Path(__file__).resolve().parent / "sign_with_key_file.py"
-    env = {"PROVENANCE_TRUST_DIR": str(store), "PROVENANCE_TOKENS": TOKEN,
-           "PROVENANCE_SIGNING_COMMAND": shlex.join([sys.executable, str(script), str(pki.signer_key)]),
-           "PROVENANCE_SIGNING_CERT": str(pki.chain)}
-    with running_server(tmp_path / "srv", "--keys-dir", tmp_path / "no-keys", env=env) as srv:
-        with httpx.Client(base_url=srv.url, timeout=60) as client:
-            signed = client.post("/v1/sign", content=make_clip().read_bytes(),
-                                 headers={"Authorization": f"Bearer {TOKEN}"}, params={"filename": "a.mp4"})
-            assert signed.status_code == 200, signed.text
-            assert signed.headers["x-provenance-signer"] == "Jane Doe"
-            report = client.post("/v1/verify", content=signed.content, params={"expect_org": "Example News"}).json()
+    env = {
+        "PROVENANCE_TRUST_DIR": str(store),
+        "PROVENANCE_TOKENS": TOKEN,
+        "PROVENANCE_SIGNING_COMMAND": shlex.join([sys.executable, str(script), str(pki.signer_key)]),
+        "PROVENANCE_SIGNING_CERT": str(pki.chain),
+    }
+    with (
+        running_server(tmp_path / "srv", "--keys-dir", tmp_path / "no-keys", env=env) as srv,
+        httpx.Client(base_url=srv.url, timeout=60) as client,
+    ):
+        signed = client.post(
+            "/v1/sign",
+            content=make_clip().read_bytes(),
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            params={"filename": "a.mp4"},
+        )
+        assert signed.status_code == 200, signed.text
+        assert signed.headers["x-provenance-signer"] == "Jane Doe"
+        report = client.post("/v1/verify", content=signed.content, params={"expect_org": "Example News"}).json()
     assert report["verdict"] == "verified" and report["signer"]["trusted_by"] == "newsroom"
     assert report["expectation"]["met"] is True

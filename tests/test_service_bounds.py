@@ -69,15 +69,39 @@ def start_upload(server: Server, client: str, length: int = 500_000) -> socket.s
 def strict(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Server]:
     """Short deadlines, two uploads and six connections per client, four
     uploads in all, one worker."""
-    with running_server(tmp_path_factory.mktemp("strict"), "--keys-dir", pki.directory, "--max-upload", "1M",
-                        "--request-timeout", "5", "--header-timeout", "1", "--upload-grace", "1",
-                        "--min-upload-rate", "64K", "--upload-timeout", "5", "--max-uploads", "4",
-                        "--max-uploads-per-client", "2", "--max-connections-per-client", "6",
-                        "--max-verifications", "1", "--queue", "0", trusted_root=pki.root_cert) as srv:
+    with running_server(
+        tmp_path_factory.mktemp("strict"),
+        "--keys-dir",
+        pki.directory,
+        "--max-upload",
+        "1M",
+        "--request-timeout",
+        "5",
+        "--header-timeout",
+        "1",
+        "--upload-grace",
+        "1",
+        "--min-upload-rate",
+        "64K",
+        "--upload-timeout",
+        "5",
+        "--max-uploads",
+        "4",
+        "--max-uploads-per-client",
+        "2",
+        "--max-connections-per-client",
+        "6",
+        "--max-verifications",
+        "1",
+        "--queue",
+        "0",
+        trusted_root=pki.root_cert,
+    ) as srv:
         yield srv
 
 
 # --- deadlines ------------------------------------------------------------------
+
 
 def test_a_request_past_its_deadline_is_408_and_leaves_no_temp_file(strict: Server) -> None:
     """Fast enough for the minimum rate (120 kB/s), too slow for the whole
@@ -177,6 +201,7 @@ def test_a_kept_alive_connection_gets_a_fresh_deadline_per_request(strict: Serve
 
 # --- what one client, and all, can hold --------------------------------------------
 
+
 def test_uploads_per_client_and_in_all_are_bounded(strict: Server, signed_clip: Path) -> None:
     held = [start_upload(strict, "127.0.0.5"), start_upload(strict, "127.0.0.5")]
     try:
@@ -228,20 +253,39 @@ def test_a_slow_upload_holds_no_work_slot(strict: Server, signed_clip: Path) -> 
         slow.sendall(b"\0")
 
 
-def test_the_work_gate_is_entered_after_the_body(tmp_path: Path, pki: DevPKI, make_clip,
-                                                 signed_clip: Path) -> None:
+def test_the_work_gate_is_entered_after_the_body(tmp_path: Path, pki: DevPKI, make_clip, signed_clip: Path) -> None:
     """With the one worker busy signing (a signer that takes 2 s), a whole
     verify upload is read, then answered 503; the gate frees afterwards."""
     script = Path(__file__).resolve().parent / "sign_with_key_file.py"
-    env = {"PROVENANCE_TOKENS": TOKEN, "PROVENANCE_SIGNING_CERT": str(pki.chain),
-           "PROVENANCE_SIGNING_COMMAND": shlex.join([sys.executable, str(script), str(pki.signer_key),
-                                                     "--sleep", "2"])}
-    with running_server(tmp_path / "srv", "--keys-dir", pki.directory, "--max-verifications", "1", "--queue", "0",
-                        "--signer-timeout", "30", env=env, trusted_root=pki.root_cert) as srv:
+    env = {
+        "PROVENANCE_TOKENS": TOKEN,
+        "PROVENANCE_SIGNING_CERT": str(pki.chain),
+        "PROVENANCE_SIGNING_COMMAND": shlex.join([sys.executable, str(script), str(pki.signer_key), "--sleep", "2"]),
+    }
+    with running_server(
+        tmp_path / "srv",
+        "--keys-dir",
+        pki.directory,
+        "--max-verifications",
+        "1",
+        "--queue",
+        "0",
+        "--signer-timeout",
+        "30",
+        env=env,
+        trusted_root=pki.root_cert,
+    ) as srv:
         signed: list[int] = []
-        signing = threading.Thread(target=lambda: signed.append(httpx.post(
-            srv.url + "/v1/sign", content=make_clip().read_bytes(), headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=60).status_code))
+        signing = threading.Thread(
+            target=lambda: signed.append(
+                httpx.post(
+                    srv.url + "/v1/sign",
+                    content=make_clip().read_bytes(),
+                    headers={"Authorization": f"Bearer {TOKEN}"},
+                    timeout=60,
+                ).status_code
+            )
+        )
         signing.start()
         try:
             wait_for(lambda: health(srv)["work"]["admitted"] == 1, "the signing admitted")
@@ -350,10 +394,26 @@ def guarded(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[S
     attacker addresses hold at most 24 of the 32 upload slots, and each
     slow body for about 4 s. Two workers and a queue of 32, as the attack in
     issue 11 met them."""
-    with running_server(tmp_path_factory.mktemp("guarded"), "--keys-dir", pki.directory, "--max-upload", "1M",
-                        "--max-verifications", "2", "--queue", "32",
-                        "--upload-grace", "3", "--max-uploads", "32", "--max-uploads-per-client", "3",
-                        "--header-timeout", "3", trusted_root=pki.root_cert) as srv:
+    with running_server(
+        tmp_path_factory.mktemp("guarded"),
+        "--keys-dir",
+        pki.directory,
+        "--max-upload",
+        "1M",
+        "--max-verifications",
+        "2",
+        "--queue",
+        "32",
+        "--upload-grace",
+        "3",
+        "--max-uploads",
+        "32",
+        "--max-uploads-per-client",
+        "3",
+        "--header-timeout",
+        "3",
+        trusted_root=pki.root_cert,
+    ) as srv:
         yield srv
 
 
@@ -379,16 +439,22 @@ def test_legitimate_verifications_succeed_during_a_slow_loris_attack(guarded: Se
 
     q_times = [t for t, _, _ in quiet]
     a_times = [t for t, _, _ in under_attack]
-    print(f"\nslow-loris: {ATTACK_CONNECTIONS} connections from {len(ATTACKERS)} addresses, "
-          f"{attack.connects} opened, answers {dict(sorted(attack.answers.items()))}; "
-          f"{LEGIT_REQUESTS} legitimate verifications, p50/p95 ms: quiet {p(q_times, .5):.0f}/{p(q_times, .95):.0f}, "
-          f"under attack {p(a_times, .5):.0f}/{p(a_times, .95):.0f}")
+    print(
+        f"\nslow-loris: {ATTACK_CONNECTIONS} connections from {len(ATTACKERS)} addresses, "
+        f"{attack.connects} opened, answers {dict(sorted(attack.answers.items()))}; "
+        f"{LEGIT_REQUESTS} legitimate verifications, p50/p95 ms: quiet {p(q_times, 0.5):.0f}/{p(q_times, 0.95):.0f}, "
+        f"under attack {p(a_times, 0.5):.0f}/{p(a_times, 0.95):.0f}"
+    )
     assert max(a_times) < 10
-    wait_for(lambda: health(guarded)["work"]["uploading"] == 0 and guarded.leftovers() == [],
-             "the attack's uploads let go", 15)
+    wait_for(
+        lambda: health(guarded)["work"]["uploading"] == 0 and guarded.leftovers() == [],
+        "the attack's uploads let go",
+        15,
+    )
 
 
 # --- configuration --------------------------------------------------------------
+
 
 def test_the_default_request_deadline_fits_the_largest_upload_at_the_minimum_rate() -> None:
     from provenance.service.config import ServiceConfig, default_request_timeout

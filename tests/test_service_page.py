@@ -12,13 +12,21 @@ from pathlib import Path
 import pytest
 
 from provenance.identity.pki import DevPKI
-from tests.support.system import require
 from tests.helpers import Server, running_server, tampered_copy
+from tests.support.system import require
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -34,7 +42,9 @@ def _chromium() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, pki: DevPKI) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("page"), "--keys-dir", pki.directory, trusted_root=pki.root_cert) as srv:
+    with running_server(
+        tmp_path_factory.mktemp("page"), "--keys-dir", pki.directory, trusted_root=pki.root_cert
+    ) as srv:
         yield srv
 
 
@@ -91,7 +101,7 @@ def test_signed_clip_shows_verified_with_signer_and_thumbnail(page, signed_clip:
     assert page.inner_text("#source") == "camera capture"
     assert page.locator("#ai-notice").is_hidden()
     assert page.locator("#thumbnail").evaluate("img => img.complete && img.naturalWidth > 0")
-    assert "result" == page.evaluate("document.activeElement.id")  # focus moves to the card
+    assert page.evaluate("document.activeElement.id") == "result"  # focus moves to the card
     assert page.locator("#checks-section").is_hidden()
 
 
@@ -118,8 +128,9 @@ def test_an_ai_clip_with_a_chain(page, make_clip, pki: DevPKI, signer, tmp_path:
     from provenance.credentials.manifest import SourceType
     from provenance.signing import sign
 
-    generated = sign(make_clip(), tmp_path / "generated.mp4", signer=signer, source=SourceType.AI,
-                     title="Generated clip").output
+    generated = sign(
+        make_clip(), tmp_path / "generated.mp4", signer=signer, source=SourceType.AI, title="Generated clip"
+    ).output
     edited = sign(generated, tmp_path / "edited.mp4", signer=signer, title="Edited clip").output
     upload(page, edited, "ai-chain")
     assert page.inner_text("#verdict-title") == "Verified"

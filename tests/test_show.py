@@ -31,7 +31,10 @@ def test_show_numbers_the_chain(edited: Path, run) -> None:
     assert "[0] edited.mp4" in out and "[1] signed.mp4 [parentOf]" in out
     assert "thumbnail: image/jpeg" in out
     data = json.loads(run("show", edited, "--json").output)
-    assert [(e["index"], e["depth"], e["title"]) for e in data["entries"]] == [(0, 0, "edited.mp4"), (1, 1, "signed.mp4")]
+    assert [(e["index"], e["depth"], e["title"]) for e in data["entries"]] == [
+        (0, 0, "edited.mp4"),
+        (1, 1, "signed.mp4"),
+    ]
     assert data["entries"][1]["verdict"] == "verified"
 
 

@@ -26,7 +26,9 @@ from tests.conftest import sha256
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("sidecar-clips")
-    return {ext: make_sample_clip(folder / f"sample.{ext}", seconds=1.0, width=96, height=64) for ext in ("webm", "mkv")}
+    return {
+        ext: make_sample_clip(folder / f"sample.{ext}", seconds=1.0, width=96, height=64) for ext in ("webm", "mkv")
+    }
 
 
 @pytest.fixture
@@ -50,7 +52,9 @@ def test_detect_any_names_containers_that_cannot_embed(clips: dict[str, Path], t
 
 
 @pytest.mark.parametrize("ext", ["webm", "mkv"])
-def test_sign_sidecar_leaves_the_clip_unchanged_and_verifies(ext: str, clips: dict[str, Path], run, tmp_path: Path) -> None:
+def test_sign_sidecar_leaves_the_clip_unchanged_and_verifies(
+    ext: str, clips: dict[str, Path], run, tmp_path: Path
+) -> None:
     clip = tmp_path / f"clip.{ext}"
     clip.write_bytes(clips[ext].read_bytes())
     before = sha256(clip)
@@ -106,7 +110,9 @@ def test_a_sidecar_of_another_clip_is_tampered_and_says_so(
     webm: Path, clips: dict[str, Path], signer: KeySigner, run, tmp_path: Path
 ) -> None:
     other = tmp_path / "other.webm"
-    other.write_bytes(make_sample_clip(tmp_path / "src.webm", seconds=0.5, width=64, height=48, audio=False).read_bytes())
+    other.write_bytes(
+        make_sample_clip(tmp_path / "src.webm", seconds=0.5, width=64, height=48, audio=False).read_bytes()
+    )
     sidecar = sign_sidecar(other, signer=signer).output
     result = run("verify", webm, "--manifest", sidecar)
     assert result.exit_code == 1
@@ -143,7 +149,9 @@ def test_an_existing_sidecar_is_kept_without_force(webm: Path, run) -> None:
     assert run("sign", webm, "--sidecar", "--force").exit_code == 0
 
 
-def test_the_more_specific_sidecar_wins(clips: dict[str, Path], signer: KeySigner, trust: TrustStore, tmp_path: Path) -> None:
+def test_the_more_specific_sidecar_wins(
+    clips: dict[str, Path], signer: KeySigner, trust: TrustStore, tmp_path: Path
+) -> None:
     webm, mkv = tmp_path / "clip.webm", tmp_path / "clip.mkv"
     webm.write_bytes(clips["webm"].read_bytes())
     mkv.write_bytes(clips["mkv"].read_bytes())
@@ -207,7 +215,9 @@ def test_flat_hash_does_not_apply_to_a_sidecar(webm: Path, run) -> None:
     assert result.exit_code == 2 and "--flat-hash" in result.output and not sidecar_path(webm).exists()
 
 
-def test_remux_binds_merkle_leaves_unless_flat_hash(webm: Path, signer: KeySigner, trust: TrustStore, tmp_path: Path) -> None:
+def test_remux_binds_merkle_leaves_unless_flat_hash(
+    webm: Path, signer: KeySigner, trust: TrustStore, tmp_path: Path
+) -> None:
     from provenance.signing import sign_remuxed
 
     def hash_assertion(path: Path) -> dict:

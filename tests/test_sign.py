@@ -26,8 +26,14 @@ def test_each_format_signs_verifies_and_input_is_untouched(ext, make_clip, signe
 
 
 def test_manifest_records_source_author_actions_and_thumbnail(make_clip, signer, trust, tmp_path: Path) -> None:
-    out = sign(make_clip("mp4"), tmp_path / "ai.mp4", signer=signer, source=SourceType.AI,
-               title="Generated", author="Studio Bot").output
+    out = sign(
+        make_clip("mp4"),
+        tmp_path / "ai.mp4",
+        signer=signer,
+        source=SourceType.AI,
+        title="Generated",
+        author="Studio Bot",
+    ).output
     report = verify(out, trust=trust)
     assert [a.action for a in report.actions] == ["c2pa.created", "c2pa.published"]
     assert report.digital_source_type == "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
@@ -48,9 +54,16 @@ def _assertion_values(path: Path) -> list[object]:
     return [a.data for a in model.active.assertions]
 
 
-@pytest.mark.parametrize(("source", "term"), [("camera", "digitalCapture"), ("screen", "screenCapture"),
-                                              ("ai-edited", "compositeWithTrainedAlgorithmicMedia"),
-                                              ("digital-art", "digitalCreation"), ("composite", "composite")])
+@pytest.mark.parametrize(
+    ("source", "term"),
+    [
+        ("camera", "digitalCapture"),
+        ("screen", "screenCapture"),
+        ("ai-edited", "compositeWithTrainedAlgorithmicMedia"),
+        ("digital-art", "digitalCreation"),
+        ("composite", "composite"),
+    ],
+)
 def test_source_types_map_to_iptc(source: str, term: str) -> None:
     assert SourceType(source).iptc_uri == f"http://cv.iptc.org/newscodes/digitalsourcetype/{term}"
 
@@ -67,7 +80,9 @@ def test_resigning_keeps_the_existing_chain_as_parent(signed_clip: Path, signer,
     assert parent.verdict is Verdict.VERIFIED
 
 
-def test_refuses_output_equal_to_input_and_existing_output(signed_clip: Path, make_clip, signer, tmp_path: Path) -> None:
+def test_refuses_output_equal_to_input_and_existing_output(
+    signed_clip: Path, make_clip, signer, tmp_path: Path
+) -> None:
     src = make_clip("mp4")
     with pytest.raises(UsageError, match="output is the input"):
         sign(src, src, signer=signer)

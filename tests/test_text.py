@@ -13,32 +13,45 @@ from rich.console import Console
 from provenance.text import DISPLAY_LIMIT, fourcc, inert, inert_markup, is_hidden, json_inert
 
 
-@pytest.mark.parametrize(("raw", "shown"), [
-    ("\x1b[31mred", "\\x1b[31mred"),  # ESC / CSI
-    ("a\rb\bc\x7f", "a\\rb\\x08c\\x7f"),  # CR, BS, DEL
-    ("two\nlines\tand a tab", "two\\nlines\\tand a tab"),
-    ("\x9b31m", "\\x9b31m"),  # C1 CSI
-    ("\x00", "\\x00"),
-    ("abc\u202egnp.exe", "abc\\u202egnp.exe"),  # right-to-left override
-    ("\u202a\u202b\u202c\u202d", "\\u202a\\u202b\\u202c\\u202d"),  # embeddings
-    ("\u2066x\u2067y\u2068z\u2069", "\\u2066x\\u2067y\\u2068z\\u2069"),  # isolates
-    ("\u200e\u200f\u061c", "\\u200e\\u200f\\u061c"),  # marks
-    ("Reu\u200bters\u200c\u200d\u2060\ufeff", "Reu\\u200bters\\u200c\\u200d\\u2060\\ufeff"),  # zero-width
-    ("\U000e0041\U000e007f", "\\U000e0041\\U000e007f"),  # tag characters
-    ("a\u2028b\u2029c", "a\\u2028b\\u2029c"),  # line / paragraph separators
-    ("\ud800", "\\ud800"),  # a lone surrogate
-    ("caf\udce9", "caf\\xe9"),  # a non-UTF-8 byte of a file name (surrogateescape)
-    ("\u3164\u115f", "\\u3164\\u115f"),  # Hangul fillers render as nothing
-])
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("\x1b[31mred", "\\x1b[31mred"),  # ESC / CSI
+        ("a\rb\bc\x7f", "a\\rb\\x08c\\x7f"),  # CR, BS, DEL
+        ("two\nlines\tand a tab", "two\\nlines\\tand a tab"),
+        ("\x9b31m", "\\x9b31m"),  # C1 CSI
+        ("\x00", "\\x00"),
+        ("abc\u202egnp.exe", "abc\\u202egnp.exe"),  # right-to-left override
+        ("\u202a\u202b\u202c\u202d", "\\u202a\\u202b\\u202c\\u202d"),  # embeddings
+        ("\u2066x\u2067y\u2068z\u2069", "\\u2066x\\u2067y\\u2068z\\u2069"),  # isolates
+        ("\u200e\u200f\u061c", "\\u200e\\u200f\\u061c"),  # marks
+        ("Reu\u200bters\u200c\u200d\u2060\ufeff", "Reu\\u200bters\\u200c\\u200d\\u2060\\ufeff"),  # zero-width
+        ("\U000e0041\U000e007f", "\\U000e0041\\U000e007f"),  # tag characters
+        ("a\u2028b\u2029c", "a\\u2028b\\u2029c"),  # line / paragraph separators
+        ("\ud800", "\\ud800"),  # a lone surrogate
+        ("caf\udce9", "caf\\xe9"),  # a non-UTF-8 byte of a file name (surrogateescape)
+        ("\u3164\u115f", "\\u3164\\u115f"),  # Hangul fillers render as nothing
+    ],
+)
 def test_hidden_characters_become_visible_escapes(raw: str, shown: str) -> None:
     assert inert(raw) == shown
     inert(raw).encode("utf-8")  # always printable, whatever the terminal's encoding
 
 
-@pytest.mark.parametrize("text", [
-    "Jane Doe (Example News)", "Ana Lima — Folha", "東京 ニュース", "مراسل الأخبار", "Zoë Ñúñez",
-    "a\u00a0b\u3000c", "✔ ✗ ⚠ →", "C:\\clips\\x1b.mp4", "[bold]not markup to inert()[/]",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jane Doe (Example News)",
+        "Ana Lima — Folha",
+        "東京 ニュース",
+        "مراسل الأخبار",
+        "Zoë Ñúñez",
+        "a\u00a0b\u3000c",
+        "✔ ✗ ⚠ →",
+        "C:\\clips\\x1b.mp4",
+        "[bold]not markup to inert()[/]",
+    ],
+)
 def test_printable_text_in_any_script_is_kept(text: str) -> None:
     assert inert(text) == text
 
@@ -80,10 +93,13 @@ def test_is_hidden_agrees_with_inert() -> None:
         assert not is_hidden(char)
 
 
-@pytest.mark.parametrize("value", [
-    {"title": "a\u2028b\x1b[2J\u202e\U000e0041 東京 \\ \" end"},
-    ["\ud800", "caf\udce9", "\x85\u200b"],
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"title": 'a\u2028b\x1b[2J\u202e\U000e0041 東京 \\ " end'},
+        ["\ud800", "caf\udce9", "\x85\u200b"],
+    ],
+)
 def test_json_inert_keeps_the_values_and_hides_nothing(value: object) -> None:
     text = json_inert(json.dumps(value, ensure_ascii=False))
     assert json.loads(text) == value

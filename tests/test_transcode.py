@@ -24,9 +24,7 @@ def test_keyframes_are_read_without_decoding(clip: Path) -> None:
     assert all(0 <= t < 3.0 for t in times) and list(times) == sorted(times)
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"), [("12.5", 12.5), ("1:02.5", 62.5), ("0:01:02.5", 62.5), ("0", 0.0)]
-)
+@pytest.mark.parametrize(("text", "seconds"), [("12.5", 12.5), ("1:02.5", 62.5), ("0:01:02.5", 62.5), ("0", 0.0)])
 def test_parse_time(text: str, seconds: float) -> None:
     assert parse_time(text) == seconds
 

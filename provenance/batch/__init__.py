@@ -89,8 +89,9 @@ def sign_batch(
     """
     from provenance.batch.jobs import SignJob
 
-    job = SignJob(outdir=outdir, signer=signer, title=title, author=author, source=source, force=force,
-                  flat_hash=flat_hash)
+    job = SignJob(
+        outdir=outdir, signer=signer, title=title, author=author, source=source, force=force, flat_hash=flat_hash
+    )
     return run_sign_job(inputs, job, jobs=jobs)
 
 
@@ -101,7 +102,9 @@ def run_sign_job(inputs: Sequence[BatchInput], job: SignJob, jobs: int | None = 
     try:
         job.outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"{job.outdir}: cannot create the output folder ({exc.strerror})", hint="choose another") from None
+        raise UsageError(
+            f"{job.outdir}: cannot create the output folder ({exc.strerror})", hint="choose another"
+        ) from None
     claimed: dict[Path, BatchInput] = {}
     runnable: list[BatchInput] = []
     refused: list[BatchResult] = []
@@ -113,8 +116,11 @@ def run_sign_job(inputs: Sequence[BatchInput], job: SignJob, jobs: int | None = 
             continue
         first = claimed.setdefault(out, item)
         if first is not item:
-            refused.append(job.failure(item, f"{out}: output already claimed by {first.path}; rename one of them",
-                                       ExitCode.USAGE, out))
+            refused.append(
+                job.failure(
+                    item, f"{out}: output already claimed by {first.path}; rename one of them", ExitCode.USAGE, out
+                )
+            )
             continue
         runnable.append(item)
     yield from refused

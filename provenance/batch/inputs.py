@@ -113,7 +113,9 @@ def _walk(
             path = Path(folder) / name
             relative = PurePosixPath(path.relative_to(root).as_posix())
             if is_temporary(name):
-                skipped.append(SkippedInput(path, "a provenance temporary file (being written, or left by a killed run)"))
+                skipped.append(
+                    SkippedInput(path, "a provenance temporary file (being written, or left by a killed run)")
+                )
                 continue
             if not _selected(relative, include, exclude):
                 continue

@@ -21,7 +21,7 @@ from provenance.identity.signer import Signer
 from provenance.trust.store import TrustStore
 from provenance.verification.explain import explain
 from provenance.verification.policy import Policy
-from provenance.verification.report import VerificationReport, Verdict
+from provenance.verification.report import Verdict, VerificationReport
 from provenance.verification.rules import deciding_failure
 from provenance.verification.verifier import verify
 
@@ -56,15 +56,23 @@ class VerifyJob:
         try:
             report = verify(item.path, trust=self.trust, policy=self.policy)
         except Exception as exc:  # noqa: BLE001 - one file must not stop the batch
-            report = VerificationReport(file=str(item.path), verdict=Verdict.ERROR,
-                                        error=f"internal error: {type(exc).__name__}: {exc}")
-        return BatchResult(str(item.path), report.verdict.value, report.exit_code, report.to_dict(),
-                           size=item.size, error=_reason(report))
+            report = VerificationReport(
+                file=str(item.path), verdict=Verdict.ERROR, error=f"internal error: {type(exc).__name__}: {exc}"
+            )
+        return BatchResult(
+            str(item.path),
+            report.verdict.value,
+            report.exit_code,
+            report.to_dict(),
+            size=item.size,
+            error=_reason(report),
+        )
 
     def crashed(self, item: BatchInput, reason: str) -> BatchResult:
         report = VerificationReport(file=str(item.path), verdict=Verdict.ERROR, error=reason)
-        return BatchResult(str(item.path), Verdict.ERROR.value, report.exit_code, report.to_dict(),
-                           size=item.size, error=reason)
+        return BatchResult(
+            str(item.path), Verdict.ERROR.value, report.exit_code, report.to_dict(), size=item.size, error=reason
+        )
 
 
 SignerSource = Signer | Callable[[], Signer]
@@ -134,19 +142,32 @@ class SignJob:
             # The output is written through a descriptor of its folder,
             # reached from OUTDIR without following any link.
             with output_folder(self.outdir, output):
-                result = sign(item.path, output, signer=self._loaded, title=self.title, author=self.author,
-                              source=self.source, force=self.force, flat_hash=self.flat_hash,
-                              allow_invalid_parent=self.allow_invalid_parent)
+                result = sign(
+                    item.path,
+                    output,
+                    signer=self._loaded,
+                    title=self.title,
+                    author=self.author,
+                    source=self.source,
+                    force=self.force,
+                    flat_hash=self.flat_hash,
+                    allow_invalid_parent=self.allow_invalid_parent,
+                )
         except ProvenanceError as exc:
             return self.failure(item, self.describe(exc), exc.exit_code, output)
         except Exception as exc:  # noqa: BLE001 - one file must not stop the batch
             return self.failure(item, f"internal error: {type(exc).__name__}: {exc}", ExitCode.INTERNAL, output)
-        return BatchResult(str(item.path), SIGNED, ExitCode.VERIFIED, {**result.to_dict(), "error": None},
-                           size=item.size)
+        return BatchResult(
+            str(item.path), SIGNED, ExitCode.VERIFIED, {**result.to_dict(), "error": None}, size=item.size
+        )
 
     def failure(self, item: BatchInput, error: str, code: ExitCode, output: Path | None = None) -> BatchResult:
-        record = {"input": str(item.path), "output": str(output) if output else None, "error": error,
-                  "exit_code": int(code)}
+        record = {
+            "input": str(item.path),
+            "output": str(output) if output else None,
+            "error": error,
+            "exit_code": int(code),
+        }
         return BatchResult(str(item.path), FAILED, code, record, size=item.size, error=error)
 
     def crashed(self, item: BatchInput, reason: str) -> BatchResult:

@@ -83,10 +83,12 @@ def _step(parent_fd: int, part: str, shown: Path) -> int:
             if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
                 raise output_error(shown.parent, exc) from None
             if _is_link(parent_fd, part):
-                raise UsageError(f"{shown}: is a symlink inside the output folder",
-                                 hint="remove it; outputs never follow links") from None
-            raise UsageError(f"{shown}: exists and is not a folder",
-                             hint="remove it or choose another output folder") from None
+                raise UsageError(
+                    f"{shown}: is a symlink inside the output folder", hint="remove it; outputs never follow links"
+                ) from None
+            raise UsageError(
+                f"{shown}: exists and is not a folder", hint="remove it or choose another output folder"
+            ) from None
     raise UsageError(f"{shown}: keeps changing", hint="stop what else writes into the output folder")
 
 

@@ -97,7 +97,11 @@ class JsonlLog:
         self._out: IO[str]
         if self.path == "-":
             if resume:
-                raise UsageError("--resume needs a --jsonl file, not standard output", hint="give a JSONL file", reason="resume_needs_log")
+                raise UsageError(
+                    "--resume needs a --jsonl file, not standard output",
+                    hint="give a JSONL file",
+                    reason="resume_needs_log",
+                )
             self._out = sys.stdout
             self._close = False
             return
@@ -105,9 +109,11 @@ class JsonlLog:
         if resume and target.exists():
             self.previous = self._read(target)
         try:
-            self._out = open(target, "a" if resume else "w", encoding="utf-8")
+            self._out = open(target, "a" if resume else "w", encoding="utf-8")  # noqa: SIM115 - kept open for the batch, closed by close()
         except OSError as exc:
-            raise UsageError(f"{target}: cannot write the JSON-lines log ({exc.strerror})", hint="check the path") from None
+            raise UsageError(
+                f"{target}: cannot write the JSON-lines log ({exc.strerror})", hint="check the path"
+            ) from None
         self._close = True
         if resume and self._out.tell() > 0 and not self._ends_with_newline(target):
             self._out.write("\n")  # the last run stopped mid-line; start clean
@@ -173,8 +179,10 @@ class BatchSummary:
         self.resumed += int(resumed)
         if result.failed:
             self.failures.append(result)
-        if self.worst is None or result.severity > self.worst.severity or (
-            result.severity == self.worst.severity and result.exit_code > self.worst.exit_code
+        if (
+            self.worst is None
+            or result.severity > self.worst.severity
+            or (result.severity == self.worst.severity and result.exit_code > self.worst.exit_code)
         ):
             self.worst = result
 

@@ -52,20 +52,42 @@ def batch_options(f: F) -> F:
     """Add the batch options to a command; it receives them as ``batch``."""
 
     @functools.wraps(f)
-    def wrapper(*args: Any, jobs: int | None, jsonl: str | None, resume: bool, include: tuple[str, ...],
-                exclude: tuple[str, ...], quiet: bool, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any,
+        jobs: int | None,
+        jsonl: str | None,
+        resume: bool,
+        include: tuple[str, ...],
+        exclude: tuple[str, ...],
+        quiet: bool,
+        **kwargs: Any,
+    ) -> Any:
         return f(*args, batch=BatchOptions(jobs, jsonl, resume, include, exclude, quiet), **kwargs)
 
     options = [
-        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                     help="Worker processes for a batch [default: one per core]."),
-        click.option("--jsonl", metavar="FILE",
-                     help="Write one JSON report per file to FILE ('-' for stdout) as each file finishes."),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Worker processes for a batch [default: one per core].",
+        ),
+        click.option(
+            "--jsonl",
+            metavar="FILE",
+            help="Write one JSON report per file to FILE ('-' for stdout) as each file finishes.",
+        ),
         click.option("--resume", is_flag=True, help="Skip files already recorded in the --jsonl FILE."),
-        click.option("--include", multiple=True, metavar="GLOB",
-                     help="In folders, take only files matching GLOB (name, or path with '/'). Repeatable. "
-                          "[default: *.mp4 *.mov *.m4v *.avi *.qt]"),
-        click.option("--exclude", multiple=True, metavar="GLOB", help="In folders, skip files matching GLOB. Repeatable."),
+        click.option(
+            "--include",
+            multiple=True,
+            metavar="GLOB",
+            help="In folders, take only files matching GLOB (name, or path with '/'). Repeatable. "
+            "[default: *.mp4 *.mov *.m4v *.avi *.qt]",
+        ),
+        click.option(
+            "--exclude", multiple=True, metavar="GLOB", help="In folders, skip files matching GLOB. Repeatable."
+        ),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
     ]
     decorated: Any = wrapper
@@ -124,8 +146,13 @@ def summary_renderables(summary: BatchSummary, found: InputSet, *, seconds: floa
         parts.append(Text(f"Failures ({len(summary.failures)})", style="bold red"))
         for result in summary.failures[:MAX_FAILURES_SHOWN]:
             reason = (result.error or "").removeprefix(f"{result.path}: ")
-            parts.append(Text.assemble("  ", _outcome_label(result.outcome),
-                                       f"  {inert(result.path)}: {inert(reason, limit=MESSAGE_LIMIT)}"))
+            parts.append(
+                Text.assemble(
+                    "  ",
+                    _outcome_label(result.outcome),
+                    f"  {inert(result.path)}: {inert(reason, limit=MESSAGE_LIMIT)}",
+                )
+            )
         if len(summary.failures) > MAX_FAILURES_SHOWN:
             parts.append(Text(f"… and {len(summary.failures) - MAX_FAILURES_SHOWN} more (see the --jsonl log)"))
     if found.skipped:
@@ -150,8 +177,7 @@ def run_batch(
     if options.resume and not options.jsonl:
         raise UsageError("--resume needs --jsonl FILE", hint="it skips the files recorded in that file")
     jsonl = options.jsonl or ("-" if json_stdout else None)
-    found = collect_inputs(paths, include=options.include, exclude=options.exclude,
-                           stdin=sys.stdin, avoid=avoid)
+    found = collect_inputs(paths, include=options.include, exclude=options.exclude, stdin=sys.stdin, avoid=avoid)
     if not found.inputs:
         where = ", ".join(str(p) for p in paths)
         raise UsageError(f"no files to process in {where}", hint="check the paths and the --include/--exclude globs")

@@ -104,14 +104,24 @@ def passphrase_source(key: Path, env_var: str | None) -> SecretSource | None:
 
 
 def load_signer(
-    *, key: Path | None, cert: Path | None, keys_dir: Path | None, passphrase_env: str | None, tsa_url: str | None = None
+    *,
+    key: Path | None,
+    cert: Path | None,
+    keys_dir: Path | None,
+    passphrase_env: str | None,
+    tsa_url: str | None = None,
 ) -> Signer:
     """A signer from --key/--cert, or from the development PKI folder."""
     return key_signer_factory(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env, tsa_url=tsa_url)()
 
 
 def key_signer_factory(
-    *, key: Path | None, cert: Path | None, keys_dir: Path | None, passphrase_env: str | None, tsa_url: str | None = None
+    *,
+    key: Path | None,
+    cert: Path | None,
+    keys_dir: Path | None,
+    passphrase_env: str | None,
+    tsa_url: str | None = None,
 ) -> KeyFileSignerFactory:
     """A picklable factory that opens the key-file signer: what batch worker
     processes get (a loaded key never crosses processes; each worker opens

@@ -22,10 +22,18 @@ from provenance.verification.verifier import verify
 
 
 @click.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Keep the demo files in this folder [default: a temporary folder, removed after].")
-@click.option("--keys-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Development PKI to use or create [default: $PROVENANCE_KEYS_DIR or ./keys].")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep the demo files in this folder [default: a temporary folder, removed after].",
+)
+@click.option(
+    "--keys-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Development PKI to use or create [default: $PROVENANCE_KEYS_DIR or ./keys].",
+)
 @passphrase_option
 def demo(out_dir: Path | None, keys_dir: Path | None, passphrase_env: str | None) -> None:
     """Sign a sample clip, then tamper with it, strip it and re-encode it."""

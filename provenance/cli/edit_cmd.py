@@ -29,24 +29,51 @@ def edit_options(f: F) -> F:
     --tsa), the trust the source is judged by, and the source's sidecar."""
     decorators = [
         click.argument("input", type=click.Path(path_type=Path, dir_okay=False)),
-        click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
-                     help="File to write (.mp4, .mov, .m4v or .avi; never the input)."),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(path_type=Path, dir_okay=False),
+            required=True,
+            help="File to write (.mp4, .mov, .m4v or .avi; never the input).",
+        ),
         signer_options,
-        click.option("--trust", "anchors", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-                     help="PEM trust anchors the source's credentials are judged by (with the trust store). Repeatable."),
-        click.option("--allowed", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-                     help="PEM pinned end-entity certificates to trust. Repeatable."),
-        click.option("--trust-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-                     help="Trust store folder [default: $PROVENANCE_TRUST_DIR or the user config dir]."),
+        click.option(
+            "--trust",
+            "anchors",
+            multiple=True,
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="PEM trust anchors the source's credentials are judged by (with the trust store). Repeatable.",
+        ),
+        click.option(
+            "--allowed",
+            multiple=True,
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="PEM pinned end-entity certificates to trust. Repeatable.",
+        ),
+        click.option(
+            "--trust-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=None,
+            help="Trust store folder [default: $PROVENANCE_TRUST_DIR or the user config dir].",
+        ),
         click.option("--no-trust-store", is_flag=True, help="Ignore the trust store; use only --trust/--allowed."),
-        click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
-                     help="Sidecar manifest (.c2pa) of INPUT [default: embedded, else NAME.c2pa next to it]."),
-        click.option("--allow-invalid-parent", is_flag=True,
-                     help="Edit a source whose credentials are tampered or invalid; the failure is recorded."),
+        click.option(
+            "--manifest",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Sidecar manifest (.c2pa) of INPUT [default: embedded, else NAME.c2pa next to it].",
+        ),
+        click.option(
+            "--allow-invalid-parent",
+            is_flag=True,
+            help="Edit a source whose credentials are tampered or invalid; the failure is recorded.",
+        ),
         click.option("--title", help="Title of the new manifest [default: the output file name]."),
-        click.option("--flat-hash", is_flag=True,
-                     help="Bind MP4/MOV output with one flat hash instead of 1 MiB Merkle leaves "
-                          "(for validators older than BMFF hash v3)."),
+        click.option(
+            "--flat-hash",
+            is_flag=True,
+            help="Bind MP4/MOV output with one flat hash instead of 1 MiB Merkle leaves "
+            "(for validators older than BMFF hash v3).",
+        ),
         click.option("--force", is_flag=True, help="Replace OUTPUT if it exists."),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
     ]
@@ -61,11 +88,21 @@ def _common(kw: dict[str, Any]) -> Iterator[dict[str, Any]]:
     signer is open (a token session, say) until the block ends."""
     with signer_from_options(kw) as signer:
         kw.pop("keys_dir")  # the signer's; trust never comes from a keys folder
-        trust = build_trust(anchors=kw.pop("anchors"), allowed=kw.pop("allowed"),
-                            trust_dir=kw.pop("trust_dir"), use_store=not kw.pop("no_trust_store"))
-        yield {"signer": signer, "trust": trust, "manifest": kw.pop("manifest"),
-               "allow_invalid_parent": kw.pop("allow_invalid_parent"), "force": kw.pop("force"),
-               "title": kw.pop("title"), "flat_hash": kw.pop("flat_hash")}
+        trust = build_trust(
+            anchors=kw.pop("anchors"),
+            allowed=kw.pop("allowed"),
+            trust_dir=kw.pop("trust_dir"),
+            use_store=not kw.pop("no_trust_store"),
+        )
+        yield {
+            "signer": signer,
+            "trust": trust,
+            "manifest": kw.pop("manifest"),
+            "allow_invalid_parent": kw.pop("allow_invalid_parent"),
+            "force": kw.pop("force"),
+            "title": kw.pop("title"),
+            "flat_hash": kw.pop("flat_hash"),
+        }
 
 
 def _report(result: edit.EditResult, as_json: bool) -> None:
@@ -76,7 +113,10 @@ def _report(result: edit.EditResult, as_json: bool) -> None:
         "no_credentials": "the source was not signed; recorded as an unsigned ingredient",
         "tampered": "the source's credentials are TAMPERED; the failure is recorded",
         "invalid": "the source's credentials are INVALID; the failure is recorded",
-    }.get(result.parent_verdict, f"source credentials ({result.parent_credentials}, {result.parent_verdict}) kept as parent")
+    }.get(
+        result.parent_verdict,
+        f"source credentials ({result.parent_credentials}, {result.parent_verdict}) kept as parent",
+    )
     console.print(f"[green]✓[/] {result.operation}: wrote {shown(result.output)}, signed as {shown(result.signer)}")
     for entry in result.actions:
         params = ", ".join(f"{inert(k)}={inert(v)}" for k, v in (entry.get("parameters") or {}).items())
@@ -95,7 +135,9 @@ def _bitrate(text: str | None) -> int | None:
     try:
         number = float(value[:-1]) * units[value[-1]] if value[-1:] in units else float(value)
     except (ValueError, IndexError):
-        raise UsageError(f"--bitrate {text!r}: not a bit rate", hint="give bits per second, e.g. 800k or 2.5M") from None
+        raise UsageError(
+            f"--bitrate {text!r}: not a bit rate", hint="give bits per second, e.g. 800k or 2.5M"
+        ) from None
     if number <= 0:
         raise UsageError(f"--bitrate {text!r}: must be positive", hint="e.g. 800k")
     return int(number)
@@ -115,16 +157,42 @@ def _fps(text: str | None) -> Fraction | None:
 
 @click.command()
 @edit_options
-@click.option("--video-codec", type=click.Choice(sorted(VIDEO_CODECS)), default=None,
-              help="Video codec [default: h264; mpeg4 in AVI].")
-@click.option("--crf", type=click.IntRange(0, 63), default=None, help="Constant quality (h264, hevc, vp9); lower is better.")
+@click.option(
+    "--video-codec",
+    type=click.Choice(sorted(VIDEO_CODECS)),
+    default=None,
+    help="Video codec [default: h264; mpeg4 in AVI].",
+)
+@click.option(
+    "--crf", type=click.IntRange(0, 63), default=None, help="Constant quality (h264, hevc, vp9); lower is better."
+)
 @click.option("--bitrate", default=None, help="Video bit rate, e.g. 800k or 2M (instead of --crf).")
-@click.option("--height", type=click.IntRange(16, 8640), default=None, help="Scale to this height; the width keeps the aspect ratio.")
+@click.option(
+    "--height",
+    type=click.IntRange(16, 8640),
+    default=None,
+    help="Scale to this height; the width keeps the aspect ratio.",
+)
 @click.option("--fps", default=None, help="Output frame rate, e.g. 25 or 30000/1001 [default: the source's].")
-@click.option("--audio", type=click.Choice(AUDIO_MODES), default="copy", show_default=True,
-              help="Copy the audio stream, re-encode it to AAC (MP3 in AVI), or drop it.")
-def transcode(input: Path, output: Path, as_json: bool, video_codec: str | None, crf: int | None,
-              bitrate: str | None, height: int | None, fps: str | None, audio: str, **kw: Any) -> None:
+@click.option(
+    "--audio",
+    type=click.Choice(AUDIO_MODES),
+    default="copy",
+    show_default=True,
+    help="Copy the audio stream, re-encode it to AAC (MP3 in AVI), or drop it.",
+)
+def transcode(
+    input: Path,
+    output: Path,
+    as_json: bool,
+    video_codec: str | None,
+    crf: int | None,
+    bitrate: str | None,
+    height: int | None,
+    fps: str | None,
+    audio: str,
+    **kw: Any,
+) -> None:
     """Re-encode INPUT and sign the result, INPUT kept as parent.
 
     Records c2pa.transcoded (codec, quality, frame rate, audio, container)
@@ -134,8 +202,17 @@ def transcode(input: Path, output: Path, as_json: bool, video_codec: str | None,
     """
     rate, frame_rate = _bitrate(bitrate), _fps(fps)
     with _common(kw) as common:
-        result = edit.transcode(input, output, video_codec=video_codec, crf=crf, bitrate=rate, height=height,
-                                fps=frame_rate, audio=audio, **common)
+        result = edit.transcode(
+            input,
+            output,
+            video_codec=video_codec,
+            crf=crf,
+            bitrate=rate,
+            height=height,
+            fps=frame_rate,
+            audio=audio,
+            **common,
+        )
     _report(result, as_json)
 
 
@@ -143,11 +220,16 @@ def transcode(input: Path, output: Path, as_json: bool, video_codec: str | None,
 @edit_options
 @click.option("--start", default="0", show_default=True, help="Start of the span to keep: seconds or [HH:]MM:SS(.fff).")
 @click.option("--end", default=None, help="End of the span to keep [default: the end of the clip].")
-@click.option("--tolerance", type=float, default=None,
-              help="How far (seconds) a cut may move to the nearest keyframe for a lossless stream copy "
-                   "[default: one frame]; 0 forces an exact re-encoded cut unless the cut is on a keyframe.")
-def trim(input: Path, output: Path, as_json: bool, start: str, end: str | None, tolerance: float | None,
-         **kw: Any) -> None:
+@click.option(
+    "--tolerance",
+    type=float,
+    default=None,
+    help="How far (seconds) a cut may move to the nearest keyframe for a lossless stream copy "
+    "[default: one frame]; 0 forces an exact re-encoded cut unless the cut is on a keyframe.",
+)
+def trim(
+    input: Path, output: Path, as_json: bool, start: str, end: str | None, tolerance: float | None, **kw: Any
+) -> None:
     """Keep a time span of INPUT and sign the result, INPUT kept as parent.
 
     Cuts on keyframes with stream copy when that is exact enough, and

@@ -26,7 +26,7 @@ CLI_HINTS: dict[str, str] = {
     "bundle_passphrase_missing": "pass --in-passphrase-env VAR (or run in a terminal to be prompted)",
     "alg_mismatch": "pass --alg {alg} or drop --alg",
     "chain_rejected": "validators reject it; run 'provenance keys check' on the chain and get a certificate "
-                      "that follows the C2PA claim-signing profile",
+    "that follows the C2PA claim-signing profile",
     "request_needs_subject": "pass --name and --org",
     "not_a_request": "give the PEM file made by 'provenance keys request'",
     "request_not_email": "make the request with 'provenance keys request --email'",
@@ -36,7 +36,7 @@ CLI_HINTS: dict[str, str] = {
     "leaf_days_out_of_range": "pass --days {max} or less",
     "pkcs11_module_name": "give module-path=/path/to/module.so or --pkcs11-module",
     "pkcs11_no_module": "add module-path=... to the URI, pass --pkcs11-module, or set {env} "
-                        "(SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)",
+    "(SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)",
     "pkcs11_pin_missing": "pass --pin-env VAR, or add pin-source=FILE to the URI",
     "token_chain_empty": "pass --cert with the token key's certificate chain",
     "token_chain_other_key": "pass the certificate chain of this token key with --cert",
@@ -47,7 +47,7 @@ CLI_HINTS: dict[str, str] = {
     "signer_command_wrong_key": "it must sign with the key of the first certificate in --cert, using {alg}",
     "sidecar_unsupported_c2pa": "install c2pa-python 0.38 (c2pa-rs {found} was found), or use 'sign --remux'",
     "container_cannot_embed": "provenance embeds credentials in {supported} files; "
-                              "sign it with --sidecar (clip unchanged), or --remux it to MP4",
+    "sign it with --sidecar (clip unchanged), or --remux it to MP4",
     "mux_unsupported": "choose another output container or codec (see --help)",
     "crf_not_for_codec": "use --bitrate for MPEG-4 Part 2",
     "hevc_too_small": "use --video-codec h264 for a picture this small, or a larger --height",

@@ -22,8 +22,16 @@ from provenance.credentials.manifest import SOURCE_LABELS, iptc_term, is_ai
 from provenance.text import MESSAGE_LIMIT, inert
 from provenance.verification.explain import explain, only_time_stamp_missing
 from provenance.verification.explain import headline as verdict_headline
+from provenance.verification.report import (
+    Action,
+    Ingredient,
+    SignerIdentity,
+    Status,
+    StatusKind,
+    Verdict,
+    VerificationReport,
+)
 from provenance.verification.rules import deciding_failure
-from provenance.verification.report import Action, Ingredient, SignerIdentity, Status, StatusKind, VerificationReport, Verdict
 
 if TYPE_CHECKING:
     from provenance.verification.fragments import FragmentedReport
@@ -93,8 +101,10 @@ def _time_text(report: VerificationReport) -> str:
         by = f", vouched for by {inert(stamp.trusted_by)}" if stamp.trusted_by else ""
         return f"{inert(report.signed_at)} (trusted time-stamp by {inert(stamp.authority)}{by})"
     if stamp is not None:
-        return (f"{inert(report.signed_at)} (time-stamp by {inert(stamp.authority)}, which no trusted TSA list "
-                "vouches for: no better than the signer's own clock)")
+        return (
+            f"{inert(report.signed_at)} (time-stamp by {inert(stamp.authority)}, which no trusted TSA list "
+            "vouches for: no better than the signer's own clock)"
+        )
     return f"{inert(report.signed_at)} (signer's own clock, not time-stamped)"
 
 
@@ -165,7 +175,11 @@ def _statuses(statuses: tuple[Status, ...], *, verbose: bool) -> Table | None:
     if not shown:
         return None
     table = Table(show_header=False, box=None, padding=(0, 1))
-    marks = {StatusKind.FAILURE: ("✗", "red"), StatusKind.SUCCESS: ("✓", "green"), StatusKind.INFORMATIONAL: ("i", "dim")}
+    marks = {
+        StatusKind.FAILURE: ("✗", "red"),
+        StatusKind.SUCCESS: ("✓", "green"),
+        StatusKind.INFORMATIONAL: ("i", "dim"),
+    }
     for status in shown:
         mark, style = marks[status.kind]
         table.add_row(Text(mark, style=style), Text(inert(status.code), style=style), Text(_explained(status)))
@@ -176,18 +190,34 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
     """The full card for one report."""
     badge, style = badge_for(report)
     if report.verdict is Verdict.ERROR:
-        return Panel(Text(inert(report.error or "error", limit=MESSAGE_LIMIT)), title=Text(badge, style=style), title_align="left", border_style=style)
+        return Panel(
+            Text(inert(report.error or "error", limit=MESSAGE_LIMIT)),
+            title=Text(badge, style=style),
+            title_align="left",
+            border_style=style,
+        )
     rows = Table.grid(padding=(0, 2))
     rows.add_column(style="dim", no_wrap=True)
     rows.add_column(overflow="fold")  # a long word (an escaped value) wraps rather than being cut
     rows.add_row("Verdict", Text(verdict_headline(report), style=style))
     if report.chain_summary:
-        rows.add_row("Chain", Text(inert(report.chain_summary, limit=MESSAGE_LIMIT), style=_CHAIN_STYLES.get(report.chain_verdict or Verdict.VERIFIED, "")))
+        rows.add_row(
+            "Chain",
+            Text(
+                inert(report.chain_summary, limit=MESSAGE_LIMIT),
+                style=_CHAIN_STYLES.get(report.chain_verdict or Verdict.VERIFIED, ""),
+            ),
+        )
     rows.add_row("File", Text(inert(report.file)))
     if report.signer is not None:
         untrusted = report.verdict is Verdict.UNTRUSTED
-        rows.add_row("Signed by", Text(_signer_line(report.signer, report.verdict),
-                                       style="bold yellow" if untrusted else ("bold" if report.verdict is Verdict.WRONG_SIGNER else "")))
+        rows.add_row(
+            "Signed by",
+            Text(
+                _signer_line(report.signer, report.verdict),
+                style="bold yellow" if untrusted else ("bold" if report.verdict is Verdict.WRONG_SIGNER else ""),
+            ),
+        )
         if report.signer.email:
             rows.add_row("E-mail", Text(inert(report.signer.email)))
         if report.signer.issuer:
@@ -195,8 +225,9 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
         if report.verdict in (Verdict.VERIFIED, Verdict.WRONG_SIGNER):
             rows.add_row("Vouched by", Text(inert(report.signer.trusted_by or "a trusted anchor")))
     if report.policy_failures:
-        rows.add_row("Policy", Text("\n".join(inert(f, limit=MESSAGE_LIMIT) for f in report.policy_failures),
-                                    style="bold red"))
+        rows.add_row(
+            "Policy", Text("\n".join(inert(f, limit=MESSAGE_LIMIT) for f in report.policy_failures), style="bold red")
+        )
     if report.signed_at:
         rows.add_row("Signed at", Text(_time_text(report)))
     if report.generator:
@@ -216,8 +247,12 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
         parts.append(Text(warning, style="bold yellow"))
     parts.append(rows)
     if report.ai_generated or is_ai(report.digital_source_type):
-        parts.append(Text("⚠ AI-generated content: the signer declares this clip was made or changed with generative AI",
-                          style="bold magenta"))
+        parts.append(
+            Text(
+                "⚠ AI-generated content: the signer declares this clip was made or changed with generative AI",
+                style="bold magenta",
+            )
+        )
     for note in report.notes:
         parts.append(Text(f"note: {inert(note, limit=MESSAGE_LIMIT)}", style="yellow"))
     if report.ingredients:
@@ -241,19 +276,33 @@ def fragments_card(report: FragmentedReport, *, verbose: bool = False) -> Render
     table.add_column("why", style="dim")
     for seg in report.segments:
         seg_badge, seg_style = BADGES[seg.verdict]
-        why = inert(seg.error, limit=MESSAGE_LIMIT) if seg.error else "; ".join(
-            _explained(s) for s in seg.failures if s.code != "signingCredential.untrusted")
-        table.add_row(Text(inert(seg.sequence_number or "?")), Text(inert(Path(seg.file).name)),
-                      Text(seg_badge, style=seg_style), Text(why))
+        why = (
+            inert(seg.error, limit=MESSAGE_LIMIT)
+            if seg.error
+            else "; ".join(_explained(s) for s in seg.failures if s.code != "signingCredential.untrusted")
+        )
+        table.add_row(
+            Text(inert(seg.sequence_number or "?")),
+            Text(inert(Path(seg.file).name)),
+            Text(seg_badge, style=seg_style),
+            Text(why),
+        )
     for number in report.missing:
-        table.add_row(Text(inert(number)), "(missing)", Text("✗ MISSING", style="bold red"),
-                      "no segment with this sequence number was given")
+        table.add_row(
+            Text(inert(number)),
+            "(missing)",
+            Text("✗ MISSING", style="bold red"),
+            "no segment with this sequence number was given",
+        )
     parts: list[RenderableType] = [
         Text(inert(report.summary, limit=MESSAGE_LIMIT), style=style),
         card(report.manifest, verbose=verbose),
         Text("Segments", style="bold"),
         table,
     ]
-    return Panel(Group(*parts), title=Text(f"{badge}  {inert(Path(report.init).name)} + {len(report.segments)} segment(s)",
-                                           style=style),
-                 title_align="left", border_style=style)
+    return Panel(
+        Group(*parts),
+        title=Text(f"{badge}  {inert(Path(report.init).name)} + {len(report.segments)} segment(s)", style=style),
+        title_align="left",
+        border_style=style,
+    )

@@ -24,32 +24,65 @@ from provenance.text import inert_markup as shown
 
 @click.command()
 @click.argument("paths", metavar="INPUT...", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
-@click.option("-o", "--output", "output_arg", type=click.Path(),
-              help="Signed file to write (never the input); with --sidecar, the sidecar [default: NAME.c2pa]; "
-                   "for a batch, the folder to write into.")
+@click.option(
+    "-o",
+    "--output",
+    "output_arg",
+    type=click.Path(),
+    help="Signed file to write (never the input); with --sidecar, the sidecar [default: NAME.c2pa]; "
+    "for a batch, the folder to write into.",
+)
 @signer_options
 @click.option("--title", help="Title recorded in the manifest [default: the file name].")
 @click.option("--author", help="Author recorded in the manifest [default: the certificate's CN].")
-@click.option("--source", type=click.Choice([s.value for s in SourceType]), default="camera", show_default=True,
-              help="How the content was made (the IPTC digital source type).")
-@click.option("--flat-hash", is_flag=True,
-              help="Bind MP4/MOV media with one flat hash instead of 1 MiB Merkle leaves "
-                   "(for validators older than BMFF hash v3; costs ~550 MB RAM to sign and verify).")
+@click.option(
+    "--source",
+    type=click.Choice([s.value for s in SourceType]),
+    default="camera",
+    show_default=True,
+    help="How the content was made (the IPTC digital source type).",
+)
+@click.option(
+    "--flat-hash",
+    is_flag=True,
+    help="Bind MP4/MOV media with one flat hash instead of 1 MiB Merkle leaves "
+    "(for validators older than BMFF hash v3; costs ~550 MB RAM to sign and verify).",
+)
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
-@click.option("--allow-invalid-parent", is_flag=True,
-              help="Sign an INPUT whose own credentials are tampered or invalid, recording the failure "
-                   "(refused otherwise: the new signature would hide it).")
+@click.option(
+    "--allow-invalid-parent",
+    is_flag=True,
+    help="Sign an INPUT whose own credentials are tampered or invalid, recording the failure "
+    "(refused otherwise: the new signature would hide it).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (a batch: JSON lines).")
-@click.option("--sidecar", is_flag=True,
-              help="Leave INPUT unchanged and write its manifest to a sidecar file (NAME.c2pa), bound by a data hash. "
-                   "Any file type: WebM and MKV too. One clip only.")
-@click.option("--remux", is_flag=True,
-              help="Copy INPUT's streams (e.g. WebM, MKV) into the container OUTPUT names (.mp4) and embed there. "
-                   "One clip only.")
+@click.option(
+    "--sidecar",
+    is_flag=True,
+    help="Leave INPUT unchanged and write its manifest to a sidecar file (NAME.c2pa), bound by a data hash. "
+    "Any file type: WebM and MKV too. One clip only.",
+)
+@click.option(
+    "--remux",
+    is_flag=True,
+    help="Copy INPUT's streams (e.g. WebM, MKV) into the container OUTPUT names (.mp4) and embed there. One clip only.",
+)
 @batch_options
-def sign(paths: tuple[Path, ...], output_arg: str | None, title: str | None, author: str | None, source: str,
-         flat_hash: bool, force: bool, allow_invalid_parent: bool, as_json: bool, sidecar: bool, remux: bool, batch: BatchOptions,
-         **signing: Any) -> None:
+def sign(
+    paths: tuple[Path, ...],
+    output_arg: str | None,
+    title: str | None,
+    author: str | None,
+    source: str,
+    flat_hash: bool,
+    force: bool,
+    allow_invalid_parent: bool,
+    as_json: bool,
+    sidecar: bool,
+    remux: bool,
+    batch: BatchOptions,
+    **signing: Any,
+) -> None:
     """Sign a clip (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT.
 
     WebM and MKV cannot embed credentials: sign them with --sidecar, or
@@ -63,28 +96,51 @@ def sign(paths: tuple[Path, ...], output_arg: str | None, title: str | None, aut
     if sidecar and remux:
         raise UsageError("--sidecar and --remux exclude each other", hint="choose one")
     if sidecar and flat_hash:
-        raise UsageError("--flat-hash applies to embedded MP4/MOV credentials",
-                         hint="drop it: a sidecar is bound to the clip by a data hash of every byte")
+        raise UsageError(
+            "--flat-hash applies to embedded MP4/MOV credentials",
+            hint="drop it: a sidecar is bound to the clip by a data hash of every byte",
+        )
     output = Path(output_arg) if output_arg is not None else None
     into_folder = output_arg is not None and (os.path.isdir(output_arg) or output_arg.endswith(os.sep))
     if is_batch(paths, batch) or (into_folder and not (sidecar or remux)):
         if sidecar or remux:
             used = "--sidecar" if sidecar else "--remux"
-            raise UsageError(f"{used} signs one clip and does not apply to a batch",
-                             hint=f"give one INPUT with {used}, or sign the batch into -o OUTDIR without it")
+            raise UsageError(
+                f"{used} signs one clip and does not apply to a batch",
+                hint=f"give one INPUT with {used}, or sign the batch into -o OUTDIR without it",
+            )
         if output is None:
             raise UsageError("a batch needs -o OUTDIR", hint="name the folder to write the signed clips into")
-        job = SignJob(outdir=output, signer=factory_from_options(signing), title=title, author=author,
-                      source=SourceType(source), force=force, flat_hash=flat_hash, describe=cli_diagnostics,
-                      allow_invalid_parent=allow_invalid_parent)
-        code = run_batch(paths, batch, json_stdout=as_json, avoid=(output,), verb="signing",
-                         start=lambda items, jobs: sign_job(items, job, jobs))
+        job = SignJob(
+            outdir=output,
+            signer=factory_from_options(signing),
+            title=title,
+            author=author,
+            source=SourceType(source),
+            force=force,
+            flat_hash=flat_hash,
+            describe=cli_diagnostics,
+            allow_invalid_parent=allow_invalid_parent,
+        )
+        code = run_batch(
+            paths,
+            batch,
+            json_stdout=as_json,
+            avoid=(output,),
+            verb="signing",
+            start=lambda items, jobs: sign_job(items, job, jobs),
+        )
         click.get_current_context().exit(int(code))
     input = paths[0]
     if output is None and not sidecar:
         raise UsageError("missing -o/--output", hint="name the signed file to write (or use --sidecar)")
-    options: dict[str, Any] = {"title": title, "author": author, "source": SourceType(source), "force": force,
-                               "allow_invalid_parent": allow_invalid_parent}
+    options: dict[str, Any] = {
+        "title": title,
+        "author": author,
+        "source": SourceType(source),
+        "force": force,
+        "allow_invalid_parent": allow_invalid_parent,
+    }
     with signer_from_options(signing) as signer:
         if sidecar or output is None:
             result = sign_sidecar(input, output, signer=signer, **options)
@@ -97,8 +153,10 @@ def sign(paths: tuple[Path, ...], output_arg: str | None, title: str | None, aut
         return
     kept = " (its previous credentials kept as parent)" if result.parent_manifest else ""
     if result.mode == "sidecar":
-        console.print(f"[green]✓[/] signed {shown(result.input)} as {shown(result.signer)}{kept}; the clip is "
-                      f"unchanged, its credentials are in the sidecar {shown(result.output)}")
+        console.print(
+            f"[green]✓[/] signed {shown(result.input)} as {shown(result.signer)}{kept}; the clip is "
+            f"unchanged, its credentials are in the sidecar {shown(result.output)}"
+        )
     else:
         console.print(f"[green]✓[/] signed {shown(result.output)} as {shown(result.signer)}{kept}")
     console.print(f"  manifest {shown(result.manifest_id)}")

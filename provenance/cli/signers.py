@@ -28,6 +28,7 @@ from provenance.identity.signer import Signer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 def _options(env: Mapping[str, str]) -> list[Callable[[F], F]]:
     """The signer options; *env* maps a parameter name to the environment
     variable that may give it (``provenance serve`` reads its identity so)."""
@@ -38,36 +39,87 @@ def _options(env: Mapping[str, str]) -> list[Callable[[F], F]]:
         return {"help": f"{text} [env: {env[name]}]", "envvar": env[name]}
 
     return [
-        click.option("--key", type=click.Path(path_type=Path, dir_okay=False),
-                     **envvar("key", "Private key (PEM) of the signer.")),
-        click.option("--cert", type=click.Path(path_type=Path, dir_okay=False),
-                     **envvar("cert", "Certificate chain (PEM): signer first, then intermediates, no root.")),
+        click.option(
+            "--key",
+            type=click.Path(path_type=Path, dir_okay=False),
+            **envvar("key", "Private key (PEM) of the signer."),
+        ),
+        click.option(
+            "--cert",
+            type=click.Path(path_type=Path, dir_okay=False),
+            **envvar("cert", "Certificate chain (PEM): signer first, then intermediates, no root."),
+        ),
         keys_dir_option,
         passphrase_option,
-        click.option("--pkcs11", "pkcs11_uri", metavar="URI", **envvar(
-            "pkcs11_uri", "Sign with a key in a PKCS#11 token (RFC 7512 URI, e.g. "
-            "'pkcs11:token=newsroom;object=jane?module-path=/usr/lib/softhsm/libsofthsm2.so'); needs --cert.")),
-        click.option("--pkcs11-module", metavar="PATH",
-                     help="PKCS#11 library when the URI has no module-path [default: $PROVENANCE_PKCS11_MODULE]."),
-        click.option("--pin-env", metavar="VAR",
-                     help="Read the token PIN from environment variable VAR (else the URI's pin-value/pin-source, "
-                     "else a prompt on a terminal)."),
-        click.option("--signer-command", metavar="CMD", **envvar(
-            "signer_command", "Sign by running CMD (e.g. a cloud KMS client): bytes to sign on stdin, raw "
-            "signature on stdout, algorithm in $PROVENANCE_SIGN_ALG; needs --cert.")),
-        click.option("--signer-timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
-                     help="Seconds to wait for --signer-command."),
-        click.option("--alg", "alg", type=click.Choice([a.value for a in SigningAlgorithm]), default=None,
-                     help="Signature algorithm for --pkcs11 / --signer-command [default: from the certificate's key; "
-                     "RSA keys sign with ps256]."),
-        click.option("--tsa", "tsa_url", metavar="URL", envvar="PROVENANCE_TSA_URL",
-                     help="RFC 3161 time-stamp authority to time-stamp the signature [env: PROVENANCE_TSA_URL]."),
+        click.option(
+            "--pkcs11",
+            "pkcs11_uri",
+            metavar="URI",
+            **envvar(
+                "pkcs11_uri",
+                "Sign with a key in a PKCS#11 token (RFC 7512 URI, e.g. "
+                "'pkcs11:token=newsroom;object=jane?module-path=/usr/lib/softhsm/libsofthsm2.so'); needs --cert.",
+            ),
+        ),
+        click.option(
+            "--pkcs11-module",
+            metavar="PATH",
+            help="PKCS#11 library when the URI has no module-path [default: $PROVENANCE_PKCS11_MODULE].",
+        ),
+        click.option(
+            "--pin-env",
+            metavar="VAR",
+            help="Read the token PIN from environment variable VAR (else the URI's pin-value/pin-source, "
+            "else a prompt on a terminal).",
+        ),
+        click.option(
+            "--signer-command",
+            metavar="CMD",
+            **envvar(
+                "signer_command",
+                "Sign by running CMD (e.g. a cloud KMS client): bytes to sign on stdin, raw "
+                "signature on stdout, algorithm in $PROVENANCE_SIGN_ALG; needs --cert.",
+            ),
+        ),
+        click.option(
+            "--signer-timeout",
+            type=click.FloatRange(min=0.1),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            help="Seconds to wait for --signer-command.",
+        ),
+        click.option(
+            "--alg",
+            "alg",
+            type=click.Choice([a.value for a in SigningAlgorithm]),
+            default=None,
+            help="Signature algorithm for --pkcs11 / --signer-command [default: from the certificate's key; "
+            "RSA keys sign with ps256].",
+        ),
+        click.option(
+            "--tsa",
+            "tsa_url",
+            metavar="URL",
+            envvar="PROVENANCE_TSA_URL",
+            help="RFC 3161 time-stamp authority to time-stamp the signature [env: PROVENANCE_TSA_URL].",
+        ),
     ]
 
 
 # The keyword arguments the options above give the command, all taken by open_signer.
-SIGNER_PARAMS = ("key", "cert", "keys_dir", "passphrase_env", "pkcs11_uri", "pkcs11_module", "pin_env",
-                 "signer_command", "signer_timeout", "alg", "tsa_url")
+SIGNER_PARAMS = (
+    "key",
+    "cert",
+    "keys_dir",
+    "passphrase_env",
+    "pkcs11_uri",
+    "pkcs11_module",
+    "pin_env",
+    "signer_command",
+    "signer_timeout",
+    "alg",
+    "tsa_url",
+)
 
 
 def signer_options(f: F) -> F:
@@ -130,7 +182,11 @@ def signer_factory(
     options are checked, the chain read and any prompt answered here, once;
     a PIN or passphrase from ``--pin-env``/``--passphrase-env`` travels as
     the variable's name, never its value."""
-    chosen = [name for name, value in (("--key", key), ("--pkcs11", pkcs11_uri), ("--signer-command", signer_command)) if value]
+    chosen = [
+        name
+        for name, value in (("--key", key), ("--pkcs11", pkcs11_uri), ("--signer-command", signer_command))
+        if value
+    ]
     if len(chosen) > 1:
         raise UsageError(f"{' and '.join(chosen)} exclude each other", hint="choose one place for the private key")
     if not (pkcs11_uri or signer_command):
@@ -139,7 +195,10 @@ def signer_factory(
             raise UsageError(f"{used} applies to --pkcs11 or --signer-command", hint="drop it, or add --pkcs11 URI")
         return key_signer_factory(key=key, cert=cert, keys_dir=keys_dir, passphrase_env=passphrase_env, tsa_url=tsa_url)
     if cert is None:
-        raise UsageError(f"{chosen[0]} needs --cert", hint="give the PEM chain of the key: signer certificate first, then intermediates")
+        raise UsageError(
+            f"{chosen[0]} needs --cert",
+            hint="give the PEM chain of the key: signer certificate first, then intermediates",
+        )
     chain = tuple(read_chain(cert))
     algorithm = SigningAlgorithm(alg) if alg else None
     if signer_command:
@@ -147,8 +206,14 @@ def signer_factory(
     from provenance.identity.pkcs11 import Pkcs11Uri
 
     uri = Pkcs11Uri.parse(pkcs11_uri or "")
-    return Pkcs11SignerFactory(pkcs11_uri or "", chain=chain, module=pkcs11_module, pin=pin_source(uri, pin_env),
-                               alg=algorithm, tsa_url=tsa_url)
+    return Pkcs11SignerFactory(
+        pkcs11_uri or "",
+        chain=chain,
+        module=pkcs11_module,
+        pin=pin_source(uri, pin_env),
+        alg=algorithm,
+        tsa_url=tsa_url,
+    )
 
 
 def token_pin(uri: Any, pin_env: str | None) -> str | None:
@@ -163,7 +228,9 @@ def pin_source(uri: Any, pin_env: str | None) -> SecretSource | None:
     (``None`` here), else a prompt on a terminal."""
     if pin_env:
         if os.environ.get(pin_env) is None:
-            raise UsageError(f"environment variable {pin_env} is not set", hint=f"export {pin_env}=... or drop --pin-env")
+            raise UsageError(
+                f"environment variable {pin_env} is not set", hint=f"export {pin_env}=... or drop --pin-env"
+            )
         return SecretSource(env=pin_env)
     if uri.pin_value is None and uri.pin_source is None and sys.stdin.isatty():
         return SecretSource(value=str(click.prompt(f"PIN for token {uri.token or uri.describe()}", hide_input=True)))

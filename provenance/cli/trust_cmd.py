@@ -11,17 +11,19 @@ from rich.text import Text
 
 from provenance.cli.common import console, console_err
 from provenance.errors import ExitCode
-from provenance.trust.sources import DEFAULT_SOURCES, TrustDirectory, UpdateOutcome, default_trust_dir
-from provenance.trust.store import SourceKind
 from provenance.text import MESSAGE_LIMIT, inert
 from provenance.text import inert_markup as shown
+from provenance.trust.sources import DEFAULT_SOURCES, TrustDirectory, UpdateOutcome, default_trust_dir
+from provenance.trust.store import SourceKind
 
 _KINDS = click.Choice([k.value for k in SourceKind])
 
 
 def trust_dir_option(f):  # type: ignore[no-untyped-def]
     return click.option(
-        "--trust-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+        "--trust-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
         help="Trust store folder [default: $PROVENANCE_TRUST_DIR or the user config dir].",
     )(f)
 
@@ -49,8 +51,10 @@ def _report_outcomes(outcomes: list[UpdateOutcome], as_json: bool) -> None:
                 what = "updated" if o.changed else "unchanged"
                 console.print(f"[green]✓[/] {shown(o.name)}: {what} ({o.entries} entries)")
             else:
-                console_err.print(f"[bold red]✗[/] {shown(o.name)}: {shown(o.error, limit=MESSAGE_LIMIT)} "
-                                  "(kept the previous copy)", soft_wrap=True)
+                console_err.print(
+                    f"[bold red]✗[/] {shown(o.name)}: {shown(o.error, limit=MESSAGE_LIMIT)} (kept the previous copy)",
+                    soft_wrap=True,
+                )
     if any(not o.ok for o in outcomes):
         click.get_current_context().exit(int(ExitCode.BAD_INPUT))
 
@@ -69,8 +73,10 @@ def add(name: str, origin: str, kind: str, title: str | None, replace: bool, tru
     `trust update` fetches it again from the same place.
     """
     entry = trust_directory(trust_dir).add(name, origin, kind=SourceKind(kind), title=title, replace_existing=replace)
-    console.print(f"[green]✓[/] added {shown(entry.name)} ({entry.kind.value}, {entry.entries} entries) "
-                  f"from {shown(entry.origin)}")
+    console.print(
+        f"[green]✓[/] added {shown(entry.name)} ({entry.kind.value}, {entry.entries} entries) "
+        f"from {shown(entry.origin)}"
+    )
 
 
 @trust.command("list")
@@ -84,8 +90,10 @@ def list_(trust_dir: Path | None, as_json: bool) -> None:
         click.echo(json.dumps({"trust_dir": str(directory.path), "sources": [e.to_dict() for e in entries]}, indent=2))
         return
     if not entries:
-        console.print(f"no trust sources in {shown(directory.path)}; add some with 'provenance trust add-defaults' "
-                      "or 'provenance trust add NAME FILE|URL'")
+        console.print(
+            f"no trust sources in {shown(directory.path)}; add some with 'provenance trust add-defaults' "
+            "or 'provenance trust add NAME FILE|URL'"
+        )
         return
     table = Table(title=Text(f"trust sources in {inert(directory.path)}"), title_justify="left")
     for column in ("name", "kind", "entries", "fetched", "origin"):
@@ -136,8 +144,9 @@ _DEFAULTS_HELP = (
 
 
 @trust.command("add-defaults", help=_DEFAULTS_HELP)
-@click.option("--mirror", metavar="URL",
-              help="Fetch the same file names from this base URL instead (an internal mirror).")
+@click.option(
+    "--mirror", metavar="URL", help="Fetch the same file names from this base URL instead (an internal mirror)."
+)
 @trust_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def add_defaults(mirror: str | None, trust_dir: Path | None, as_json: bool) -> None:

@@ -10,54 +10,94 @@ import click
 from provenance.batch import verify_batch
 from provenance.cli.batch import BatchOptions, batch_options, is_batch, run_batch
 from provenance.cli.common import build_trust, console, console_err
+from provenance.cli.hints import report_error
 from provenance.cli.render import card
 from provenance.errors import UsageError
-from provenance.cli.hints import report_error
 from provenance.text import MESSAGE_LIMIT, inert_markup
 from provenance.trust.store import TrustStore
 from provenance.verification.policy import Policy, identity_policy
 from provenance.verification.verifier import verify as verify_clip
 
 
-def build_policy(
-    *, signer: str | None, org: str | None, issuer: str | None, require_timestamp: bool
-) -> Policy | None:
+def build_policy(*, signer: str | None, org: str | None, issuer: str | None, require_timestamp: bool) -> Policy | None:
     """The identity policy the --expect-* options describe (all must hold)."""
     return identity_policy(signer=signer, org=org, issuer=issuer, require_timestamp=require_timestamp)
 
 
 @click.command()
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
-@click.option("--trust", "anchors", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="PEM file of trust anchors (root CAs), added to the trust store for this call. Repeatable.")
-@click.option("--allowed", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="PEM file of pinned end-entity certificates to trust for this call. Repeatable.")
-@click.option("--tsa-trust", "tsa", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="PEM file of time-stamping authority roots, trusted for signing times only. Repeatable.")
-@click.option("--trust-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Trust store folder [default: $PROVENANCE_TRUST_DIR or the user config dir].")
+@click.option(
+    "--trust",
+    "anchors",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="PEM file of trust anchors (root CAs), added to the trust store for this call. Repeatable.",
+)
+@click.option(
+    "--allowed",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="PEM file of pinned end-entity certificates to trust for this call. Repeatable.",
+)
+@click.option(
+    "--tsa-trust",
+    "tsa",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="PEM file of time-stamping authority roots, trusted for signing times only. Repeatable.",
+)
+@click.option(
+    "--trust-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Trust store folder [default: $PROVENANCE_TRUST_DIR or the user config dir].",
+)
 @click.option("--no-trust-store", is_flag=True, help="Ignore the trust store; use only the files given here.")
-@click.option("--expect-signer", metavar="TEXT",
-              help="Require this signer: the certificate's CN or e-mail address, exactly (exit 7 otherwise).")
+@click.option(
+    "--expect-signer",
+    metavar="TEXT",
+    help="Require this signer: the certificate's CN or e-mail address, exactly (exit 7 otherwise).",
+)
 @click.option("--expect-org", metavar="TEXT", help="Require this organisation (the certificate's O), exactly.")
-@click.option("--expect-issuer", metavar="TEXT",
-              help="Require this issuing CA (its CN or O), exactly.")
-@click.option("--require-timestamp", is_flag=True,
-              help="Require a signing time from a trusted RFC 3161 time-stamp.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the report as JSON (the documented contract); a batch prints JSON lines.")
+@click.option("--expect-issuer", metavar="TEXT", help="Require this issuing CA (its CN or O), exactly.")
+@click.option("--require-timestamp", is_flag=True, help="Require a signing time from a trusted RFC 3161 time-stamp.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the report as JSON (the documented contract); a batch prints JSON lines.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show every status code, not only failures.")
-@click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
-              help="Sidecar manifest store (.c2pa) of the one clip given [default: embedded, else NAME.c2pa "
-                   "next to the clip]. Not for a batch.")
-@click.option("--segments", metavar="GLOB",
-              help="The one clip given is a fragmented-MP4 init segment: verify it with the media segments "
-                   "matching GLOB. Not for a batch.")
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Sidecar manifest store (.c2pa) of the one clip given [default: embedded, else NAME.c2pa "
+    "next to the clip]. Not for a batch.",
+)
+@click.option(
+    "--segments",
+    metavar="GLOB",
+    help="The one clip given is a fragmented-MP4 init segment: verify it with the media segments "
+    "matching GLOB. Not for a batch.",
+)
 @batch_options
-def verify(paths: tuple[Path, ...], anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa: tuple[Path, ...],
-           trust_dir: Path | None, no_trust_store: bool, expect_signer: str | None, expect_org: str | None,
-           expect_issuer: str | None, require_timestamp: bool,
-           as_json: bool, verbose: bool, manifest: Path | None, segments: str | None, batch: BatchOptions) -> None:
+def verify(
+    paths: tuple[Path, ...],
+    anchors: tuple[Path, ...],
+    allowed: tuple[Path, ...],
+    tsa: tuple[Path, ...],
+    trust_dir: Path | None,
+    no_trust_store: bool,
+    expect_signer: str | None,
+    expect_org: str | None,
+    expect_issuer: str | None,
+    require_timestamp: bool,
+    as_json: bool,
+    verbose: bool,
+    manifest: Path | None,
+    segments: str | None,
+    batch: BatchOptions,
+) -> None:
     """Verify the content credentials of each PATH: a file, a folder
     (walked recursively) or - (paths on stdin).
 
@@ -73,38 +113,51 @@ def verify(paths: tuple[Path, ...], anchors: tuple[Path, ...], allowed: tuple[Pa
     ctx = click.get_current_context()
     batch_mode = is_batch(paths, batch)
     if batch_mode and segments is not None:
-        raise UsageError("--segments verifies one fragmented MP4 and does not apply to a batch",
-                         hint="give only the init segment: provenance verify init.mp4 --segments 'seg*.m4s'")
+        raise UsageError(
+            "--segments verifies one fragmented MP4 and does not apply to a batch",
+            hint="give only the init segment: provenance verify init.mp4 --segments 'seg*.m4s'",
+        )
     if batch_mode and manifest is not None:
-        raise UsageError("--manifest names the sidecar of one clip and does not apply to a batch",
-                         hint="give one clip, or keep each sidecar next to its clip as NAME.c2pa (found by itself)")
-    policy = build_policy(signer=expect_signer, org=expect_org, issuer=expect_issuer,
-                          require_timestamp=require_timestamp)
+        raise UsageError(
+            "--manifest names the sidecar of one clip and does not apply to a batch",
+            hint="give one clip, or keep each sidecar next to its clip as NAME.c2pa (found by itself)",
+        )
+    policy = build_policy(
+        signer=expect_signer, org=expect_org, issuer=expect_issuer, require_timestamp=require_timestamp
+    )
     trust = build_trust(anchors=anchors, allowed=allowed, tsa=tsa, trust_dir=trust_dir, use_store=not no_trust_store)
     if batch_mode:
-        code = run_batch(paths, batch, json_stdout=as_json,
-                         start=lambda items, jobs: verify_batch(items, trust=trust, policy=policy, jobs=jobs))
+        code = run_batch(
+            paths,
+            batch,
+            json_stdout=as_json,
+            start=lambda items, jobs: verify_batch(items, trust=trust, policy=policy, jobs=jobs),
+        )
         ctx.exit(int(code))
     file = paths[0]
     if segments is not None:
         if manifest is not None:
-            raise UsageError("--segments and --manifest exclude each other",
-                             hint="a fragmented MP4 carries its manifest in the init segment")
+            raise UsageError(
+                "--segments and --manifest exclude each other",
+                hint="a fragmented MP4 carries its manifest in the init segment",
+            )
         _verify_fragments(file, segments, trust=trust, policy=policy, as_json=as_json, verbose=verbose)
         return
     report = verify_clip(file, trust=trust, manifest=manifest, policy=policy)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif report.error:
-        console_err.print(f"[bold red]error:[/] {inert_markup(report_error(report), limit=MESSAGE_LIMIT)}",
-                          soft_wrap=True)
+        console_err.print(
+            f"[bold red]error:[/] {inert_markup(report_error(report), limit=MESSAGE_LIMIT)}", soft_wrap=True
+        )
     else:
         console.print(card(report, verbose=verbose))
     ctx.exit(int(report.exit_code))
 
 
-def _verify_fragments(init: Path, pattern: str, *, trust: TrustStore, policy: Policy | None, as_json: bool,
-                      verbose: bool) -> None:
+def _verify_fragments(
+    init: Path, pattern: str, *, trust: TrustStore, policy: Policy | None, as_json: bool, verbose: bool
+) -> None:
     from provenance.cli.render import fragments_card
     from provenance.verification.fragments import find_segments, verify_fragments
 

@@ -82,10 +82,12 @@ def is_ai(uri: str | None) -> bool:
 
 
 def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return when.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def action(name: str, *, when: dt.datetime, parameters: Mapping[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+def action(
+    name: str, *, when: dt.datetime, parameters: Mapping[str, Any] | None = None, **fields: Any
+) -> dict[str, Any]:
     """One entry of a ``c2pa.actions.v2`` assertion."""
     entry: dict[str, Any] = {"action": name, "when": _iso(when)}
     if parameters:
@@ -119,7 +121,11 @@ def definition(
         first = {"action": "c2pa.created", "digitalSourceType": source.iptc_uri, "when": _iso(published_at)}
     else:
         first = {"action": "c2pa.opened", "parameters": {"ingredientIds": [parent_title]}, "when": _iso(published_at)}
-    rest = [dict(a) for a in actions] if actions is not None else [{"action": "c2pa.published", "when": _iso(published_at)}]
+    rest = (
+        [dict(a) for a in actions]
+        if actions is not None
+        else [{"action": "c2pa.published", "when": _iso(published_at)}]
+    )
     manifest: dict[str, Any] = {
         "claim_generator_info": [{"name": "provenance", "version": __version__}],
         "title": title,

@@ -96,8 +96,13 @@ class Action:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Action:
-        return cls(str(data["action"]), data.get("when"), data.get("digital_source_type"),
-                   data.get("software_agent"), dict(data.get("parameters") or {}))
+        return cls(
+            str(data["action"]),
+            data.get("when"),
+            data.get("digital_source_type"),
+            data.get("software_agent"),
+            dict(data.get("parameters") or {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -114,9 +119,17 @@ class Thumbnail:
 
 # --- signature info -----------------------------------------------------------
 
-_SHORT_NAMES = {"2.5.4.3": "CN", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.6": "C", "2.5.4.7": "L",
-                "2.5.4.8": "ST", "1.2.840.113549.1.9.1": "E", "2.5.4.5": "serialNumber",
-                "2.5.4.97": "organizationIdentifier"}
+_SHORT_NAMES = {
+    "2.5.4.3": "CN",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "2.5.4.6": "C",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "1.2.840.113549.1.9.1": "E",
+    "2.5.4.5": "serialNumber",
+    "2.5.4.97": "organizationIdentifier",
+}
 
 Attributes = tuple[tuple[str, str], ...]
 
@@ -225,6 +238,7 @@ class SignatureInfo:
 
 # --- manifests and ingredients ------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Assertion:
     """An assertion of a manifest: its label and its data as c2pa-rs decoded it."""
@@ -248,15 +262,25 @@ class IngredientLink:
     thumbnail_format: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "relationship": self.relationship, "manifest_label": self.manifest_label,
-                "recorded": [s.to_dict() for s in self.recorded],
-                "thumbnail_id": self.thumbnail_id, "thumbnail_format": self.thumbnail_format}
+        return {
+            "title": self.title,
+            "relationship": self.relationship,
+            "manifest_label": self.manifest_label,
+            "recorded": [s.to_dict() for s in self.recorded],
+            "thumbnail_id": self.thumbnail_id,
+            "thumbnail_format": self.thumbnail_format,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IngredientLink:
-        return cls(data.get("title"), data.get("relationship"), data.get("manifest_label"),
-                   tuple(Status.from_dict(s) for s in data.get("recorded") or ()),
-                   data.get("thumbnail_id"), data.get("thumbnail_format"))
+        return cls(
+            data.get("title"),
+            data.get("relationship"),
+            data.get("manifest_label"),
+            tuple(Status.from_dict(s) for s in data.get("recorded") or ()),
+            data.get("thumbnail_id"),
+            data.get("thumbnail_format"),
+        )
 
 
 @dataclass(frozen=True)
@@ -284,18 +308,25 @@ class Manifest:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "label": self.label, "title": self.title, "generator": self.generator,
-            "actions": [a.to_dict() for a in self.actions], "assertions": [a.to_dict() for a in self.assertions],
-            "ingredients": [i.to_dict() for i in self.ingredients], "signature": self.signature.to_dict(),
+            "label": self.label,
+            "title": self.title,
+            "generator": self.generator,
+            "actions": [a.to_dict() for a in self.actions],
+            "assertions": [a.to_dict() for a in self.assertions],
+            "ingredients": [i.to_dict() for i in self.ingredients],
+            "signature": self.signature.to_dict(),
             "statuses": [s.to_dict() for s in self.statuses],
-            "thumbnail": self.thumbnail.to_dict() if self.thumbnail else None, "thumbnail_id": self.thumbnail_id,
+            "thumbnail": self.thumbnail.to_dict() if self.thumbnail else None,
+            "thumbnail_id": self.thumbnail_id,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Manifest:
         thumb = data.get("thumbnail")
         return cls(
-            label=str(data["label"]), title=data.get("title"), generator=data.get("generator"),
+            label=str(data["label"]),
+            title=data.get("title"),
+            generator=data.get("generator"),
             actions=tuple(Action.from_dict(a) for a in data.get("actions") or ()),
             assertions=tuple(Assertion(str(a["label"]), a.get("data")) for a in data.get("assertions") or ()),
             ingredients=tuple(IngredientLink.from_dict(i) for i in data.get("ingredients") or ()),
@@ -366,23 +397,34 @@ class ManifestStore:
 
     def walk(self) -> Iterator[ChainNode]:
         """Every node of :attr:`tree`, depth first, in the order ``show`` numbers them."""
+
         def visit(nodes: Sequence[ChainNode]) -> Iterator[ChainNode]:
             for node in nodes:
                 yield node
                 yield from visit(node.children)
+
         return visit(self.tree)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"active_label": self.active_label, "manifests": [m.to_dict() for m in self.manifests],
-                "validation_state": self.validation_state, "embedded": self.embedded}
+        return {
+            "active_label": self.active_label,
+            "manifests": [m.to_dict() for m in self.manifests],
+            "validation_state": self.validation_state,
+            "embedded": self.embedded,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ManifestStore:
-        return cls(data.get("active_label"), tuple(Manifest.from_dict(m) for m in data.get("manifests") or ()),
-                   str(data.get("validation_state") or ""), bool(data.get("embedded", True)))
+        return cls(
+            data.get("active_label"),
+            tuple(Manifest.from_dict(m) for m in data.get("manifests") or ()),
+            str(data.get("validation_state") or ""),
+            bool(data.get("embedded", True)),
+        )
 
 
 # --- from c2pa's JSON -----------------------------------------------------------
+
 
 def _map(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
@@ -401,7 +443,9 @@ def _statuses(block: Any) -> list[Status]:
     for kind in StatusKind:
         for item in _list(_map(block).get(kind.value)):
             item = _map(item)
-            out.append(Status(str(item.get("code", "?")), kind, str(item.get("explanation") or ""), _text(item.get("url"))))
+            out.append(
+                Status(str(item.get("code", "?")), kind, str(item.get("explanation") or ""), _text(item.get("url")))
+            )
     return out
 
 
@@ -423,7 +467,14 @@ def _group_by_manifest(report: Mapping[str, Any], active: str) -> dict[str, list
     if not results:  # older stores report a flat list of failures
         for item in _list(report.get("validation_status")):
             item = _map(item)
-            add(Status(str(item.get("code", "?")), StatusKind.FAILURE, str(item.get("explanation") or ""), _text(item.get("url"))))
+            add(
+                Status(
+                    str(item.get("code", "?")),
+                    StatusKind.FAILURE,
+                    str(item.get("explanation") or ""),
+                    _text(item.get("url")),
+                )
+            )
     return groups
 
 
@@ -438,13 +489,15 @@ def _actions(manifest: Mapping[str, Any]) -> tuple[Action, ...]:
             agent = act.get("softwareAgent")
             if isinstance(agent, Mapping):
                 agent = " ".join(str(v) for v in (agent.get("name"), agent.get("version")) if v)
-            out.append(Action(
-                action=str(act.get("action", "?")),
-                when=_text(act.get("when")),
-                digital_source_type=_text(act.get("digitalSourceType")),
-                software_agent=_text(agent),
-                parameters=dict(_map(act.get("parameters"))),
-            ))
+            out.append(
+                Action(
+                    action=str(act.get("action", "?")),
+                    when=_text(act.get("when")),
+                    digital_source_type=_text(act.get("digitalSourceType")),
+                    software_agent=_text(agent),
+                    parameters=dict(_map(act.get("parameters"))),
+                )
+            )
     return tuple(out)
 
 
@@ -498,30 +551,38 @@ def parse_store(
         sig = _map(data.get("signature_info"))
         thumb = _map(data.get("thumbnail"))
         thumb_bytes = thumbnails.get(label)
-        manifests.append(Manifest(
-            label=str(label),
-            title=_text(data.get("title")),
-            generator=_generator(data),
-            actions=_actions(data),
-            assertions=tuple(Assertion(str(_map(a).get("label", "")), _map(a).get("data"))
-                             for a in _list(data.get("assertions"))),
-            ingredients=tuple(_link(_map(i)) for i in _list(data.get("ingredients"))),
-            signature=SignatureInfo(
-                chain=usable_chain(headers.chain) if headers else (),
-                timestamp_tokens=headers.timestamp_tokens if headers else (),
-                time=_text(sig.get("time")),
-                reported_issuer=_text(sig.get("issuer")),
-                reported_common_name=_text(sig.get("common_name")),
-            ),
-            statuses=tuple(groups.get(str(label), ())),
-            thumbnail=Thumbnail(str(thumb.get("format") or "image/jpeg"), thumb_bytes) if thumb_bytes else None,
-            thumbnail_id=_text(thumb.get("identifier")),
-        ))
+        manifests.append(
+            Manifest(
+                label=str(label),
+                title=_text(data.get("title")),
+                generator=_generator(data),
+                actions=_actions(data),
+                assertions=tuple(
+                    Assertion(str(_map(a).get("label", "")), _map(a).get("data")) for a in _list(data.get("assertions"))
+                ),
+                ingredients=tuple(_link(_map(i)) for i in _list(data.get("ingredients"))),
+                signature=SignatureInfo(
+                    chain=usable_chain(headers.chain) if headers else (),
+                    timestamp_tokens=headers.timestamp_tokens if headers else (),
+                    time=_text(sig.get("time")),
+                    reported_issuer=_text(sig.get("issuer")),
+                    reported_common_name=_text(sig.get("common_name")),
+                ),
+                statuses=tuple(groups.get(str(label), ())),
+                thumbnail=Thumbnail(str(thumb.get("format") or "image/jpeg"), thumb_bytes) if thumb_bytes else None,
+                thumbnail_id=_text(thumb.get("identifier")),
+            )
+        )
     results = report.get("validation_results")
-    return ManifestStore(active or None, tuple(manifests), validation_state, embedded,
-                         dict(results) if isinstance(results, Mapping) else None)
+    return ManifestStore(
+        active or None,
+        tuple(manifests),
+        validation_state,
+        embedded,
+        dict(results) if isinstance(results, Mapping) else None,
+    )
 
 
 def utc_text(when: dt.datetime) -> str:
     """An aware time as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

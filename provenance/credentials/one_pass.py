@@ -72,8 +72,9 @@ def sign_in_one_pass(
         log.debug("%s: signing through c2pa-rs: %s", inert(source), inert(why, limit=MESSAGE_LIMIT))
         return None
     try:
-        return _sign(layout, definition, signer=signer, mime_type=mime_type, source_fh=source_fh, dest=dest,
-                     resources=resources)
+        return _sign(
+            layout, definition, signer=signer, mime_type=mime_type, source_fh=source_fh, dest=dest, resources=resources
+        )
     except LayoutNotSupported as why:  # found only once the manifest was sized: start again, nothing kept
         log.debug("%s: signing through c2pa-rs: %s", inert(source), inert(why, limit=MESSAGE_LIMIT))
         dest.seek(0)
@@ -92,8 +93,12 @@ def _sign(
     resources: Mapping[str, bytes] | None,
 ) -> bytes:
     with bridge.BmffEmbedding(definition, signer=signer, mime_type=mime_type, resources=resources) as embedding:
-        reserve = (len(embedding.placeholder) + layout.merkle_leaves(embedding.leaf_bytes) * _BYTES_PER_LEAF
-                   + len(layout.media) * _BYTES_PER_MDAT + _SLACK_BYTES)
+        reserve = (
+            len(embedding.placeholder)
+            + layout.merkle_leaves(embedding.leaf_bytes) * _BYTES_PER_LEAF
+            + len(layout.media) * _BYTES_PER_MDAT
+            + _SLACK_BYTES
+        )
         if not layout.fits(reserve):
             raise LayoutNotSupported("a 32-bit chunk offset (stco) would pass 4 GiB")
         src, dst = source_fh.fileno(), dest.fileno()
@@ -175,7 +180,7 @@ def _read_into(fd: int, buf: bytearray, size: int, offset: int) -> int:
 def _write(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _write_at(fd: int, data: bytes, offset: int) -> None:
@@ -186,5 +191,7 @@ def _write_at(fd: int, data: bytes, offset: int) -> None:
 
 
 def _changed() -> InputError:
-    return InputError("the input file ended early while it was signed (it changed on disk?)",
-                      hint="sign a file that is not being written to")
+    return InputError(
+        "the input file ended early while it was signed (it changed on disk?)",
+        hint="sign a file that is not being written to",
+    )

@@ -81,8 +81,14 @@ def _authority_name(cert: x509.Certificate | None, tst: tsp.TSTInfo) -> str:
 
 # What a damaged certificate raises when cryptography parses it: not all are
 # ValueErrors (x509.InvalidVersion for a changed version byte).
-_BAD_CERTIFICATE = (ValueError, TypeError, x509.InvalidVersion, x509.DuplicateExtension,
-                    x509.UnsupportedGeneralNameType, UnsupportedAlgorithm)
+_BAD_CERTIFICATE = (
+    ValueError,
+    TypeError,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+    UnsupportedAlgorithm,
+)
 
 
 def _certificate(der: bytes) -> x509.Certificate | None:
@@ -113,12 +119,19 @@ def parse_token(raw: bytes) -> TimeStampToken | None:
         gen_time = tst["gen_time"].native
         # a damaged certificate is left out: the token then names no
         # authority by it and no trust source vouches for it
-        certs = [cert for cert in (_certificate(choice.chosen.dump()) for choice in sd["certificates"] or []
-                                   if choice.name == "certificate") if cert is not None]
+        certs = [
+            cert
+            for cert in (
+                _certificate(choice.chosen.dump())
+                for choice in sd["certificates"] or []
+                if choice.name == "certificate"
+            )
+            if cert is not None
+        ]
         signer = _signer_cert(sd, certs)
         chain = ([signer] if signer else []) + [c for c in certs if c is not signer]
         return TimeStampToken(
-            gen_time=gen_time.astimezone(dt.timezone.utc),
+            gen_time=gen_time.astimezone(dt.UTC),
             authority=_authority_name(signer, tst),
             chain=tuple(chain),
             serial_number=int(tst["serial_number"].native),
@@ -135,8 +148,10 @@ def _signer_cert(sd: cms.SignedData, certs: list[x509.Certificate]) -> x509.Cert
     sid = infos[0]["sid"]
     for cert in certs:
         if sid.name == "issuer_and_serial_number":
-            if cert.serial_number == sid.chosen["serial_number"].native and \
-                    cert.issuer.public_bytes() == sid.chosen["issuer"].dump():
+            if (
+                cert.serial_number == sid.chosen["serial_number"].native
+                and cert.issuer.public_bytes() == sid.chosen["issuer"].dump()
+            ):
                 return cert
         else:
             try:

@@ -4,7 +4,6 @@ signature form COSE wants (ECDSA as r||s, RSA-PSS with salt = hash length)."""
 from __future__ import annotations
 
 from enum import Enum
-from typing import Union
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -68,7 +67,7 @@ def sign_raw(key: PrivateKey, alg: SigningAlgorithm, data: bytes) -> bytes:
     return key.sign(data, pss, alg.hash)
 
 
-PublicKey = Union[ec.EllipticCurvePublicKey, rsa.RSAPublicKey, ed25519.Ed25519PublicKey]
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
 
 def algorithm_for_public_key(public_key: object) -> SigningAlgorithm:
@@ -85,7 +84,8 @@ def algorithm_for_public_key(public_key: object) -> SigningAlgorithm:
     if isinstance(public_key, rsa.RSAPublicKey):
         return SigningAlgorithm.PS256
     raise IdentityError(
-        f"{type(public_key).__name__} keys cannot sign C2PA claims", hint="use an EC (P-256/384/521), RSA or Ed25519 key"
+        f"{type(public_key).__name__} keys cannot sign C2PA claims",
+        hint="use an EC (P-256/384/521), RSA or Ed25519 key",
     )
 
 
@@ -96,7 +96,8 @@ def check_algorithm(alg: SigningAlgorithm, public_key: object) -> None:
     if alg is not natural and not rsa_ok:
         raise IdentityError(
             f"algorithm {alg.value} does not fit the certificate's key (it signs with {natural.value})",
-            hint=f"use {natural.value}, or let the key choose", reason="alg_mismatch",
+            hint=f"use {natural.value}, or let the key choose",
+            reason="alg_mismatch",
             details={"alg": natural.value},
         )
 

@@ -46,7 +46,9 @@ class IdentityBundle:
 def _read(path: Path) -> bytes:
     try:
         if path.stat().st_size > MAX_BUNDLE_BYTES:
-            raise IdentityError(f"{path}: too large for a key or certificate file", hint="give the PKCS#12 or PEM files from your CA")
+            raise IdentityError(
+                f"{path}: too large for a key or certificate file", hint="give the PKCS#12 or PEM files from your CA"
+            )
         return path.read_bytes()
     except FileNotFoundError:
         raise IdentityError(f"{path}: file not found", hint="check the path") from None
@@ -59,9 +61,14 @@ def _pkcs12(path: Path, data: bytes, passphrase: bytes | None) -> tuple[PrivateK
         key, cert, extra = pkcs12.load_key_and_certificates(data, passphrase)
     except ValueError:
         if passphrase is None:
-            raise PassphraseError(f"{path}: PKCS#12 file needs a passphrase, or is not PKCS#12",
-                                  hint="give its passphrase", reason="bundle_passphrase_missing") from None
-        raise PassphraseError(f"{path}: wrong passphrase, or not a PKCS#12 file", hint="check the passphrase the CA gave you") from None
+            raise PassphraseError(
+                f"{path}: PKCS#12 file needs a passphrase, or is not PKCS#12",
+                hint="give its passphrase",
+                reason="bundle_passphrase_missing",
+            ) from None
+        raise PassphraseError(
+            f"{path}: wrong passphrase, or not a PKCS#12 file", hint="check the passphrase the CA gave you"
+        ) from None
     found = ([cert] if cert is not None else []) + list(extra)
     return key, found  # type: ignore[return-value]
 
@@ -80,20 +87,31 @@ def _pem(path: Path, data: bytes, passphrase: bytes | None) -> tuple[PrivateKey 
         block = match.group(0)
         encrypted = b"ENCRYPTED" in match.group(1) or b"Proc-Type: 4,ENCRYPTED" in block
         if encrypted and not passphrase:
-            raise PassphraseError(f"{path}: private key is encrypted and no passphrase was given",
-                                  hint="give its passphrase", reason="bundle_passphrase_missing")
+            raise PassphraseError(
+                f"{path}: private key is encrypted and no passphrase was given",
+                hint="give its passphrase",
+                reason="bundle_passphrase_missing",
+            )
         try:
             key = serialization.load_pem_private_key(block, password=passphrase if encrypted else None)
         except (ValueError, TypeError):
             if encrypted:
-                raise PassphraseError(f"{path}: wrong passphrase for private key", hint="check the passphrase") from None
-            raise IdentityError(f"{path}: malformed PEM private key", hint="give a PKCS#8 or traditional PEM key") from None
+                raise PassphraseError(
+                    f"{path}: wrong passphrase for private key", hint="check the passphrase"
+                ) from None
+            raise IdentityError(
+                f"{path}: malformed PEM private key", hint="give a PKCS#8 or traditional PEM key"
+            ) from None
     if key is None and not found:
-        raise IdentityError(f"{path}: neither a PKCS#12 file nor PEM keys or certificates", hint="give the files from your CA")
+        raise IdentityError(
+            f"{path}: neither a PKCS#12 file nor PEM keys or certificates", hint="give the files from your CA"
+        )
     return key, found, encrypted  # type: ignore[return-value]
 
 
-def _order(leaf: x509.Certificate, pool: Sequence[x509.Certificate]) -> tuple[list[x509.Certificate], x509.Certificate | None]:
+def _order(
+    leaf: x509.Certificate, pool: Sequence[x509.Certificate]
+) -> tuple[list[x509.Certificate], x509.Certificate | None]:
     chain = [leaf]
     root = None
     remaining = [c for c in pool if c != leaf]
@@ -121,7 +139,9 @@ def read_bundle(paths: Sequence[Path], *, passphrase: bytes | None = None) -> Id
             found_key, found = _pkcs12(path, data, passphrase)
             enc = passphrase is not None
         else:
-            raise IdentityError(f"{path}: neither a PKCS#12 file nor PEM keys or certificates", hint="give the files from your CA")
+            raise IdentityError(
+                f"{path}: neither a PKCS#12 file nor PEM keys or certificates", hint="give the files from your CA"
+            )
         if found_key is not None:
             if key is not None:
                 raise IdentityError(f"{path}: a second private key", hint="import one identity at a time")
@@ -133,8 +153,10 @@ def read_bundle(paths: Sequence[Path], *, passphrase: bytes | None = None) -> Id
         raise IdentityError(f"{type(key).__name__} keys cannot sign C2PA claims", hint="use an EC, RSA or Ed25519 key")
     leaf = next((c for c in pool if c.public_key() == key.public_key()), None)
     if leaf is None:
-        raise IdentityError("no certificate in the given files belongs to the private key",
-                            hint="add the signer certificate that your CA issued for this key")
+        raise IdentityError(
+            "no certificate in the given files belongs to the private key",
+            hint="add the signer certificate that your CA issued for this key",
+        )
     chain, root = _order(leaf, pool)
     used = len(chain) + (root is not None)
     return IdentityBundle(key, tuple(chain), root, encrypted, unused=len(pool) - used)

@@ -68,10 +68,15 @@ class OrganisationCA:
         try:
             return x509.load_pem_x509_certificate(self.issuing_cert.read_bytes())
         except FileNotFoundError:
-            raise UsageError(f"{self.directory}: no organisation CA here (issuing-ca.pem missing)",
-                             hint="create the organisation CA first, or give its folder", reason="no_ca") from None
+            raise UsageError(
+                f"{self.directory}: no organisation CA here (issuing-ca.pem missing)",
+                hint="create the organisation CA first, or give its folder",
+                reason="no_ca",
+            ) from None
         except ValueError:
-            raise IdentityError(f"{self.issuing_cert}: not a PEM certificate", hint="restore the CA folder from its backup") from None
+            raise IdentityError(
+                f"{self.issuing_cert}: not a PEM certificate", hint="restore the CA folder from its backup"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -108,9 +113,12 @@ def init_organisation_ca(
     if alg not in CA_ALGORITHMS:
         raise UsageError(f"{alg.value} keys are not allowed for CAs", hint="use es384, es512 or ps256 (RSA 3072)")
     if issuing_days > certs.ISSUING_CA_MAX_DAYS:
-        raise UsageError(f"an issuing CA may be valid for {certs.ISSUING_CA_MAX_DAYS} days at most",
-                         hint=f"ask for {certs.ISSUING_CA_MAX_DAYS} days or less", reason="issuing_days_too_long",
-                         details={"max": str(certs.ISSUING_CA_MAX_DAYS)})
+        raise UsageError(
+            f"an issuing CA may be valid for {certs.ISSUING_CA_MAX_DAYS} days at most",
+            hint=f"ask for {certs.ISSUING_CA_MAX_DAYS} days or less",
+            reason="issuing_days_too_long",
+            details={"max": str(certs.ISSUING_CA_MAX_DAYS)},
+        )
     ca = OrganisationCA(directory)
     present = [p for p in ca.files() if p.exists()]
     if present and not force:
@@ -121,8 +129,9 @@ def init_organisation_ca(
     root_key = generate_key(alg)
     root = certs.root_ca(root_subject, root_key, days=root_days)
     issuing_key = generate_key(alg)
-    issuing = certs.issuing_ca(issuing_subject, issuing_key.public_key(), root, root_key,
-                               days=min(issuing_days, root_days))
+    issuing = certs.issuing_ca(
+        issuing_subject, issuing_key.public_key(), root, root_key, days=min(issuing_days, root_days)
+    )
     write_private_key(ca.root_key, root_key, passphrase=passphrase)
     write_private_key(ca.issuing_key, issuing_key, passphrase=passphrase)
     atomic_write(ca.root_cert, certs.pem(root))
@@ -144,13 +153,19 @@ def issue_certificate(
     *allow_other_org*: verifiers match on O, so a typo would make a creator
     fail ``--expect-org``."""
     if not 0 < days <= certs.LEAF_MAX_DAYS:
-        raise UsageError(f"--days {days:g}: a claim-signing certificate is valid for 1 to {certs.LEAF_MAX_DAYS} days",
-                         hint=f"ask for {certs.LEAF_MAX_DAYS} days or less", reason="leaf_days_out_of_range",
-                         details={"max": str(certs.LEAF_MAX_DAYS)})
+        raise UsageError(
+            f"--days {days:g}: a claim-signing certificate is valid for 1 to {certs.LEAF_MAX_DAYS} days",
+            hint=f"ask for {certs.LEAF_MAX_DAYS} days or less",
+            reason="leaf_days_out_of_range",
+            details={"max": str(certs.LEAF_MAX_DAYS)},
+        )
     issuing = ca.issuing_certificate()
     key: PrivateKey = load_private_key(ca.issuing_key, passphrase=passphrase)
     if key.public_key() != issuing.public_key():
-        raise IdentityError(f"{ca.issuing_key}: key does not belong to {ca.issuing_cert.name}", hint="restore the CA folder from its backup")
+        raise IdentityError(
+            f"{ca.issuing_key}: key does not belong to {ca.issuing_cert.name}",
+            hint="restore the CA folder from its backup",
+        )
     ca_org = certs.Subject.from_name(issuing.subject).organization
     if request.subject.organization != ca_org and not allow_other_org:
         raise IdentityError(
@@ -158,10 +173,12 @@ def issue_certificate(
             hint="ask the creator for a request with the CA's organisation, or allow another organisation",
             reason="request_other_org",
         )
-    start = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
+    start = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     ca_end = issuing.not_valid_after_utc
     if ca_end <= start:
-        raise IdentityError(f"{ca.issuing_cert}: the issuing CA expired on {ca_end:%Y-%m-%d}", hint="create a new issuing CA")
+        raise IdentityError(
+            f"{ca.issuing_cert}: the issuing CA expired on {ca_end:%Y-%m-%d}", hint="create a new issuing CA"
+        )
     end = min(start + dt.timedelta(days=days), ca_end)
     leaf = certs.claim_signing_leaf(
         request.subject, request.public_key, issuing, key, days=(end - start).total_seconds() / 86400, not_before=start

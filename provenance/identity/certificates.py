@@ -58,7 +58,7 @@ class Subject:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def _signing_hash(issuer_key: PrivateKey) -> hashes.HashAlgorithm | None:
@@ -88,24 +88,41 @@ def _base(
         .not_valid_after(not_before + dt.timedelta(days=days))
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,  # type: ignore[arg-type]
         )
     )
 
 
 _CA_KEY_USAGE = x509.KeyUsage(
-    digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
-    key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+    digital_signature=False,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=True,
+    crl_sign=True,
+    encipher_only=False,
+    decipher_only=False,
 )
 _LEAF_KEY_USAGE = x509.KeyUsage(
-    digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-    key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
 )
 _CLAIM_EKU = x509.ExtendedKeyUsage([C2PA_CLAIM_SIGNING, EMAIL_PROTECTION])
 _POLICIES = x509.CertificatePolicies([x509.PolicyInformation(C2PA_CERTIFICATE_POLICY, None)])
 
 
-def root_ca(subject: Subject, key: PrivateKey, *, days: float = ROOT_DAYS, not_before: dt.datetime | None = None) -> x509.Certificate:
+def root_ca(
+    subject: Subject, key: PrivateKey, *, days: float = ROOT_DAYS, not_before: dt.datetime | None = None
+) -> x509.Certificate:
     """A self-signed root CA (pathLen 2 at most, keyCertSign+cRLSign, no AIA)."""
     nb = not_before or _now()
     return (
@@ -117,8 +134,13 @@ def root_ca(subject: Subject, key: PrivateKey, *, days: float = ROOT_DAYS, not_b
 
 
 def issuing_ca(
-    subject: Subject, public_key: object, issuer: x509.Certificate, issuer_key: PrivateKey,
-    *, days: float = ISSUING_CA_MAX_DAYS, not_before: dt.datetime | None = None,
+    subject: Subject,
+    public_key: object,
+    issuer: x509.Certificate,
+    issuer_key: PrivateKey,
+    *,
+    days: float = ISSUING_CA_MAX_DAYS,
+    not_before: dt.datetime | None = None,
 ) -> x509.Certificate:
     """A claim-signing issuing CA (pathLen 0, the claim-signing EKU, C2PA policy)."""
     nb = not_before or _now()
@@ -133,8 +155,13 @@ def issuing_ca(
 
 
 def claim_signing_leaf(
-    subject: Subject, public_key: object, issuer: x509.Certificate, issuer_key: PrivateKey,
-    *, days: float = 365, not_before: dt.datetime | None = None,
+    subject: Subject,
+    public_key: object,
+    issuer: x509.Certificate,
+    issuer_key: PrivateKey,
+    *,
+    days: float = 365,
+    not_before: dt.datetime | None = None,
 ) -> x509.Certificate:
     """A claim-signing end-entity certificate (the C2PA leaf profile)."""
     nb = not_before or _now()
@@ -174,18 +201,24 @@ def read_chain(path: Path) -> list[x509.Certificate]:
     certificate, with one-line errors."""
     try:
         if path.stat().st_size > MAX_CHAIN_BYTES:
-            raise IdentityError(f"{path}: too large for a certificate chain", hint="give PEM certificates, signer first")
+            raise IdentityError(
+                f"{path}: too large for a certificate chain", hint="give PEM certificates, signer first"
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise IdentityError(f"{path}: certificate file not found", hint="check the path") from None
     except OSError as exc:
-        raise IdentityError(f"{path}: cannot read certificates ({exc.strerror})", hint="check its permissions") from None
+        raise IdentityError(
+            f"{path}: cannot read certificates ({exc.strerror})", hint="check its permissions"
+        ) from None
     try:
         if b"-----BEGIN" in data:
             return load_pem_chain(data)
         return [x509.load_der_x509_certificate(data)]
     except ValueError:
-        raise IdentityError(f"{path}: not a PEM or DER certificate", hint="give PEM certificates, signer first") from None
+        raise IdentityError(
+            f"{path}: not a PEM or DER certificate", hint="give PEM certificates, signer first"
+        ) from None
 
 
 def attribute(name: x509.Name, oid: ObjectIdentifier) -> str | None:

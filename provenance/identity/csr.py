@@ -67,10 +67,13 @@ def create_request(
     """
     for path in (key_path, csr_path):
         if path.exists() and not force:
-            raise OutputExistsError(f"{path}: file exists", hint="allow replacing it, or choose another folder",
-                                    reason="request_exists")
+            raise OutputExistsError(
+                f"{path}: file exists", hint="allow replacing it, or choose another folder", reason="request_exists"
+            )
     if not subject.common_name or not subject.organization:
-        raise UsageError("a request needs a name (CN) and an organisation (O)", hint="give both", reason="request_needs_subject")
+        raise UsageError(
+            "a request needs a name (CN) and an organisation (O)", hint="give both", reason="request_needs_subject"
+        )
     key = generate_key(alg)
     csr = certs.signing_request(subject, key)
     key_path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,7 +87,9 @@ def _load(path: Path) -> x509.CertificateSigningRequest:
     try:
         size = path.stat().st_size
         if size > MAX_CSR_BYTES:
-            raise IdentityError(f"{path}: {size} bytes is too large for a CSR", hint="give a PEM or DER certificate request")
+            raise IdentityError(
+                f"{path}: {size} bytes is too large for a CSR", hint="give a PEM or DER certificate request"
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise IdentityError(f"{path}: request not found", hint="check the path of the .csr file") from None
@@ -95,7 +100,11 @@ def _load(path: Path) -> x509.CertificateSigningRequest:
             return x509.load_pem_x509_csr(data)
         return x509.load_der_x509_csr(data)
     except ValueError:
-        raise IdentityError(f"{path}: not a certificate signing request", hint="give a PEM certificate signing request", reason="not_a_request") from None
+        raise IdentityError(
+            f"{path}: not a certificate signing request",
+            hint="give a PEM certificate signing request",
+            reason="not_a_request",
+        ) from None
 
 
 def read_request(path: Path) -> CertificateRequest:
@@ -107,18 +116,26 @@ def read_request(path: Path) -> CertificateRequest:
     except Exception:  # noqa: BLE001 - malformed or unsupported signatures land here
         signature_ok = False
     if not signature_ok:
-        raise IdentityError(f"{path}: the request's self-signature does not verify",
-                            hint="the CSR was altered or made with another key; ask the creator for a new one")
+        raise IdentityError(
+            f"{path}: the request's self-signature does not verify",
+            hint="the CSR was altered or made with another key; ask the creator for a new one",
+        )
     try:
         key = csr.public_key()
     except (ValueError, TypeError) as exc:
         raise IdentityError(f"{path}: unsupported public key ({exc})", hint="use an EC, RSA or Ed25519 key") from None
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
-        raise IdentityError(f"{path}: RSA key of {key.key_size} bits is too small", hint="the creator needs a key of at least 2048 bits")
+        raise IdentityError(
+            f"{path}: RSA key of {key.key_size} bits is too small", hint="the creator needs a key of at least 2048 bits"
+        )
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in _CURVES:
-        raise IdentityError(f"{path}: EC curve {key.curve.name} is not allowed by C2PA", hint="use P-256, P-384 or P-521")
+        raise IdentityError(
+            f"{path}: EC curve {key.curve.name} is not allowed by C2PA", hint="use P-256, P-384 or P-521"
+        )
     if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
-        raise IdentityError(f"{path}: {type(key).__name__} keys cannot sign C2PA claims", hint="use an EC, RSA or Ed25519 key")
+        raise IdentityError(
+            f"{path}: {type(key).__name__} keys cannot sign C2PA claims", hint="use an EC, RSA or Ed25519 key"
+        )
     email = None
     try:
         san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -129,17 +146,29 @@ def read_request(path: Path) -> CertificateRequest:
     if san is not None:
         others = [n for n in san if not isinstance(n, x509.RFC822Name)]
         if others:
-            raise IdentityError(f"{path}: the request asks for a {type(others[0]).__name__}; only an e-mail address can be certified",
-                                hint="request an e-mail address only", reason="request_not_email")
+            raise IdentityError(
+                f"{path}: the request asks for a {type(others[0]).__name__}; only an e-mail address can be certified",
+                hint="request an e-mail address only",
+                reason="request_not_email",
+            )
         emails = san.get_values_for_type(x509.RFC822Name)
         if len(emails) > 1:
-            raise IdentityError(f"{path}: the request has {len(emails)} e-mail addresses", hint="a creator certificate carries one")
+            raise IdentityError(
+                f"{path}: the request has {len(emails)} e-mail addresses", hint="a creator certificate carries one"
+            )
         email = emails[0] if emails else None
     subject = certs.Subject.from_name(csr.subject, email=email)
-    missing = [n for n, v in (("CN", subject.common_name), ("O", subject.organization), ("C", subject.country)) if not v]
+    missing = [
+        n for n, v in (("CN", subject.common_name), ("O", subject.organization), ("C", subject.country)) if not v
+    ]
     if missing:
-        raise IdentityError(f"{path}: the request's subject lacks {', '.join(missing)}",
-                            hint="C2PA certificates name the country (C), organisation (O) and creator (CN)")
+        raise IdentityError(
+            f"{path}: the request's subject lacks {', '.join(missing)}",
+            hint="C2PA certificates name the country (C), organisation (O) and creator (CN)",
+        )
     if len(subject.country) != 2 or not subject.country.isalpha():
-        raise IdentityError(f"{path}: country {subject.country!r} is not a two-letter code", hint="ask for a request with an ISO 3166 code")
+        raise IdentityError(
+            f"{path}: country {subject.country!r} is not a two-letter code",
+            hint="ask for a request with an ISO 3166 code",
+        )
     return CertificateRequest(csr, subject)

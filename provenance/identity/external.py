@@ -53,8 +53,9 @@ class ExternalSigner(Signer):
         tsa_url: str | None = None,
     ) -> None:
         if not chain:
-            raise IdentityError("the certificate chain is empty", hint="give the KMS key's certificate chain",
-                                reason="kms_chain_empty")
+            raise IdentityError(
+                "the certificate chain is empty", hint="give the KMS key's certificate chain", reason="kms_chain_empty"
+            )
         public_key = chain[0].public_key()
         alg = alg or algorithm_for_public_key(public_key)
         check_algorithm(alg, public_key)
@@ -74,31 +75,52 @@ class ExternalSigner(Signer):
         env = dict(os.environ, **{ALG_ENV: self.alg.value})
         try:
             # its own process group, so a timeout ends the helpers it started too
-            proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+            )
         except FileNotFoundError:
-            raise IdentityError(f"signer command {self.argv[0]!r} not found", hint="check the command and PATH",
-                                reason="signer_command_not_found") from None
+            raise IdentityError(
+                f"signer command {self.argv[0]!r} not found",
+                hint="check the command and PATH",
+                reason="signer_command_not_found",
+            ) from None
         except PermissionError:
-            raise IdentityError(f"signer command {self.argv[0]!r} is not executable", hint="chmod +x it or call it through its interpreter") from None
+            raise IdentityError(
+                f"signer command {self.argv[0]!r} is not executable",
+                hint="chmod +x it or call it through its interpreter",
+            ) from None
         try:
             stdout, stderr = proc.communicate(data, timeout=self.timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-            raise IdentityError(f"signer command {self._name} did not answer within {self.timeout:g} s",
-                                hint="check the signing service is reachable, or allow it more time",
-                                reason="signer_command_timeout") from None
+            raise IdentityError(
+                f"signer command {self._name} did not answer within {self.timeout:g} s",
+                hint="check the signing service is reachable, or allow it more time",
+                reason="signer_command_timeout",
+            ) from None
         done = subprocess.CompletedProcess(self.argv, proc.returncode, stdout, stderr)
         if done.returncode != 0:
-            raise IdentityError(f"signer command {self._name} failed with exit status {done.returncode}{_last_line(done.stderr)}",
-                                hint="run it by hand to see why")
+            raise IdentityError(
+                f"signer command {self._name} failed with exit status {done.returncode}{_last_line(done.stderr)}",
+                hint="run it by hand to see why",
+            )
         signature = done.stdout
         if not signature:
-            raise IdentityError(f"signer command {self._name} returned no signature", hint="it must write the raw signature to stdout")
+            raise IdentityError(
+                f"signer command {self._name} returned no signature", hint="it must write the raw signature to stdout"
+            )
         if len(signature) > MAX_SIGNATURE_BYTES:
-            raise IdentityError(f"signer command {self._name} returned {len(signature)} bytes", hint="it must write only the signature to stdout")
+            raise IdentityError(
+                f"signer command {self._name} returned {len(signature)} bytes",
+                hint="it must write only the signature to stdout",
+            )
         public_key = self.certificate.public_key()
         if isinstance(public_key, ec.EllipticCurvePublicKey):
             signature = raw_ecdsa_signature(signature, public_key)
@@ -106,7 +128,8 @@ class ExternalSigner(Signer):
             raise IdentityError(
                 f"the signature from {self._name} does not verify with the signer certificate",
                 hint=f"it must sign with the key of the chain's first certificate, using {self.alg.value}",
-                reason="signer_command_wrong_key", details={"alg": self.alg.value},
+                reason="signer_command_wrong_key",
+                details={"alg": self.alg.value},
             )
         return signature
 

@@ -54,8 +54,10 @@ class SecretSource:
         assert self.env is not None
         value = os.environ.get(self.env)
         if value is None:
-            raise UsageError(f"environment variable {self.env} is not set in this process",
-                             hint=f"export {self.env}=... before starting (worker processes read it too)")
+            raise UsageError(
+                f"environment variable {self.env} is not set in this process",
+                hint=f"export {self.env}=... before starting (worker processes read it too)",
+            )
         return value
 
 
@@ -90,8 +92,9 @@ class Pkcs11SignerFactory:
         from provenance.identity.pkcs11 import Pkcs11Signer
 
         pin = self.pin.read() if self.pin is not None else None
-        return Pkcs11Signer.open(self.uri, chain=list(self.chain), module=self.module, pin=pin, alg=self.alg,
-                                 tsa_url=self.tsa_url)
+        return Pkcs11Signer.open(
+            self.uri, chain=list(self.chain), module=self.module, pin=pin, alg=self.alg, tsa_url=self.tsa_url
+        )
 
     def __repr__(self) -> str:
         from provenance.identity.pkcs11 import Pkcs11Uri
@@ -111,5 +114,6 @@ class CommandSignerFactory:
     tsa_url: str | None = None
 
     def __call__(self) -> Signer:
-        return ExternalSigner(self.command, chain=list(self.chain), alg=self.alg, timeout=self.timeout,
-                              tsa_url=self.tsa_url)
+        return ExternalSigner(
+            self.command, chain=list(self.chain), alg=self.alg, timeout=self.timeout, tsa_url=self.tsa_url
+        )

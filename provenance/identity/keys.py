@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Union
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -14,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from provenance._files import atomic_write
 from provenance.errors import IdentityError, InsecureKeyError, PassphraseError
 
-PrivateKey = Union[ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey]
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 
 
 def private_key_pem(key: PrivateKey, *, passphrase: bytes | None = None) -> bytes:
@@ -53,22 +52,28 @@ def load_private_key(path: Path, *, passphrase: bytes | None = None) -> PrivateK
         check_key_permissions(path)
         data = path.read_bytes()
     except FileNotFoundError:
-        raise IdentityError(f"{path}: private key not found", hint="give the key file, or create a development PKI",
-                            reason="key_not_found") from None
+        raise IdentityError(
+            f"{path}: private key not found",
+            hint="give the key file, or create a development PKI",
+            reason="key_not_found",
+        ) from None
     except OSError as exc:
         raise IdentityError(f"{path}: cannot read private key ({exc.strerror})", hint="check its permissions") from None
     encrypted = is_encrypted(data)
     if encrypted and not passphrase:
         raise PassphraseError(
             f"{path}: private key is encrypted and no passphrase was given",
-            hint="give its passphrase", reason="passphrase_missing",
+            hint="give its passphrase",
+            reason="passphrase_missing",
         )
     try:
         key = serialization.load_pem_private_key(data, password=passphrase if encrypted else None)
     except (ValueError, TypeError) as exc:
         if encrypted:
             raise PassphraseError(f"{path}: wrong passphrase for private key", hint="check the passphrase") from None
-        raise IdentityError(f"{path}: not a PEM private key ({exc})", hint="give a PKCS#8 or traditional PEM key") from None
+        raise IdentityError(
+            f"{path}: not a PEM private key ({exc})", hint="give a PKCS#8 or traditional PEM key"
+        ) from None
     if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
         raise IdentityError(f"{path}: unsupported key type", hint="use an EC (P-256/384/521), RSA or Ed25519 key")
     return key

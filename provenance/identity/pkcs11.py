@@ -15,6 +15,7 @@ certificate is caught at once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -31,9 +32,21 @@ from provenance.identity.algorithms import SigningAlgorithm, algorithm_for_publi
 from provenance.identity.signer import Signer
 
 MODULE_ENV = "PROVENANCE_PKCS11_MODULE"
-_PATH_ATTRS = {"token", "manufacturer", "serial", "model", "object", "id", "type", "slot-id",
-               "slot-description", "slot-manufacturer", "library-manufacturer", "library-description",
-               "library-version"}
+_PATH_ATTRS = {
+    "token",
+    "manufacturer",
+    "serial",
+    "model",
+    "object",
+    "id",
+    "type",
+    "slot-id",
+    "slot-description",
+    "slot-manufacturer",
+    "library-manufacturer",
+    "library-description",
+    "library-version",
+}
 _QUERY_ATTRS = {"pin-value", "pin-source", "module-path", "module-name"}
 _PROBE = b"provenance: does this token key belong to the certificate?"
 # DER of the named-curve OIDs, as CKA_EC_PARAMS holds them
@@ -64,8 +77,10 @@ class Pkcs11Uri:
     def parse(cls, text: str) -> Pkcs11Uri:
         """Parse ``pkcs11:token=...;object=...?pin-value=...&module-path=...``."""
         if not text.startswith("pkcs11:"):
-            raise UsageError(f"{_redact(text)!r} is not a pkcs11: URI", hint="write it as pkcs11:token=LABEL;object=KEY-LABEL")
-        body = text[len("pkcs11:"):]
+            raise UsageError(
+                f"{_redact(text)!r} is not a pkcs11: URI", hint="write it as pkcs11:token=LABEL;object=KEY-LABEL"
+            )
+        body = text[len("pkcs11:") :]
         path, _, query = body.partition("?")
         attrs: dict[str, str] = {}
         raw_id: bytes | None = None
@@ -73,28 +88,42 @@ class Pkcs11Uri:
             for item in filter(None, part.split(sep)):
                 name, eq, value = item.partition("=")
                 if not eq or name not in allowed:
-                    raise UsageError(f"pkcs11 URI: unknown or malformed attribute {name!r}",
-                                     hint="see RFC 7512; provenance reads token, serial, object, id, type, slot-id, "
-                                     "pin-value, pin-source and module-path")
+                    raise UsageError(
+                        f"pkcs11 URI: unknown or malformed attribute {name!r}",
+                        hint="see RFC 7512; provenance reads token, serial, object, id, type, slot-id, "
+                        "pin-value, pin-source and module-path",
+                    )
                 if name in attrs:
                     raise UsageError(f"pkcs11 URI: attribute {name!r} given twice", hint="give each attribute once")
                 if name == "id":
                     raw_id = unquote_to_bytes(value)
                 attrs[name] = unquote(value)
         if "module-name" in attrs:
-            raise UsageError("pkcs11 URI: module-name is not supported", hint="give module-path=/path/to/module.so, or the module's path",
-                             reason="pkcs11_module_name")
+            raise UsageError(
+                "pkcs11 URI: module-name is not supported",
+                hint="give module-path=/path/to/module.so, or the module's path",
+                reason="pkcs11_module_name",
+            )
         slot = attrs.get("slot-id")
         if slot is not None and not slot.isdigit():
             raise UsageError(f"pkcs11 URI: slot-id {slot!r} is not a number", hint="give the decimal slot number")
         if attrs.get("type") not in (None, "private"):
-            raise UsageError(f"pkcs11 URI: type={attrs['type']} cannot sign", hint="address the private key (type=private)")
+            raise UsageError(
+                f"pkcs11 URI: type={attrs['type']} cannot sign", hint="address the private key (type=private)"
+            )
         if not (attrs.get("object") or raw_id):
             raise UsageError("pkcs11 URI names no key", hint="add object=KEY-LABEL or id=%01...")
         return cls(
-            token=attrs.get("token"), serial=attrs.get("serial"), manufacturer=attrs.get("manufacturer"),
-            model=attrs.get("model"), slot_id=int(slot) if slot is not None else None, object=attrs.get("object"),
-            id=raw_id, type=attrs.get("type"), module_path=attrs.get("module-path"), pin_value=attrs.get("pin-value"),
+            token=attrs.get("token"),
+            serial=attrs.get("serial"),
+            manufacturer=attrs.get("manufacturer"),
+            model=attrs.get("model"),
+            slot_id=int(slot) if slot is not None else None,
+            object=attrs.get("object"),
+            id=raw_id,
+            type=attrs.get("type"),
+            module_path=attrs.get("module-path"),
+            pin_value=attrs.get("pin-value"),
             pin_source=attrs.get("pin-source"),
         )
 
@@ -117,27 +146,35 @@ def _pin_from_source(source: str) -> str:
     try:
         return path.read_text().rstrip("\r\n")
     except OSError as exc:
-        raise IdentityError(f"pin-source {path}: cannot read ({exc.strerror})", hint="check the PIN file's path and permissions") from None
+        raise IdentityError(
+            f"pin-source {path}: cannot read ({exc.strerror})", hint="check the PIN file's path and permissions"
+        ) from None
 
 
 def _import_pkcs11() -> Any:
     try:
         import pkcs11
     except ImportError:
-        raise IdentityError("PKCS#11 support needs the python-pkcs11 package",
-                            hint="pip install 'provenance[hsm]'") from None
+        raise IdentityError(
+            "PKCS#11 support needs the python-pkcs11 package", hint="pip install 'provenance[hsm]'"
+        ) from None
     return pkcs11
 
 
 def _module(uri: Pkcs11Uri, module: str | None) -> str:
     path = uri.module_path or module or os.environ.get(MODULE_ENV)
     if not path:
-        raise UsageError("no PKCS#11 module given",
-                         hint=f"add module-path=... to the URI, give the module's path, or set {MODULE_ENV} "
-                         "(SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)", reason="pkcs11_no_module",
-                         details={"env": MODULE_ENV})
+        raise UsageError(
+            "no PKCS#11 module given",
+            hint=f"add module-path=... to the URI, give the module's path, or set {MODULE_ENV} "
+            "(SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)",
+            reason="pkcs11_no_module",
+            details={"env": MODULE_ENV},
+        )
     if not Path(path).is_file():
-        raise IdentityError(f"PKCS#11 module {path} not found", hint="install the token's PKCS#11 library or fix the path")
+        raise IdentityError(
+            f"PKCS#11 module {path} not found", hint="install the token's PKCS#11 library or fix the path"
+        )
     return path
 
 
@@ -165,27 +202,43 @@ class TokenKey:
         try:
             lib = pkcs11.lib(path)
         except Exception as exc:  # noqa: BLE001 - a broken module raises anything
-            raise IdentityError(f"PKCS#11 module {path} cannot be loaded ({exc})", hint="check it is a PKCS#11 library") from None
+            raise IdentityError(
+                f"PKCS#11 module {path} cannot be loaded ({exc})", hint="check it is a PKCS#11 library"
+            ) from None
         token = _find_token(pkcs11, lib, parsed)
         if pin is None:
-            pin = parsed.pin_value if parsed.pin_value is not None else (
-                _pin_from_source(parsed.pin_source) if parsed.pin_source else None)
+            pin = (
+                parsed.pin_value
+                if parsed.pin_value is not None
+                else (_pin_from_source(parsed.pin_source) if parsed.pin_source else None)
+            )
         if pin is None and token.flags & pkcs11.TokenFlag.LOGIN_REQUIRED:
-            raise PassphraseError(f"token {token.label!r} needs a PIN",
-                                  hint="give the PIN, or add pin-source=FILE to the URI", reason="pkcs11_pin_missing")
+            raise PassphraseError(
+                f"token {token.label!r} needs a PIN",
+                hint="give the PIN, or add pin-source=FILE to the URI",
+                reason="pkcs11_pin_missing",
+            )
         try:
             session = token.open(user_pin=pin)
         except pkcs11.exceptions.PinIncorrect:
-            raise PassphraseError(f"wrong PIN for token {token.label!r}", hint="check the PIN (tokens lock after a few failures)") from None
+            raise PassphraseError(
+                f"wrong PIN for token {token.label!r}", hint="check the PIN (tokens lock after a few failures)"
+            ) from None
         except pkcs11.exceptions.PinLocked:
-            raise IdentityError(f"token {token.label!r} is locked", hint="unlock it with the security officer PIN") from None
+            raise IdentityError(
+                f"token {token.label!r} is locked", hint="unlock it with the security officer PIN"
+            ) from None
         except pkcs11.exceptions.PKCS11Error as exc:
-            raise IdentityError(f"cannot log in to token {token.label!r} ({type(exc).__name__})", hint="check the PIN and the token") from None
+            raise IdentityError(
+                f"cannot log in to token {token.label!r} ({type(exc).__name__})", hint="check the PIN and the token"
+            ) from None
         try:
             key = _find_key(pkcs11, session, parsed, token.label)
             if key.key_type not in (pkcs11.KeyType.EC, pkcs11.KeyType.RSA):
-                raise IdentityError(f"token key {parsed.key_name()} is {key.key_type.name}",
-                                    hint="use an EC P-256/384/521 or RSA key in the token")
+                raise IdentityError(
+                    f"token key {parsed.key_name()} is {key.key_type.name}",
+                    hint="use an EC P-256/384/521 or RSA key in the token",
+                )
         except BaseException:
             session.close()
             raise
@@ -202,8 +255,10 @@ class TokenKey:
             attrs[p.Attribute.LABEL] = self.uri.object
         found = list(self._session.get_objects(attrs))
         if len(found) != 1:
-            raise IdentityError(f"token has {len(found) or 'no'} public key objects for {self.uri.key_name()}",
-                                hint="store the public key next to the private key (pkcs11-tool --keypairgen does)")
+            raise IdentityError(
+                f"token has {len(found) or 'no'} public key objects for {self.uri.key_name()}",
+                hint="store the public key next to the private key (pkcs11-tool --keypairgen does)",
+            )
         pub = found[0]
         if self.kind == "rsa":
             n = int.from_bytes(pub[p.Attribute.MODULUS], "big")
@@ -231,8 +286,10 @@ class TokenKey:
                 param = (getattr(p.Mechanism, f"SHA{bits}"), getattr(p.MGF, f"SHA{bits}"), alg.hash.digest_size)
                 return bytes(self._key.sign(data, mechanism=mechanism, mechanism_param=param))
         except p.exceptions.PKCS11Error as exc:
-            raise IdentityError(f"the token refused to sign with {self.uri.describe()} ({type(exc).__name__})",
-                                hint=f"check the key allows signing with {alg.value}") from None
+            raise IdentityError(
+                f"the token refused to sign with {self.uri.describe()} ({type(exc).__name__})",
+                hint=f"check the key allows signing with {alg.value}",
+            ) from None
 
     def sign_pkcs1v15_sha256(self, data: bytes) -> bytes:
         """RSA PKCS#1 v1.5 with SHA-256: only for certificate requests."""
@@ -241,17 +298,17 @@ class TokenKey:
             with self._lock:
                 return bytes(self._key.sign(data, mechanism=p.Mechanism.SHA256_RSA_PKCS))
         except p.exceptions.PKCS11Error as exc:
-            raise IdentityError(f"the token refused to sign with {self.uri.describe()} ({type(exc).__name__})",
-                                hint="check the key allows signing") from None
+            raise IdentityError(
+                f"the token refused to sign with {self.uri.describe()} ({type(exc).__name__})",
+                hint="check the key allows signing",
+            ) from None
 
     def close(self) -> None:
         with self._lock:
             session, self._session = self._session, None
         if session is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a dead session is not worth an error
                 session.close()
-            except Exception:  # noqa: BLE001 - closing a dead session is not worth an error
-                pass
 
     def __enter__(self) -> TokenKey:
         return self
@@ -273,20 +330,31 @@ class TokenKey:
 class Pkcs11Signer(Signer):
     """Signs with a private key that never leaves a PKCS#11 token."""
 
-    def __init__(self, key: TokenKey, *, chain: list[x509.Certificate], alg: SigningAlgorithm | None = None,
-                 tsa_url: str | None = None) -> None:
+    def __init__(
+        self,
+        key: TokenKey,
+        *,
+        chain: list[x509.Certificate],
+        alg: SigningAlgorithm | None = None,
+        tsa_url: str | None = None,
+    ) -> None:
         if not chain:
-            raise IdentityError("the certificate chain is empty", hint="give the token key's certificate chain",
-                                reason="token_chain_empty")
+            raise IdentityError(
+                "the certificate chain is empty",
+                hint="give the token key's certificate chain",
+                reason="token_chain_empty",
+            )
         public_key = chain[0].public_key()
         alg = alg or algorithm_for_public_key(public_key)
         check_algorithm(alg, public_key)
         super().__init__(chain=chain, alg=alg, tsa_url=tsa_url)
         wanted = "ec" if isinstance(public_key, ec.EllipticCurvePublicKey) else "rsa"
         if key.kind != wanted:
-            raise IdentityError(f"token key {key.uri.key_name()} is {key.kind.upper()}, the certificate's key is {wanted.upper()}",
-                                hint="give the certificate chain of this token key",
-                                reason="token_chain_other_key")
+            raise IdentityError(
+                f"token key {key.uri.key_name()} is {key.kind.upper()}, the certificate's key is {wanted.upper()}",
+                hint="give the certificate chain of this token key",
+                reason="token_chain_other_key",
+            )
         self._key = key
 
     @classmethod
@@ -314,9 +382,11 @@ class Pkcs11Signer(Signer):
     def sign(self, data: bytes) -> bytes:
         signature = self._key.sign(data, self.alg)
         if not verify_raw(self.certificate.public_key(), self.alg, data, signature):
-            raise IdentityError(f"the token key {self._key.uri.describe()} does not belong to the signer certificate",
-                                hint="give the chain issued for this token key",
-                                reason="token_chain_wrong_key")
+            raise IdentityError(
+                f"the token key {self._key.uri.describe()} does not belong to the signer certificate",
+                hint="give the chain issued for this token key",
+                reason="token_chain_wrong_key",
+            )
         return signature
 
     def close(self) -> None:
@@ -332,18 +402,29 @@ def _find_token(pkcs11: Any, lib: Any, uri: Pkcs11Uri) -> Any:
             slots = [s for s in lib.get_slots(token_present=True) if s.slot_id == uri.slot_id]
             tokens = [s.get_token() for s in slots]
         else:
-            tokens = list(lib.get_tokens(token_label=uri.token,
-                                         token_serial=uri.serial.encode() if uri.serial else None))
+            tokens = list(
+                lib.get_tokens(token_label=uri.token, token_serial=uri.serial.encode() if uri.serial else None)
+            )
     except pkcs11.exceptions.PKCS11Error as exc:
-        raise IdentityError(f"cannot list PKCS#11 tokens ({type(exc).__name__})", hint="check the module and its configuration") from None
-    tokens = [t for t in tokens if (uri.token is None or t.label == uri.token)
-              and (uri.manufacturer is None or t.manufacturer_id == uri.manufacturer)
-              and (uri.model is None or t.model == uri.model)]
+        raise IdentityError(
+            f"cannot list PKCS#11 tokens ({type(exc).__name__})", hint="check the module and its configuration"
+        ) from None
+    tokens = [
+        t
+        for t in tokens
+        if (uri.token is None or t.label == uri.token)
+        and (uri.manufacturer is None or t.manufacturer_id == uri.manufacturer)
+        and (uri.model is None or t.model == uri.model)
+    ]
     if not tokens:
         what = f"labelled {uri.token!r}" if uri.token else "matching the URI"
-        raise IdentityError(f"no PKCS#11 token {what}", hint="check token= in the URI (softhsm2-util --show-slots lists them)")
+        raise IdentityError(
+            f"no PKCS#11 token {what}", hint="check token= in the URI (softhsm2-util --show-slots lists them)"
+        )
     if len(tokens) > 1:
-        raise IdentityError(f"{len(tokens)} PKCS#11 tokens match the URI", hint="add token=LABEL or serial=... to the URI")
+        raise IdentityError(
+            f"{len(tokens)} PKCS#11 tokens match the URI", hint="add token=LABEL or serial=... to the URI"
+        )
     return tokens[0]
 
 
@@ -351,8 +432,11 @@ def _find_key(pkcs11: Any, session: Any, uri: Pkcs11Uri, token_label: str) -> An
     try:
         return session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=uri.object, id=uri.id)
     except pkcs11.exceptions.NoSuchKey:
-        raise IdentityError(f"no private key {uri.key_name()} in token {token_label!r}",
-                            hint="check object= / id= in the URI (pkcs11-tool --list-objects lists them)") from None
+        raise IdentityError(
+            f"no private key {uri.key_name()} in token {token_label!r}",
+            hint="check object= / id= in the URI (pkcs11-tool --list-objects lists them)",
+        ) from None
     except pkcs11.exceptions.MultipleObjectsReturned:
-        raise IdentityError(f"several private keys match {uri.key_name()} in token {token_label!r}",
-                            hint="add id=... to the URI") from None
+        raise IdentityError(
+            f"several private keys match {uri.key_name()} in token {token_label!r}", hint="add id=... to the URI"
+        ) from None

@@ -65,9 +65,7 @@ def init_dev_pki(
     pki = DevPKI(directory)
     present = [p for p in pki.files() if p.exists()]
     if present and not force:
-        raise OutputExistsError(
-            f"{directory}: a PKI already exists ({present[0].name})"
-        )
+        raise OutputExistsError(f"{directory}: a PKI already exists ({present[0].name})")
     directory.mkdir(parents=True, exist_ok=True)
     root_subject = certs.Subject(f"{subject.organization} Dev Root CA", subject.organization, subject.country)
     issuing_subject = certs.Subject(f"{subject.organization} Dev Issuing CA", subject.organization, subject.country)

@@ -42,22 +42,39 @@ SPEC = "C2PA 2.2 §14.5"
 
 _CURVES = {"secp256r1", "secp384r1", "secp521r1"}
 _SIGNATURE_ALGORITHMS = {
-    SignatureAlgorithmOID.RSA_WITH_SHA256, SignatureAlgorithmOID.RSA_WITH_SHA384, SignatureAlgorithmOID.RSA_WITH_SHA512,
-    SignatureAlgorithmOID.ECDSA_WITH_SHA256, SignatureAlgorithmOID.ECDSA_WITH_SHA384,
-    SignatureAlgorithmOID.ECDSA_WITH_SHA512, SignatureAlgorithmOID.RSASSA_PSS, SignatureAlgorithmOID.ED25519,
+    SignatureAlgorithmOID.RSA_WITH_SHA256,
+    SignatureAlgorithmOID.RSA_WITH_SHA384,
+    SignatureAlgorithmOID.RSA_WITH_SHA512,
+    SignatureAlgorithmOID.ECDSA_WITH_SHA256,
+    SignatureAlgorithmOID.ECDSA_WITH_SHA384,
+    SignatureAlgorithmOID.ECDSA_WITH_SHA512,
+    SignatureAlgorithmOID.RSASSA_PSS,
+    SignatureAlgorithmOID.ED25519,
 }
 # EKUs that c2pa-rs 0.91.3 accepts on a claim signer when it validates
 # (measured: claimSigning or documentSigning alone give
 # signingCredential.invalid "certificate missing required EKU").
-_VALIDATOR_EKUS = {EMAIL_PROTECTION, ExtendedKeyUsageOID.TIME_STAMPING, ExtendedKeyUsageOID.OCSP_SIGNING,
-                   ObjectIdentifier("1.3.6.1.4.1.311.76.59.1.9")}
+_VALIDATOR_EKUS = {
+    EMAIL_PROTECTION,
+    ExtendedKeyUsageOID.TIME_STAMPING,
+    ExtendedKeyUsageOID.OCSP_SIGNING,
+    ObjectIdentifier("1.3.6.1.4.1.311.76.59.1.9"),
+}
 _TSA_OCSP = {ExtendedKeyUsageOID.TIME_STAMPING, ExtendedKeyUsageOID.OCSP_SIGNING}
 # Extensions c2pa-rs understands; any other one marked critical is refused.
 _HANDLED = {
-    ExtensionOID.AUTHORITY_KEY_IDENTIFIER, ExtensionOID.SUBJECT_KEY_IDENTIFIER, ExtensionOID.KEY_USAGE,
-    ExtensionOID.CERTIFICATE_POLICIES, ExtensionOID.POLICY_MAPPINGS, ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
-    ExtensionOID.BASIC_CONSTRAINTS, ExtensionOID.NAME_CONSTRAINTS, ExtensionOID.POLICY_CONSTRAINTS,
-    ExtensionOID.EXTENDED_KEY_USAGE, ExtensionOID.CRL_DISTRIBUTION_POINTS, ExtensionOID.INHIBIT_ANY_POLICY,
+    ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+    ExtensionOID.SUBJECT_KEY_IDENTIFIER,
+    ExtensionOID.KEY_USAGE,
+    ExtensionOID.CERTIFICATE_POLICIES,
+    ExtensionOID.POLICY_MAPPINGS,
+    ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+    ExtensionOID.BASIC_CONSTRAINTS,
+    ExtensionOID.NAME_CONSTRAINTS,
+    ExtensionOID.POLICY_CONSTRAINTS,
+    ExtensionOID.EXTENDED_KEY_USAGE,
+    ExtensionOID.CRL_DISTRIBUTION_POINTS,
+    ExtensionOID.INHIBIT_ANY_POLICY,
     ExtensionOID.AUTHORITY_INFORMATION_ACCESS,
 }
 
@@ -93,8 +110,12 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "code": self.code, "severity": self.severity.value, "position": self.position,
-            "subject": self.subject, "message": self.message, "rule": self.rule,
+            "code": self.code,
+            "severity": self.severity.value,
+            "position": self.position,
+            "subject": self.subject,
+            "message": self.message,
+            "rule": self.rule,
         }
 
 
@@ -204,28 +225,58 @@ class _Checker:
             self.add(pos, "version", R, f"certificate is {cert.version.name}, not v3", f"{SPEC}: Version MUST be v3")
         before, after = _validity(cert)
         if self.at < before:
-            self.add(pos, "not-yet-valid", R, f"not valid before {before:%Y-%m-%d %H:%M} UTC",
-                     f"{SPEC}: the certificate must be valid when the claim is signed")
+            self.add(
+                pos,
+                "not-yet-valid",
+                R,
+                f"not valid before {before:%Y-%m-%d %H:%M} UTC",
+                f"{SPEC}: the certificate must be valid when the claim is signed",
+            )
         if self.at > after:
-            self.add(pos, "expired", R, f"expired on {after:%Y-%m-%d %H:%M} UTC",
-                     f"{SPEC}: the certificate must be valid when the claim is signed")
+            self.add(
+                pos,
+                "expired",
+                R,
+                f"expired on {after:%Y-%m-%d %H:%M} UTC",
+                f"{SPEC}: the certificate must be valid when the claim is signed",
+            )
         if cert.signature_algorithm_oid not in _SIGNATURE_ALGORITHMS:
             name = getattr(cert.signature_algorithm_oid, "_name", cert.signature_algorithm_oid.dotted_string)
-            self.add(pos, "signature-algorithm", R, f"signed with {name}",
-                     f"{SPEC}: certificates are signed with RSA (SHA-2 or PSS), ECDSA (SHA-2) or Ed25519")
+            self.add(
+                pos,
+                "signature-algorithm",
+                R,
+                f"signed with {name}",
+                f"{SPEC}: certificates are signed with RSA (SHA-2 or PSS), ECDSA (SHA-2) or Ed25519",
+            )
         for ext in cert.extensions:
             if ext.critical and ext.oid not in _HANDLED:
-                self.add(pos, "critical-extension", R, f"unknown critical extension {ext.oid.dotted_string}",
-                         f"{SPEC}: a validator must refuse critical extensions it does not process")
+                self.add(
+                    pos,
+                    "critical-extension",
+                    R,
+                    f"unknown critical extension {ext.oid.dotted_string}",
+                    f"{SPEC}: a validator must refuse critical extensions it does not process",
+                )
         attrs = {NameOID.COUNTRY_NAME: "C", NameOID.ORGANIZATION_NAME: "O", NameOID.COMMON_NAME: "CN"}
         missing = [short for oid, short in attrs.items() if not cert.subject.get_attributes_for_oid(oid)]
         if missing:
-            self.add(pos, "subject-attributes", P, f"subject lacks {', '.join(missing)}",
-                     f"{LEAF if pos == 0 else ISSUER}: Subject requires C, O and CN")
+            self.add(
+                pos,
+                "subject-attributes",
+                P,
+                f"subject lacks {', '.join(missing)}",
+                f"{LEAF if pos == 0 else ISSUER}: Subject requires C, O and CN",
+            )
         if _ext(cert, x509.SubjectKeyIdentifier) is None:
             # c2pa-rs requires it of CA certificates only
-            self.add(pos, "ski-missing", P if pos == 0 else R, "no Subject Key Identifier",
-                     f"{LEAF if pos == 0 else ISSUER}: Subject Key Identifier MUST be present")
+            self.add(
+                pos,
+                "ski-missing",
+                P if pos == 0 else R,
+                "no Subject Key Identifier",
+                f"{LEAF if pos == 0 else ISSUER}: Subject Key Identifier MUST be present",
+            )
 
     # -- the signer ----------------------------------------------------------
     def leaf(self) -> None:
@@ -235,28 +286,55 @@ class _Checker:
         before, after = _validity(cert)
         days = (after - before).total_seconds() / 86400
         if days > LEAF_MAX_DAYS:
-            self.add(0, "validity-too-long", P, f"valid for {days:.0f} days",
-                     f"{LEAF}: Validity Period max {LEAF_MAX_DAYS} days")
+            self.add(
+                0,
+                "validity-too-long",
+                P,
+                f"valid for {days:.0f} days",
+                f"{LEAF}: Validity Period max {LEAF_MAX_DAYS} days",
+            )
         self.public_key(cert)
         bc = _ext(cert, x509.BasicConstraints)
         if bc is None:
-            self.add(0, "basic-constraints-missing", P, "no Basic Constraints", f"{LEAF}: Basic Constraints MUST be present, critical, cA=FALSE")
+            self.add(
+                0,
+                "basic-constraints-missing",
+                P,
+                "no Basic Constraints",
+                f"{LEAF}: Basic Constraints MUST be present, critical, cA=FALSE",
+            )
         else:
             if bc.value.ca:
-                self.add(0, "ca-signer", R, "Basic Constraints say cA=TRUE: a CA certificate cannot sign claims",
-                         f"{LEAF}: Basic Constraints cA=FALSE")
+                self.add(
+                    0,
+                    "ca-signer",
+                    R,
+                    "Basic Constraints say cA=TRUE: a CA certificate cannot sign claims",
+                    f"{LEAF}: Basic Constraints cA=FALSE",
+                )
             if not bc.critical:
-                self.add(0, "basic-constraints-not-critical", P, "Basic Constraints not marked critical",
-                         f"{LEAF}: Basic Constraints critical")
+                self.add(
+                    0,
+                    "basic-constraints-not-critical",
+                    P,
+                    "Basic Constraints not marked critical",
+                    f"{LEAF}: Basic Constraints critical",
+                )
         self.key_usage(cert)
         self.eku(cert)
         if _ext(cert, x509.AuthorityKeyIdentifier) is None:
-            self.add(0, "aki-missing", R, "no Authority Key Identifier",
-                     f"{LEAF}: Authority Key Identifier MUST be present")
+            self.add(
+                0, "aki-missing", R, "no Authority Key Identifier", f"{LEAF}: Authority Key Identifier MUST be present"
+            )
         policies = _ext(cert, x509.CertificatePolicies)
         if policies is None or not any(p.policy_identifier == C2PA_CERTIFICATE_POLICY for p in policies.value):
-            self.add(0, "policy-missing", P, "Certificate Policies lack c2pa-certificate-policy (1.3.6.1.4.1.62558.1.1)",
-                     f"{LEAF}: Certificate Policies MUST contain c2pa-certificate-policy")
+            self.add(
+                0,
+                "policy-missing",
+                P,
+                "Certificate Policies lack c2pa-certificate-policy (1.3.6.1.4.1.62558.1.1)",
+                f"{LEAF}: Certificate Policies MUST contain c2pa-certificate-policy",
+            )
 
     def public_key(self, cert: x509.Certificate) -> None:
         R = Severity.REJECTED
@@ -267,33 +345,58 @@ class _Checker:
             return
         if isinstance(key, rsa.RSAPublicKey):
             if key.key_size < 2048:
-                self.add(0, "key-too-small", R, f"RSA key of {key.key_size} bits",
-                         f"{LEAF}: RSA Key Size 2048 bits or larger")
+                self.add(
+                    0,
+                    "key-too-small",
+                    R,
+                    f"RSA key of {key.key_size} bits",
+                    f"{LEAF}: RSA Key Size 2048 bits or larger",
+                )
             e = key.public_numbers().e
             if e < 3 or e % 2 == 0:
-                self.add(0, "rsa-exponent", R, f"RSA public exponent {e} is invalid", f"{SPEC}: RSA exponent odd and >= 3")
+                self.add(
+                    0, "rsa-exponent", R, f"RSA public exponent {e} is invalid", f"{SPEC}: RSA exponent odd and >= 3"
+                )
         elif isinstance(key, ec.EllipticCurvePublicKey):
             if key.curve.name not in _CURVES:
-                self.add(0, "curve-unsupported", R, f"EC curve {key.curve.name}",
-                         f"{LEAF}: ECC Curve P-256, P-384 or P-521")
+                self.add(
+                    0, "curve-unsupported", R, f"EC curve {key.curve.name}", f"{LEAF}: ECC Curve P-256, P-384 or P-521"
+                )
         elif not isinstance(key, ed25519.Ed25519PublicKey):
-            self.add(0, "key-type", R, f"{type(key).__name__.removesuffix('PublicKey') or 'this'} keys cannot sign claims",
-                     f"{LEAF}: key is rsaEncryption, id-ecPublicKey or id-Ed25519")
+            self.add(
+                0,
+                "key-type",
+                R,
+                f"{type(key).__name__.removesuffix('PublicKey') or 'this'} keys cannot sign claims",
+                f"{LEAF}: key is rsaEncryption, id-ecPublicKey or id-Ed25519",
+            )
 
     def key_usage(self, cert: x509.Certificate) -> None:
         R, P = Severity.REJECTED, Severity.PROFILE
         ku = _ext(cert, x509.KeyUsage)
         if ku is None:
-            self.add(0, "key-usage-missing", R, "no Key Usage", f"{LEAF}: Key Usage MUST be present with digitalSignature")
+            self.add(
+                0, "key-usage-missing", R, "no Key Usage", f"{LEAF}: Key Usage MUST be present with digitalSignature"
+            )
             return
         value: x509.KeyUsage = ku.value
         if not value.digital_signature:
             signs = value.content_commitment or value.key_cert_sign
-            self.add(0, "key-usage-digital-signature", P if signs else R, "Key Usage lacks digitalSignature",
-                     f"{LEAF}: Key Usage bits digitalSignature")
+            self.add(
+                0,
+                "key-usage-digital-signature",
+                P if signs else R,
+                "Key Usage lacks digitalSignature",
+                f"{LEAF}: Key Usage bits digitalSignature",
+            )
         if value.key_cert_sign:
-            self.add(0, "key-usage-cert-sign", R if value.digital_signature else P,
-                     "Key Usage has keyCertSign, a CA bit, on the signer", f"{LEAF}: Key Usage bits digitalSignature only")
+            self.add(
+                0,
+                "key-usage-cert-sign",
+                R if value.digital_signature else P,
+                "Key Usage has keyCertSign, a CA bit, on the signer",
+                f"{LEAF}: Key Usage bits digitalSignature only",
+            )
         if not ku.critical:
             self.add(0, "key-usage-not-critical", P, "Key Usage not marked critical", f"{LEAF}: Key Usage critical")
 
@@ -301,31 +404,58 @@ class _Checker:
         R, P = Severity.REJECTED, Severity.PROFILE
         ext = _ext(cert, x509.ExtendedKeyUsage)
         if ext is None:
-            self.add(0, "eku-missing", R, "no Extended Key Usage",
-                     f"{LEAF}: Extended Key Usage MUST contain c2pa-kp-claimSigning and id-kp-emailProtection or id-kp-documentSigning")
+            self.add(
+                0,
+                "eku-missing",
+                R,
+                "no Extended Key Usage",
+                f"{LEAF}: Extended Key Usage MUST contain c2pa-kp-claimSigning and id-kp-emailProtection or id-kp-documentSigning",
+            )
             return
         ekus = set(ext.value)
         if ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in ekus:
-            self.add(0, "eku-any", R, "Extended Key Usage contains anyExtendedKeyUsage",
-                     f"{SPEC}: anyExtendedKeyUsage MUST NOT be present")
+            self.add(
+                0,
+                "eku-any",
+                R,
+                "Extended Key Usage contains anyExtendedKeyUsage",
+                f"{SPEC}: anyExtendedKeyUsage MUST NOT be present",
+            )
         if C2PA_CLAIM_SIGNING not in ekus:
-            self.add(0, "eku-claim-signing", P, "Extended Key Usage lacks c2pa-kp-claimSigning (1.3.6.1.4.1.62558.2.1)",
-                     f"{LEAF}: Extended Key Usage MUST contain c2pa-kp-claimSigning")
+            self.add(
+                0,
+                "eku-claim-signing",
+                P,
+                "Extended Key Usage lacks c2pa-kp-claimSigning (1.3.6.1.4.1.62558.2.1)",
+                f"{LEAF}: Extended Key Usage MUST contain c2pa-kp-claimSigning",
+            )
         if not ekus & {EMAIL_PROTECTION, DOCUMENT_SIGNING}:
-            self.add(0, "eku-email-protection", R if not ekus & _VALIDATOR_EKUS else P,
-                     "Extended Key Usage has neither id-kp-emailProtection nor id-kp-documentSigning",
-                     f"{LEAF}: Extended Key Usage MUST contain id-kp-emailProtection or id-kp-documentSigning")
+            self.add(
+                0,
+                "eku-email-protection",
+                R if not ekus & _VALIDATOR_EKUS else P,
+                "Extended Key Usage has neither id-kp-emailProtection nor id-kp-documentSigning",
+                f"{LEAF}: Extended Key Usage MUST contain id-kp-emailProtection or id-kp-documentSigning",
+            )
         elif not ekus & _VALIDATOR_EKUS:
-            self.add(0, "eku-email-protection", R,
-                     "Extended Key Usage lacks id-kp-emailProtection, which c2pa-rs 0.91.3 requires of a claim signer",
-                     f"{LEAF}: Extended Key Usage id-kp-emailProtection (for current validators)")
+            self.add(
+                0,
+                "eku-email-protection",
+                R,
+                "Extended Key Usage lacks id-kp-emailProtection, which c2pa-rs 0.91.3 requires of a claim signer",
+                f"{LEAF}: Extended Key Usage id-kp-emailProtection (for current validators)",
+            )
         tsa = ekus & _TSA_OCSP
         if tsa:
             others = ekus - tsa
             combo = len(tsa) == 2 or bool(others)
-            self.add(0, "eku-tsa-ocsp", R if combo else P,
-                     "Extended Key Usage has timeStamping or OCSPSigning, purposes of a TSA or OCSP responder",
-                     f"{SPEC}: timeStamping and OCSPSigning are exclusive and not for claim signers")
+            self.add(
+                0,
+                "eku-tsa-ocsp",
+                R if combo else P,
+                "Extended Key Usage has timeStamping or OCSPSigning, purposes of a TSA or OCSP responder",
+                f"{SPEC}: timeStamping and OCSPSigning are exclusive and not for claim signers",
+            )
 
     # -- the chain links -----------------------------------------------------
     def link(self, pos: int) -> None:
@@ -333,34 +463,68 @@ class _Checker:
         R, P = Severity.REJECTED, Severity.PROFILE
         self.common(pos)
         if not _signed_by(child, parent):
-            self.add(pos - 1, "chain-signature", R, "signature does not verify with the next certificate's key",
-                     "chain order: each certificate is signed by the one after it")
+            self.add(
+                pos - 1,
+                "chain-signature",
+                R,
+                "signature does not verify with the next certificate's key",
+                "chain order: each certificate is signed by the one after it",
+            )
         if child.issuer != parent.subject:
             # c2pa-rs 0.91.3 links by signature and accepts this (measured)
-            self.add(pos - 1, "chain-issuer", P,
-                     f"issuer {child.issuer.rfc4514_string()} is not the next certificate's subject",
-                     "RFC 5280 §6.1: issuer name = the issuer's subject (path builders that match on it fail)")
+            self.add(
+                pos - 1,
+                "chain-issuer",
+                P,
+                f"issuer {child.issuer.rfc4514_string()} is not the next certificate's subject",
+                "RFC 5280 §6.1: issuer name = the issuer's subject (path builders that match on it fail)",
+            )
         aki = _ext(child, x509.AuthorityKeyIdentifier)
         ski = _ext(parent, x509.SubjectKeyIdentifier)
         if aki is not None and ski is not None and aki.value.key_identifier not in (None, ski.value.digest):
-            self.add(pos - 1, "chain-aki", P, "Authority Key Identifier does not match the issuer's Subject Key Identifier",
-                     "RFC 5280 §4.2.1.1: AKI keyIdentifier = issuer SKI (path builders that match on it fail)")
+            self.add(
+                pos - 1,
+                "chain-aki",
+                P,
+                "Authority Key Identifier does not match the issuer's Subject Key Identifier",
+                "RFC 5280 §4.2.1.1: AKI keyIdentifier = issuer SKI (path builders that match on it fail)",
+            )
         bc = _ext(parent, x509.BasicConstraints)
         if bc is None or not bc.value.ca:
-            self.add(pos, "issuer-not-ca", R, "issues certificates but is not a CA (Basic Constraints cA=TRUE missing)",
-                     f"{ISSUER}: Basic Constraints cA=TRUE")
+            self.add(
+                pos,
+                "issuer-not-ca",
+                R,
+                "issues certificates but is not a CA (Basic Constraints cA=TRUE missing)",
+                f"{ISSUER}: Basic Constraints cA=TRUE",
+            )
         ku = _ext(parent, x509.KeyUsage)
         if ku is None or not ku.value.key_cert_sign:
-            self.add(pos, "issuer-key-usage", R, "issues certificates but Key Usage lacks keyCertSign",
-                     f"{ISSUER}: Key Usage bits keyCertSign, cRLSign")
+            self.add(
+                pos,
+                "issuer-key-usage",
+                R,
+                "issues certificates but Key Usage lacks keyCertSign",
+                f"{ISSUER}: Key Usage bits keyCertSign, cRLSign",
+            )
         if _self_signed(parent):
-            self.add(pos, "chain-includes-root", P, "the root CA is in the chain",
-                     f"{SPEC}: x5chain carries the signer and intermediates, not the root")
+            self.add(
+                pos,
+                "chain-includes-root",
+                P,
+                "the root CA is in the chain",
+                f"{SPEC}: x5chain carries the signer and intermediates, not the root",
+            )
         elif pos == 1:
             eku = _ext(parent, x509.ExtendedKeyUsage)
             if eku is None or C2PA_CLAIM_SIGNING not in set(eku.value):
-                self.add(pos, "issuer-eku", P, "issuing CA's Extended Key Usage lacks c2pa-kp-claimSigning",
-                         f"{ISSUER}: Extended Key Usage MUST contain c2pa-kp-claimSigning")
+                self.add(
+                    pos,
+                    "issuer-eku",
+                    P,
+                    "issuing CA's Extended Key Usage lacks c2pa-kp-claimSigning",
+                    f"{ISSUER}: Extended Key Usage MUST contain c2pa-kp-claimSigning",
+                )
 
 
 def check_chain(chain: Sequence[x509.Certificate], *, at: dt.datetime | None = None) -> ProfileReport:
@@ -368,7 +532,7 @@ def check_chain(chain: Sequence[x509.Certificate], *, at: dt.datetime | None = N
     claim-signing profiles, at time *at* (default: now)."""
     if not chain:
         raise IdentityError("the certificate chain is empty", hint="give the signer certificate and its issuing CA")
-    when = at or dt.datetime.now(dt.timezone.utc)
+    when = at or dt.datetime.now(dt.UTC)
     checker = _Checker(chain, when)
     checker.leaf()
     for pos in range(1, len(chain)):

@@ -37,7 +37,7 @@ class Signer(ABC):
     def sign(self, data: bytes) -> bytes:
         """Return the raw COSE signature of *data*."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: most signers hold nothing to release
         """Release what the signer holds (a token session, ...)."""
 
     def __enter__(self) -> Signer:
@@ -77,10 +77,15 @@ class KeySigner(Signer):
         try:
             certs = load_pem_chain(chain.read_bytes())
         except FileNotFoundError:
-            raise IdentityError(f"{chain}: certificate chain not found", hint="give the certificate chain file, or create a development PKI",
-                                reason="chain_not_found") from None
+            raise IdentityError(
+                f"{chain}: certificate chain not found",
+                hint="give the certificate chain file, or create a development PKI",
+                reason="chain_not_found",
+            ) from None
         except ValueError:
-            raise IdentityError(f"{chain}: not a PEM certificate chain", hint="give PEM certificates, signer first") from None
+            raise IdentityError(
+                f"{chain}: not a PEM certificate chain", hint="give PEM certificates, signer first"
+            ) from None
         return cls(load_private_key(key, passphrase=passphrase), chain=certs, tsa_url=tsa_url)
 
     def sign(self, data: bytes) -> bytes:

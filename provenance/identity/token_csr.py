@@ -85,6 +85,8 @@ def token_signing_request(subject: Subject, key: TokenKey) -> x509.CertificateSi
     except ValueError:
         valid = False
     if not valid:
-        raise IdentityError(f"the token's signature on the request does not verify ({key.uri.describe()})",
-                            hint="the token key and its public key object do not match")
+        raise IdentityError(
+            f"the token's signature on the request does not verify ({key.uri.describe()})",
+            hint="the token key and its public key object do not match",
+        )
     return csr

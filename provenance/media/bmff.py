@@ -48,8 +48,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from provenance.text import fourcc
 from provenance.errors import MalformedMediaError
+from provenance.text import fourcc
 
 # A day of 2-second fragments is ~90k top-level boxes; a million take a few
 # seconds to walk, so a crafted file costs seconds, never a hang.
@@ -128,8 +128,16 @@ class BoxReader:
     :meth:`children`.
     """
 
-    def __init__(self, read: Callable[[int, int], bytes], size: int, *, where: str, lenient: bool = False,
-                 max_boxes: int | None = None, max_depth: int | None = None) -> None:
+    def __init__(
+        self,
+        read: Callable[[int, int], bytes],
+        size: int,
+        *,
+        where: str,
+        lenient: bool = False,
+        max_boxes: int | None = None,
+        max_depth: int | None = None,
+    ) -> None:
         self._read = read
         self.size = size
         self.where = where
@@ -139,8 +147,9 @@ class BoxReader:
         self._walked = 0
 
     @classmethod
-    def of_file(cls, fh: BinaryIO, *, lenient: bool = False, max_boxes: int | None = None,
-                max_depth: int | None = None) -> BoxReader:
+    def of_file(
+        cls, fh: BinaryIO, *, lenient: bool = False, max_boxes: int | None = None, max_depth: int | None = None
+    ) -> BoxReader:
         """A reader of the open binary file *fh* (its size as it is now)."""
         try:
             size = os.fstat(fh.fileno()).st_size
@@ -154,8 +163,14 @@ class BoxReader:
         return cls(read, size, where="the file", lenient=lenient, max_boxes=max_boxes, max_depth=max_depth)
 
     @classmethod
-    def of_buffer(cls, buf: bytes | bytearray | memoryview, *, lenient: bool = False, max_boxes: int | None = None,
-                  max_depth: int | None = None) -> BoxReader:
+    def of_buffer(
+        cls,
+        buf: bytes | bytearray | memoryview,
+        *,
+        lenient: bool = False,
+        max_boxes: int | None = None,
+        max_depth: int | None = None,
+    ) -> BoxReader:
         """A reader of the bytes *buf*."""
         view = memoryview(buf)
 
@@ -180,12 +195,21 @@ class BoxReader:
         """The boxes in *box*'s payload, after *skip* bytes (4 for a full
         box's version and flags, as in ISO ``meta``)."""
         if box.depth + 1 > self.max_depth:
-            return self._fail(BoxLimitError(f"boxes nested deeper than {self.max_depth} levels "
-                                            f"(the {box.name} box at offset {box.offset})",
-                                            offset=box.offset, kind=box.kind))
+            return self._fail(
+                BoxLimitError(
+                    f"boxes nested deeper than {self.max_depth} levels (the {box.name} box at offset {box.offset})",
+                    offset=box.offset,
+                    kind=box.kind,
+                )
+            )
         if box.payload_start + skip > box.end:
-            return self._fail(TruncatedHeaderError(f"the {box.name} box at offset {box.offset} is too short "
-                                                   f"to hold boxes", offset=box.offset, kind=box.kind))
+            return self._fail(
+                TruncatedHeaderError(
+                    f"the {box.name} box at offset {box.offset} is too short to hold boxes",
+                    offset=box.offset,
+                    kind=box.kind,
+                )
+            )
         return self._walk(box.payload_start + skip, box.end, depth=box.depth + 1, parent=f"its parent {box.name}")
 
     def _fail(self, error: MalformedBoxError) -> Iterator[Box]:
@@ -209,8 +233,8 @@ class BoxReader:
                 if head == b"\0\0\0\0":
                     return  # QuickTime's 32-bit zero that closes a list
                 raise TruncatedHeaderError(
-                    f"{left} stray bytes at offset {pos}, fewer than a box header, before {parent} ends",
-                    offset=pos)
+                    f"{left} stray bytes at offset {pos}, fewer than a box header, before {parent} ends", offset=pos
+                )
             size, kind = int.from_bytes(head[:4], "big"), head[4:8]
             header = _LARGE_HEADER if size == 1 else _SIZE_HEADER
             if kind == b"uuid":
@@ -218,7 +242,10 @@ class BoxReader:
             if len(head) < header:
                 raise TruncatedHeaderError(
                     f"the {type_name(kind)} box at offset {pos} has a {header}-byte header, "
-                    f"but {parent} ends {left} bytes after it starts", offset=pos, kind=kind)
+                    f"but {parent} ends {left} bytes after it starts",
+                    offset=pos,
+                    kind=kind,
+                )
             if size == 1:
                 size = int.from_bytes(head[8:16], "big")
             to_end = size == 0
@@ -227,14 +254,20 @@ class BoxReader:
             if size < header:
                 raise MalformedBoxError(
                     f"the {type_name(kind)} box at offset {pos} declares {size} bytes, fewer than its "
-                    f"{header}-byte header", offset=pos, kind=kind)
+                    f"{header}-byte header",
+                    offset=pos,
+                    kind=kind,
+                )
             if size > left:
                 raise BoxOverrunError(
-                    f"the {type_name(kind)} box at offset {pos} needs {size} bytes, but {parent} ends at "
-                    f"{end}", offset=pos, kind=kind)
+                    f"the {type_name(kind)} box at offset {pos} needs {size} bytes, but {parent} ends at {end}",
+                    offset=pos,
+                    kind=kind,
+                )
             if self._walked >= self.max_boxes:
                 raise BoxLimitError(f"more than {self.max_boxes} boxes in {self.where}", offset=pos, kind=kind)
             self._walked += 1
-            yield Box(kind, pos, size, header, depth, head[header - _USERTYPE : header] if kind == b"uuid" else None,
-                      to_end)
+            yield Box(
+                kind, pos, size, header, depth, head[header - _USERTYPE : header] if kind == b"uuid" else None, to_end
+            )
             pos += size

@@ -19,7 +19,6 @@ from pathlib import Path
 from provenance.media.bmff import Box as Box  # the record one_pass copies by
 from provenance.media.bmff import BoxReader, MalformedBoxError
 from provenance.media.boxes import C2PA_UUID
-from provenance.text import fourcc
 
 # A moov box is patched in memory; bigger ones (hours of many-track media)
 # take the general path rather than the memory.
@@ -29,10 +28,17 @@ MAX_MOOV_BYTES = 64 << 20
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"udta"}
 # Boxes that hold absolute file offsets this module does not rewrite, or mark
 # a fragmented movie (whose fragments reference offsets of their own).
-_REFUSED_INSIDE = {b"iloc": "an item location table (iloc)", b"saio": "sample auxiliary offsets (saio)",
-                   b"mvex": "movie fragments (mvex)"}
-_REFUSED_TOP = {b"moof": "movie fragments (moof)", b"sidx": "a segment index (sidx)",
-                b"mfra": "a fragment random-access index (mfra)", b"ssix": "a sub-segment index (ssix)"}
+_REFUSED_INSIDE = {
+    b"iloc": "an item location table (iloc)",
+    b"saio": "sample auxiliary offsets (saio)",
+    b"mvex": "movie fragments (mvex)",
+}
+_REFUSED_TOP = {
+    b"moof": "movie fragments (moof)",
+    b"sidx": "a segment index (sidx)",
+    b"mfra": "a fragment random-access index (mfra)",
+    b"ssix": "a sub-segment index (ssix)",
+}
 
 
 class LayoutNotSupported(Exception):

@@ -13,7 +13,6 @@ from provenance._files import atomic_output, open_input
 from provenance.errors import MalformedMediaError, UsageError
 from provenance.media.bmff import BoxLimitError, BoxOverrunError, BoxReader, MalformedBoxError, type_name
 from provenance.media.formats import AVI, MediaFormat, detect
-from provenance.text import fourcc
 
 C2PA_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
 
@@ -60,20 +59,28 @@ def check_structure(path: Path, fmt: MediaFormat) -> None:
             if offset + length > size:  # RIFF chunks: the BMFF reader raises instead
                 raise MalformedMediaError(
                     f"{path}: truncated: the {type_name(kind)} chunk at offset {offset} "
-                    f"needs {length} bytes but the file ends at {size}", hint=_TRUNCATED)
+                    f"needs {length} bytes but the file ends at {size}",
+                    hint=_TRUNCATED,
+                )
     except BoxOverrunError as exc:
-        raise BoxOverrunError(f"{path}: truncated: {exc.message}", offset=exc.offset, kind=exc.kind,
-                              hint=_TRUNCATED) from None
+        raise BoxOverrunError(
+            f"{path}: truncated: {exc.message}", offset=exc.offset, kind=exc.kind, hint=_TRUNCATED
+        ) from None
     except BoxLimitError as exc:
-        raise BoxLimitError(f"{path}: {exc.message}", offset=exc.offset, kind=exc.kind,
-                            hint="the file is damaged or crafted; use an intact copy") from None
+        raise BoxLimitError(
+            f"{path}: {exc.message}",
+            offset=exc.offset,
+            kind=exc.kind,
+            hint="the file is damaged or crafted; use an intact copy",
+        ) from None
     except MalformedBoxError:
         pass
     if fmt is AVI:
         return
     if b"moov" not in kinds and b"moof" not in kinds:
-        raise MalformedMediaError(f"{path}: no 'moov' box: this is not a playable {fmt.name} file",
-                                  hint="use a complete, finalised recording")
+        raise MalformedMediaError(
+            f"{path}: no 'moov' box: this is not a playable {fmt.name} file", hint="use a complete, finalised recording"
+        )
 
 
 _TRUNCATED = "the download or copy is incomplete; use a complete file"

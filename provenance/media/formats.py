@@ -51,7 +51,8 @@ def _unsupported(path: Path, what: str) -> UnsupportedFormatError:
     return UnsupportedFormatError(
         f"{path}: {what}",
         hint=f"{_SUPPORTED_HINT}; sign it into a sidecar manifest (clip unchanged), or remux it to MP4",
-        reason="container_cannot_embed", details={"supported": SUPPORTED_NAMES},
+        reason="container_cannot_embed",
+        details={"supported": SUPPORTED_NAMES},
     )
 
 
@@ -70,9 +71,7 @@ def detect(path: Path) -> MediaFormat:
             size = os.fstat(fh.fileno()).st_size
             head = fh.read(512)
     except OSError as exc:
-        raise InputError(
-            f"{path}: cannot be read ({exc.strerror})", hint="check its permissions"
-        ) from None
+        raise InputError(f"{path}: cannot be read ({exc.strerror})", hint="check its permissions") from None
     if size == 0:
         raise MalformedMediaError(f"{path}: the file is empty (0 bytes)", hint="give a complete video file")
     if len(head) >= 12 and head[:4] == b"RIFF":
@@ -94,7 +93,6 @@ def detect(path: Path) -> MediaFormat:
         if head[offset : offset + len(magic)] == magic:
             raise _unsupported(path, f"a {name} file is not a supported container")
     raise _unsupported(path, "not a recognised video (its first bytes match no known container)")
-
 
 
 # Containers c2pa-rs cannot embed a manifest in, but that a sidecar manifest

@@ -126,8 +126,14 @@ def _even(value: float) -> int:
 
 
 def _video_encoder(
-    out: av.container.OutputContainer, *, codec: str, rate: Fraction, width: int, height: int,
-    crf: int | None, bitrate: int | None,
+    out: av.container.OutputContainer,
+    *,
+    codec: str,
+    rate: Fraction,
+    width: int,
+    height: int,
+    crf: int | None,
+    bitrate: int | None,
 ) -> av.video.stream.VideoStream:
     stream: Any = out.add_stream(VIDEO_CODECS[codec], rate=rate)  # PyAV's stubs type it as any stream
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -189,7 +195,9 @@ class _AudioPath:
     """Audio of one input stream on its way out: stream copy, or decode,
     resample and encode (AAC; MP3 in AVI) frame by frame."""
 
-    def __init__(self, out: av.container.OutputContainer, muxer: str, source: av.audio.stream.AudioStream, *, copy: bool) -> None:
+    def __init__(
+        self, out: av.container.OutputContainer, muxer: str, source: av.audio.stream.AudioStream, *, copy: bool
+    ) -> None:
         self.out = out
         self.copy = copy
         self.stream: Any
@@ -202,7 +210,10 @@ class _AudioPath:
         self.stream.layout = layout if layout in ("mono", "stereo") else "stereo"
         ctx = self.stream.codec_context
         self.resampler = av.AudioResampler(
-            format=ctx.format.name, layout=self.stream.layout.name, rate=ctx.sample_rate, frame_size=ctx.frame_size or None
+            format=ctx.format.name,
+            layout=self.stream.layout.name,
+            rate=ctx.sample_rate,
+            frame_size=ctx.frame_size or None,
         )
 
     def packet(self, packet: av.Packet) -> None:
@@ -255,7 +266,9 @@ def transcode_media(
     if crf is not None and bitrate is not None:
         raise UsageError("--crf and --bitrate exclude each other", hint="give one of them")
     if crf is not None and codec not in CRF_CODECS:
-        raise UsageError(f"--crf does not apply to {codec}", hint="give a bitrate for MPEG-4 Part 2", reason="crf_not_for_codec")
+        raise UsageError(
+            f"--crf does not apply to {codec}", hint="give a bitrate for MPEG-4 Part 2", reason="crf_not_for_codec"
+        )
     if audio not in AUDIO_MODES:
         raise UsageError(f"--audio {audio}: unknown mode", hint="use copy, aac or none")
     info = probe(src)
@@ -268,7 +281,8 @@ def transcode_media(
         # coding tree unit (seen at 48×32); refuse rather than crash.
         raise UsageError(
             f"hevc needs a picture of at least {HEVC_MIN_SIZE}×{HEVC_MIN_SIZE} pixels, not {out_width}×{out_height}",
-            hint="use h264 for a picture this small, or a larger height", reason="hevc_too_small",
+            hint="use h264 for a picture this small, or a larger height",
+            reason="hevc_too_small",
         )
     rate = fps or info.fps or Fraction(30)
     try:
@@ -277,7 +291,9 @@ def transcode_media(
             vin.thread_type = "AUTO"
             ain = inp.streams.audio[0] if inp.streams.audio and audio != "none" else None
             try:
-                vout = _video_encoder(out, codec=codec, rate=rate, width=out_width, height=out_height, crf=crf, bitrate=bitrate)
+                vout = _video_encoder(
+                    out, codec=codec, rate=rate, width=out_width, height=out_height, crf=crf, bitrate=bitrate
+                )
             except (av.error.FFmpegError, ValueError) as exc:
                 raise _mux_error(exc, what=f"{codec} video", muxer=muxer) from None
             audio_what = f" and {ain.codec_context.name} audio ({audio})" if ain is not None else ""
@@ -298,7 +314,13 @@ def transcode_media(
     except av.error.FFmpegError as exc:
         raise _failure(exc, src=src, dst=dst, what=f"{codec} video", muxer=muxer) from None
     return TranscodeOutcome(
-        source=info, width=out_width, height=out_height, fps=rate, video_codec=codec, crf=crf, bitrate=bitrate,
+        source=info,
+        width=out_width,
+        height=out_height,
+        fps=rate,
+        video_codec=codec,
+        crf=crf,
+        bitrate=bitrate,
         audio=audio if ain is not None else "none",
     )
 
@@ -368,7 +390,9 @@ def trim_media(
     if start >= duration - tolerance / 2:
         raise UsageError(f"--start {start:g}: the clip is only {duration:.3f} s long", hint="start earlier")
     if stop > duration + tolerance:
-        raise UsageError(f"--end {stop:g}: the clip is only {duration:.3f} s long", hint=f"end at {duration:.3f} or earlier")
+        raise UsageError(
+            f"--end {stop:g}: the clip is only {duration:.3f} s long", hint=f"end at {duration:.3f} or earlier"
+        )
     stop = min(stop, duration)
     keyframes = keyframe_times(src)
     cut_start = _near(keyframes, start, tolerance)
@@ -421,7 +445,9 @@ def _reencode_span(src: Path, dst: Path, *, muxer: str, start: float, end: float
         with open_media(src) as inp, av.open(str(dst), "w", format=muxer) as out:
             vin = inp.streams.video[0]
             ain = inp.streams.audio[0] if inp.streams.audio else None
-            vout = _video_encoder(out, codec=codec, rate=rate, width=info.width or 2, height=info.height or 2, crf=None, bitrate=None)
+            vout = _video_encoder(
+                out, codec=codec, rate=rate, width=info.width or 2, height=info.height or 2, crf=None, bitrate=None
+            )
             apath = _AudioPath(out, muxer, ain, copy=False) if ain is not None else None
             _start(out, what=f"{codec} video", muxer=muxer)
             bases = {vin.index: _first_pts(vin)}

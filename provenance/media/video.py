@@ -26,7 +26,7 @@ THUMBNAIL_MAX_WIDTH = 640
 # Latin-1 or Windows code pages) is read byte by byte as Latin-1, instead of
 # failing the whole file.
 _METADATA_ERRORS = "provenance-latin1"
-codecs.register_error(_METADATA_ERRORS, lambda e: (e.object[e.start:e.end].decode("latin-1"), e.end))  # type: ignore[attr-defined]
+codecs.register_error(_METADATA_ERRORS, lambda e: (e.object[e.start : e.end].decode("latin-1"), e.end))  # type: ignore[attr-defined]
 
 
 def _open_error(path: Path, exc: Exception) -> MalformedMediaError:
@@ -150,12 +150,10 @@ def thumbnail_jpeg(path: Path, *, max_width: int = THUMBNAIL_MAX_WIDTH) -> bytes
                     container.seek(duration // 3, any_frame=False, backward=True)
                 except av.error.FFmpegError:
                     container.seek(0)
-            for frame in container.decode(stream):
-                break
+            frame = next(iter(container.decode(stream)), None)
             if frame is None:
                 container.seek(0)
-                for frame in container.decode(stream):
-                    break
+                frame = next(iter(container.decode(stream)), None)
             if frame is None:
                 return None
             return _encode_jpeg(frame, max_width=max_width)

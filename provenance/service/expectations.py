@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provenance.verification.policy import Policy, identity_policy
-from provenance.verification.report import VerificationReport, Verdict
+from provenance.verification.report import Verdict, VerificationReport
 
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"", "0", "false", "no", "off"})
@@ -54,12 +54,17 @@ class SignerExpectation:
 
     def policy(self) -> Policy | None:
         """The identity policy to verify with (``None``: nothing expected)."""
-        return identity_policy(signer=self.signer, org=self.org, issuer=self.issuer,
-                               require_timestamp=self.require_timestamp)
+        return identity_policy(
+            signer=self.signer, org=self.org, issuer=self.issuer, require_timestamp=self.require_timestamp
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"signer": self.signer, "org": self.org, "issuer": self.issuer,
-                "require_timestamp": self.require_timestamp}
+        return {
+            "signer": self.signer,
+            "org": self.org,
+            "issuer": self.issuer,
+            "require_timestamp": self.require_timestamp,
+        }
 
 
 def check_expectation(report: VerificationReport, expected: SignerExpectation) -> dict[str, Any]:

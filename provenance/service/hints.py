@@ -10,9 +10,9 @@ from provenance.errors import ProvenanceError
 # (endpoint or "*", reason) -> hint
 HTTP_HINTS: dict[tuple[str, str], str] = {
     ("verify", "container_cannot_embed"): "send MP4, MOV, M4V or AVI, or this clip with its sidecar manifest "
-                                          "as the 'sidecar' part",
+    "as the 'sidecar' part",
     ("sign", "container_cannot_embed"): "this service embeds credentials in MP4, MOV, M4V or AVI files; "
-                                        "remux the clip to MP4 first",
+    "remux the clip to MP4 first",
     ("*", "tsa_failed"): "the service's time-stamp authority is unreachable; retry later",
     ("*", "signer_command_timeout"): "the service's signer did not answer; retry later",
 }

@@ -41,8 +41,11 @@ class UploadSlots:
         # One event loop: these counters need no lock.
         key = client or "?"
         if self.per_client and self.by_client[key] >= self.per_client:
-            raise UploadLimitError(429, f"too many uploads at once from this client (limit {self.per_client})",
-                                   hint="wait for your other uploads to finish")
+            raise UploadLimitError(
+                429,
+                f"too many uploads at once from this client (limit {self.per_client})",
+                hint="wait for your other uploads to finish",
+            )
         if self.active >= self.total:
             raise UploadLimitError(503, "the service is busy receiving uploads", hint="retry in a moment")
         self.active += 1

@@ -40,12 +40,15 @@ BACKSTOP_SLACK = 1.0  # the application's own 408 comes first
 
 def _raw_408(message: str) -> bytes:
     body = json.dumps({"error": message, "hint": "send the whole request without pauses"}).encode()
-    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
-            b"content-length: %d\r\n\r\n%s" % (len(body), body))
+    return (
+        b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        b"content-length: %d\r\n\r\n%s" % (len(body), body)
+    )
 
 
-def deadline_protocol(*, header_timeout: float, request_timeout: float,
-                      max_connections_per_client: int) -> type[H11Protocol]:
+def deadline_protocol(
+    *, header_timeout: float, request_timeout: float, max_connections_per_client: int
+) -> type[H11Protocol]:
     """A protocol class for ``uvicorn.Config(http=...)`` with these limits
     (each class counts its own connections)."""
     open_per_client: dict[str, int] = {}
@@ -66,8 +69,9 @@ def deadline_protocol(*, header_timeout: float, request_timeout: float,
                 count = open_per_client.get(self._peer, 0) + 1
                 open_per_client[self._peer] = count
                 if max_connections_per_client and count > max_connections_per_client:
-                    self.logger.debug("%s: more than %d connections; closing one", self._peer,
-                                      max_connections_per_client)
+                    self.logger.debug(
+                        "%s: more than %d connections; closing one", self._peer, max_connections_per_client
+                    )
                     transport.close()
                     return
             self._request_begins()

@@ -111,8 +111,9 @@ async def _chunks(request: Request, pace: Pace) -> AsyncIterator[bytes]:
         except TimeoutError:
             if wait < pace.idle_timeout:
                 raise _too_slow(f"the request did not arrive within {pace.request_timeout:g} s") from None
-            raise UploadError(408, f"the upload stalled for {pace.idle_timeout:g} s",
-                              hint="send the body without pauses") from None
+            raise UploadError(
+                408, f"the upload stalled for {pace.idle_timeout:g} s", hint="send the body without pauses"
+            ) from None
         received += len(chunk)
         late = time.monotonic() - pace.started - pace.grace
         if pace.min_rate and late > 0 and received < pace.min_rate * late:
@@ -133,8 +134,11 @@ class _Limit:
     def add(self, n: int) -> None:
         self.seen += n
         if self.seen > self.limit:
-            raise UploadError(413, f"the upload is larger than the limit of {self.limit} bytes",
-                              hint="send a smaller file, or ask the operator to raise --max-upload")
+            raise UploadError(
+                413,
+                f"the upload is larger than the limit of {self.limit} bytes",
+                hint="send a smaller file, or ask the operator to raise --max-upload",
+            )
 
 
 async def receive_upload(request: Request, *, folder: Path, limit: int, pace: Pace) -> Upload:
@@ -144,8 +148,11 @@ async def receive_upload(request: Request, *, folder: Path, limit: int, pace: Pa
     starlette's ``ClientDisconnect``."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
-        raise UploadError(413, f"the upload ({length} bytes) is larger than the limit of {limit} bytes",
-                          hint="send a smaller file, or ask the operator to raise --max-upload")
+        raise UploadError(
+            413,
+            f"the upload ({length} bytes) is larger than the limit of {limit} bytes",
+            hint="send a smaller file, or ask the operator to raise --max-upload",
+        )
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     budget = _Limit(limit)
     if content_type == b"multipart/form-data":
@@ -156,15 +163,18 @@ async def receive_upload(request: Request, *, folder: Path, limit: int, pace: Pa
     else:
         filename = safe_filename(request.query_params.get("filename"))
         clip = clip_path(folder, filename)
-        with open(clip, "wb") as fh:
+        with open(clip, "wb") as fh:  # noqa: ASYNC230 - a local temp file: opening it does not block on the network
             async for chunk in _chunks(request, pace):
                 budget.add(len(chunk))
                 fh.write(chunk)
         upload = Upload(clip=clip, filename=filename)
     upload.size = budget.seen
     if not upload.clip.exists() or upload.clip.stat().st_size == 0:
-        raise UploadError(400, "the upload has no clip in it",
-                          hint="send the video as the request body, or as the 'file' field of a form")
+        raise UploadError(
+            400,
+            "the upload has no clip in it",
+            hint="send the video as the request body, or as the 'file' field of a form",
+        )
     return upload
 
 
@@ -187,7 +197,9 @@ class _Form:
     def on_part_begin(self) -> None:
         self.parts += 1
         if self.parts > MAX_PARTS:
-            raise UploadError(400, f"the form has more than {MAX_PARTS} parts", hint="send the clip and at most a sidecar")
+            raise UploadError(
+                400, f"the form has more than {MAX_PARTS} parts", hint="send the clip and at most a sidecar"
+            )
         self._disposition = b""
         self._text = bytearray()
 
@@ -209,7 +221,9 @@ class _Form:
             self._file = None
             return
         if self._name not in FILE_FIELDS:
-            raise UploadError(400, f"unexpected file field {self._name!r}", hint="send the clip as 'file' (and a 'sidecar')")
+            raise UploadError(
+                400, f"unexpected file field {self._name!r}", hint="send the clip as 'file' (and a 'sidecar')"
+            )
         if self._name == "file":
             filename = safe_filename(options[b"filename"].decode("utf-8", "replace"))
             if self.upload.clip.exists():
@@ -220,7 +234,7 @@ class _Form:
             path = self.upload.sidecar = self.folder / SIDECAR_NAME
         if path.exists():
             raise UploadError(400, f"the form has two {self._name!r} files", hint="send one of each")
-        self._file = open(path, "wb")
+        self._file = open(path, "wb")  # noqa: SIM115 - written part by part as the form arrives, closed at its end
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         self.budget.add(end - start)
@@ -243,18 +257,20 @@ class _Form:
             self._file.close()
 
 
-async def _receive_multipart(request: Request, folder: Path, boundary: bytes, budget: _Limit,
-                             pace: Pace) -> Upload:
+async def _receive_multipart(request: Request, folder: Path, boundary: bytes, budget: _Limit, pace: Pace) -> Upload:
     form = _Form(folder, budget)
-    parser = MultipartParser(boundary, {
-        "on_part_begin": form.on_part_begin,
-        "on_part_data": form.on_part_data,
-        "on_part_end": form.on_part_end,
-        "on_header_field": form.on_header_field,
-        "on_header_value": form.on_header_value,
-        "on_header_end": form.on_header_end,
-        "on_headers_finished": form.on_headers_finished,
-    })
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": form.on_part_begin,
+            "on_part_data": form.on_part_data,
+            "on_part_end": form.on_part_end,
+            "on_header_field": form.on_header_field,
+            "on_header_value": form.on_header_value,
+            "on_header_end": form.on_header_end,
+            "on_headers_finished": form.on_headers_finished,
+        },
+    )
     try:
         async for chunk in _chunks(request, pace):
             parser.write(chunk)

@@ -57,5 +57,6 @@ def register_development_root(root_cert: Path, *, trust_dir: Path | None = None)
     source ``development-root`` (shown as "development root"; replaced by
     a later ``keys init``, removable with ``trust remove``)."""
     directory = TrustDirectory(trust_dir or default_trust_dir())
-    return directory.add(DEVELOPMENT_ROOT, str(root_cert), kind=SourceKind.ANCHORS, title=DEVELOPMENT_ROOT_TITLE,
-                         replace_existing=True)
+    return directory.add(
+        DEVELOPMENT_ROOT, str(root_cert), kind=SourceKind.ANCHORS, title=DEVELOPMENT_ROOT_TITLE, replace_existing=True
+    )

@@ -7,7 +7,6 @@ http(s), and never touches anything but the URL it was given.
 
 from __future__ import annotations
 
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -37,15 +36,22 @@ def is_url(origin: str) -> bool:
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
         if not is_url(newurl):
-            raise TrustSourceError(f"{req.full_url}: redirected to {newurl!r}, which is not http(s)",
-                                   hint="use the list's final URL")
+            raise TrustSourceError(
+                f"{req.full_url}: redirected to {newurl!r}, which is not http(s)", hint="use the list's final URL"
+            )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def _opener() -> urllib.request.OpenerDirector:
     opener = urllib.request.OpenerDirector()
-    for handler in (urllib.request.ProxyHandler(), urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(),
-                    _HttpOnlyRedirects(), urllib.request.HTTPErrorProcessor(), urllib.request.HTTPDefaultErrorHandler()):
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        _HttpOnlyRedirects(),
+        urllib.request.HTTPErrorProcessor(),
+        urllib.request.HTTPDefaultErrorHandler(),
+    ):
         opener.add_handler(handler)
     return opener
 
@@ -61,8 +67,10 @@ def download(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES) 
         with _opener().open(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
-                raise TrustSourceError(f"{url}: the list is {int(length):,} bytes, over the {max_bytes:,}-byte limit",
-                                       hint="check the URL: trust lists are small")
+                raise TrustSourceError(
+                    f"{url}: the list is {int(length):,} bytes, over the {max_bytes:,}-byte limit",
+                    hint="check the URL: trust lists are small",
+                )
             chunks: list[bytes] = []
             total = 0
             while True:
@@ -73,17 +81,20 @@ def download(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES) 
                     break
                 total += len(chunk)
                 if total > max_bytes:
-                    raise TrustSourceError(f"{url}: the list is over the {max_bytes:,}-byte limit",
-                                           hint="check the URL: trust lists are small")
+                    raise TrustSourceError(
+                        f"{url}: the list is over the {max_bytes:,}-byte limit",
+                        hint="check the URL: trust lists are small",
+                    )
                 chunks.append(chunk)
             return b"".join(chunks)
     except urllib.error.HTTPError as exc:
-        raise TrustSourceError(f"{url}: the server answered HTTP {exc.code} {exc.reason}",
-                               hint="check the URL, or try again later") from None
+        raise TrustSourceError(
+            f"{url}: the server answered HTTP {exc.code} {exc.reason}", hint="check the URL, or try again later"
+        ) from None
     except urllib.error.URLError as exc:
         reason = exc.reason.strerror if isinstance(exc.reason, OSError) and exc.reason.strerror else exc.reason
         raise TrustSourceError(f"{url}: cannot download ({reason})", hint="check the URL and the network") from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise TrustSourceError(f"{url}: no answer within {timeout:g} s", hint="try again later") from None
     except (OSError, ValueError) as exc:
         raise TrustSourceError(f"{url}: cannot download ({exc})", hint="check the URL and the network") from None

@@ -74,7 +74,7 @@ DEFAULT_SOURCES: tuple[DefaultSource, ...] = (
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -102,18 +102,31 @@ class SourceEntry:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "kind": self.kind.value, "origin": self.origin, "title": self.title,
-            "fetched_at": self.fetched_at, "sha256": self.sha256, "entries": self.entries, "copy": self.copy,
-            "last_attempt": self.last_attempt, "last_error": self.last_error,
+            "name": self.name,
+            "kind": self.kind.value,
+            "origin": self.origin,
+            "title": self.title,
+            "fetched_at": self.fetched_at,
+            "sha256": self.sha256,
+            "entries": self.entries,
+            "copy": self.copy,
+            "last_attempt": self.last_attempt,
+            "last_error": self.last_error,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SourceEntry:
         return cls(
-            name=str(data["name"]), kind=SourceKind(data["kind"]), origin=str(data["origin"]),
-            title=data.get("title"), fetched_at=data.get("fetched_at"), sha256=data.get("sha256"),
-            entries=int(data.get("entries") or 0), copy=data.get("copy"),
-            last_attempt=data.get("last_attempt"), last_error=data.get("last_error"),
+            name=str(data["name"]),
+            kind=SourceKind(data["kind"]),
+            origin=str(data["origin"]),
+            title=data.get("title"),
+            fetched_at=data.get("fetched_at"),
+            sha256=data.get("sha256"),
+            entries=int(data.get("entries") or 0),
+            copy=data.get("copy"),
+            last_attempt=data.get("last_attempt"),
+            last_error=data.get("last_error"),
         )
 
 
@@ -167,21 +180,29 @@ class TrustDirectory:
         except FileNotFoundError:
             return []
         except OSError as exc:
-            raise UsageError(f"{self.index_path}: cannot read the trust store ({exc.strerror})",
-                             hint="check the folder's permissions") from None
+            raise UsageError(
+                f"{self.index_path}: cannot read the trust store ({exc.strerror})",
+                hint="check the folder's permissions",
+            ) from None
         try:
             data = json.loads(raw)
             return [SourceEntry.from_dict(item) for item in data["sources"]]
         except (ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"{self.index_path}: the trust store index is damaged ({type(exc).__name__})",
-                             hint="remove it and add the sources again, or use another trust folder",
-                             reason="trust_index_damaged") from None
+            raise UsageError(
+                f"{self.index_path}: the trust store index is damaged ({type(exc).__name__})",
+                hint="remove it and add the sources again, or use another trust folder",
+                reason="trust_index_damaged",
+            ) from None
 
     def get(self, name: str) -> SourceEntry:
         for entry in self.entries():
             if entry.name == name:
                 return entry
-        raise UsageError(f"no trust source named {name!r} in {self.path}", hint="list the registered sources", reason="no_such_trust_source")
+        raise UsageError(
+            f"no trust source named {name!r} in {self.path}",
+            hint="list the registered sources",
+            reason="no_such_trust_source",
+        )
 
     def _write_index(self, entries: Sequence[SourceEntry]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -196,8 +217,10 @@ class TrustDirectory:
         path = Path(origin)
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
-                raise TrustSourceError(f"{path}: over the {MAX_FILE_BYTES:,}-byte limit for a trust list",
-                                       hint="check the file: trust lists are small")
+                raise TrustSourceError(
+                    f"{path}: over the {MAX_FILE_BYTES:,}-byte limit for a trust list",
+                    hint="check the file: trust lists are small",
+                )
             return path.read_bytes()
         except FileNotFoundError:
             raise TrustSourceError(f"{path}: trust file not found", hint="check the path") from None
@@ -209,7 +232,9 @@ class TrustDirectory:
     def _fetch_valid(self, entry: SourceEntry) -> tuple[bytes, TrustSource]:
         data = self._read_origin(entry.origin)
         try:
-            source = TrustSource.from_bytes(data, kind=entry.kind, name=entry.name, origin=entry.origin, title=entry.title)
+            source = TrustSource.from_bytes(
+                data, kind=entry.kind, name=entry.name, origin=entry.origin, title=entry.title
+            )
         except UsageError as exc:
             raise TrustSourceError(exc.message, hint=exc.hint) from None
         return data, source
@@ -222,28 +247,44 @@ class TrustDirectory:
         if entry.copy and entry.copy != copy:
             (lists / entry.copy).unlink(missing_ok=True)
         now = _now()
-        return replace(entry, fetched_at=now, last_attempt=now, last_error=None, copy=copy,
-                       sha256=hashlib.sha256(data).hexdigest(), entries=_entry_count(source))
+        return replace(
+            entry,
+            fetched_at=now,
+            last_attempt=now,
+            last_error=None,
+            copy=copy,
+            sha256=hashlib.sha256(data).hexdigest(),
+            entries=_entry_count(source),
+        )
 
     # -- commands ------------------------------------------------------
 
     def add(
-        self, name: str, origin: str, *, kind: SourceKind = SourceKind.ANCHORS, title: str | None = None,
+        self,
+        name: str,
+        origin: str,
+        *,
+        kind: SourceKind = SourceKind.ANCHORS,
+        title: str | None = None,
         replace_existing: bool = False,
     ) -> SourceEntry:
         """Register *origin* (URL or file) as source *name* and store a
         validated copy. Nothing is registered when the fetch or the
         validation fails."""
         if not _NAME.match(name):
-            raise UsageError(f"{name!r} is not a valid source name",
-                             hint="use letters, digits, '.', '_' or '-' (up to 64), starting with a letter or digit")
+            raise UsageError(
+                f"{name!r} is not a valid source name",
+                hint="use letters, digits, '.', '_' or '-' (up to 64), starting with a letter or digit",
+            )
         entries = self.entries()
         if any(e.name == name for e in entries) and not replace_existing:
             raise UsageError(f"a trust source named {name!r} exists", hint="remove it first, or choose another name")
         if not is_url(origin):
             if "://" in origin:
-                raise UsageError(f"{origin}: only http(s) URLs and local files are supported",
-                                 hint="download the list and add the file")
+                raise UsageError(
+                    f"{origin}: only http(s) URLs and local files are supported",
+                    hint="download the list and add the file",
+                )
             origin = str(Path(origin).expanduser().resolve())
         entry = SourceEntry(name=name, kind=kind, origin=origin, title=title)
         data, source = self._fetch_valid(entry)
@@ -268,7 +309,11 @@ class TrustDirectory:
         known = {e.name for e in entries}
         for name in wanted:
             if name not in known:
-                raise UsageError(f"no trust source named {name!r} in {self.path}", hint="list the registered sources", reason="no_such_trust_source")
+                raise UsageError(
+                    f"no trust source named {name!r} in {self.path}",
+                    hint="list the registered sources",
+                    reason="no_such_trust_source",
+                )
         fetched: dict[str, tuple[bytes, TrustSource]] = {}
         errors: dict[str, str] = {}
         for entry in entries:
@@ -285,7 +330,9 @@ class TrustDirectory:
             if entry.name in fetched:
                 data, source = fetched[entry.name]
                 new = self._store_copy(entry, data, source)
-                outcomes.append(UpdateOutcome(entry.name, True, changed=new.sha256 != entry.sha256, entries=new.entries))
+                outcomes.append(
+                    UpdateOutcome(entry.name, True, changed=new.sha256 != entry.sha256, entries=new.entries)
+                )
                 updated.append(new)
             elif entry.name in errors:
                 updated.append(replace(entry, last_attempt=_now(), last_error=errors[entry.name]))
@@ -301,7 +348,11 @@ class TrustDirectory:
         registered even when a fetch fails, so a later ``update`` can
         complete them."""
         if mirror is not None and not is_url(mirror):
-            raise UsageError(f"{mirror}: the mirror must be an http(s) URL", hint="e.g. https://intranet/trust/", reason="mirror_not_url")
+            raise UsageError(
+                f"{mirror}: the mirror must be an http(s) URL",
+                hint="e.g. https://intranet/trust/",
+                reason="mirror_not_url",
+            )
         entries = self.entries()
         names = []
         for default in DEFAULT_SOURCES:
@@ -325,13 +376,18 @@ class TrustDirectory:
         problems: list[str] = []
         for entry in self.entries():
             if not entry.copy:
-                problems.append(f"trust source {entry.name!r} has never been fetched ({entry.last_error or 'no copy'}); "
-                                "run 'provenance trust update'")
+                problems.append(
+                    f"trust source {entry.name!r} has never been fetched ({entry.last_error or 'no copy'}); "
+                    "run 'provenance trust update'"
+                )
                 continue
             path = self.path / "lists" / entry.copy
             try:
-                sources.append(TrustSource.from_bytes(path.read_bytes(), kind=entry.kind, name=entry.name,
-                                                      origin=str(path), title=entry.title))
+                sources.append(
+                    TrustSource.from_bytes(
+                        path.read_bytes(), kind=entry.kind, name=entry.name, origin=str(path), title=entry.title
+                    )
+                )
             except (OSError, UsageError) as exc:
                 reason = exc.diagnostics() if isinstance(exc, UsageError) else exc.strerror
                 problems.append(f"trust source {entry.name!r} is unusable ({reason}); run 'provenance trust update'")

@@ -81,8 +81,10 @@ def _pem_certificates(data: bytes, origin: str) -> tuple[x509.Certificate, ...]:
         try:
             certs.append(x509.load_pem_x509_certificate(match.group(0)))
         except ValueError:
-            raise UsageError(f"{origin}: PEM block {n} is not a valid certificate",
-                             hint="the list is damaged or not a trust list; get a correct copy") from None
+            raise UsageError(
+                f"{origin}: PEM block {n} is not a valid certificate",
+                hint="the list is damaged or not a trust list; get a correct copy",
+            ) from None
     return tuple(certs)
 
 
@@ -141,7 +143,9 @@ class TrustSource:
             hint = "give a PEM file with at least one certificate"
             if kind is SourceKind.ANCHORS and _looks_like_ekus(data):
                 hint = "this looks like an EKU list (store.cfg): use --kind ekus"
-            elif kind is SourceKind.ANCHORS and any(_hash_line(x.strip()) for x in data.decode("utf-8", "replace").splitlines()):
+            elif kind is SourceKind.ANCHORS and any(
+                _hash_line(x.strip()) for x in data.decode("utf-8", "replace").splitlines()
+            ):
                 hint = "this looks like a list of certificate hashes: use --kind allowed"
             raise UsageError(f"{where}: no {what} found", hint=hint)
         return cls(name=name, kind=kind, certificates=certs, fingerprints=hashes, title=title)
@@ -175,7 +179,10 @@ def _parse_ekus(data: bytes, where: str) -> tuple[str, ...]:
     lines = _eku_lines(data)
     bad = [line for line in lines if not _OID.match(line)]
     if bad:
-        raise UsageError(f"{where}: {bad[0][:40]!r} is not an OID", hint="an EKU list has one dotted OID per line ('//' comments allowed)")
+        raise UsageError(
+            f"{where}: {bad[0][:40]!r} is not an OID",
+            hint="an EKU list has one dotted OID per line ('//' comments allowed)",
+        )
     if not lines:
         raise UsageError(f"{where}: no EKU OIDs found", hint="an EKU list has one dotted OID per line")
     return tuple(lines)

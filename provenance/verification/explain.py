@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provenance.verification.report import VerificationReport, Verdict
+from provenance.verification.report import Verdict, VerificationReport
 
 CODES: dict[str, str] = {
     "assertion.bmffHash.mismatch": "the video/audio bytes changed after signing",

@@ -21,7 +21,7 @@ from provenance.errors import InputError, UsageError
 from provenance.media import formats, fragments
 from provenance.trust.store import TrustStore
 from provenance.verification.policy import Policy
-from provenance.verification.report import Status, VerificationReport, Verdict
+from provenance.verification.report import Status, Verdict, VerificationReport
 from provenance.verification.rules import apply_policy, worst
 from provenance.verification.verifier import Credentials, report_from_store
 
@@ -121,9 +121,14 @@ def verify_fragments(
         raise UsageError("no media segments given", hint="give the media segments (.m4s files)", reason="no_segments")
     fmt = formats.detect(init)
     if not fragments.is_init_segment(init):
-        raise InputError(f"{init}: not the init segment of a fragmented MP4 (no 'mvex' box)",
-                         hint="verify it as a single file", reason="not_init_segment")
-    ordered = sorted(segments, key=lambda p: (fragments.sequence_number(p) is None, fragments.sequence_number(p) or 0, p.name))
+        raise InputError(
+            f"{init}: not the init segment of a fragmented MP4 (no 'mvex' box)",
+            hint="verify it as a single file",
+            reason="not_init_segment",
+        )
+    ordered = sorted(
+        segments, key=lambda p: (fragments.sequence_number(p) is None, fragments.sequence_number(p) or 0, p.name)
+    )
     results: list[SegmentResult] = []
     manifest: VerificationReport | None = None
     for segment in ordered:

@@ -100,7 +100,9 @@ class ExpectSigner(Policy):
         if self.name in signer.subject_values("CN") or self.name == signer.common_name:
             return True
         wanted = self.name.casefold() if "@" in self.name else None
-        return wanted is not None and any(e.casefold() == wanted for e in signer.emails + ((signer.email,) if signer.email else ()))
+        return wanted is not None and any(
+            e.casefold() == wanted for e in signer.emails + ((signer.email,) if signer.email else ())
+        )
 
     def check(self, report: VerificationReport) -> str | None:
         if report.signer is not None and self.matches(report.signer):
@@ -167,8 +169,10 @@ class RequireTimestamp(Policy):
         if report.timestamped:
             return None
         if report.timestamp is not None:
-            return (f"a trusted time-stamp is required, but the one by {report.timestamp.authority} "
-                    "is not vouched for by any TSA trust source")
+            return (
+                f"a trusted time-stamp is required, but the one by {report.timestamp.authority} "
+                "is not vouched for by any TSA trust source"
+            )
         return "a trusted time-stamp is required, but the signing time comes only from the signer's own clock"
 
     def describe(self) -> str:
@@ -179,8 +183,10 @@ class _Composite(Policy):
     def __init__(self, policies: Iterable[Policy]) -> None:
         self.policies = tuple(policies)
         if not self.policies:
-            raise UsageError(f"{type(self).__name__} needs at least one policy",
-                             hint="an empty policy list would accept any signer; give the policies to check")
+            raise UsageError(
+                f"{type(self).__name__} needs at least one policy",
+                hint="an empty policy list would accept any signer; give the policies to check",
+            )
         for policy in self.policies:
             if not isinstance(policy, Policy):
                 raise UsageError(f"{policy!r} is not a policy", hint="give ExpectSigner, ExpectOrganization, … objects")

@@ -15,8 +15,19 @@ from typing import Any
 from provenance.credentials.model import Action, Status, StatusKind, Thumbnail
 from provenance.errors import ExitCode
 
-__all__ = ["SCHEMA", "Action", "Ingredient", "SignerIdentity", "Status", "StatusKind", "Thumbnail",
-           "TimeSource", "TimeStampInfo", "VerificationReport", "Verdict"]
+__all__ = [
+    "SCHEMA",
+    "Action",
+    "Ingredient",
+    "SignerIdentity",
+    "Status",
+    "StatusKind",
+    "Thumbnail",
+    "TimeSource",
+    "TimeStampInfo",
+    "VerificationReport",
+    "Verdict",
+]
 
 SCHEMA = "provenance.verification/1"
 

@@ -68,13 +68,14 @@ from typing import TYPE_CHECKING
 from provenance.credentials.model import ChainNode, Manifest, SignatureInfo, Status, StatusKind, utc_text
 from provenance.errors import ExitCode
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verification.report import Ingredient, SignerIdentity, TimeStampInfo, VerificationReport, Verdict
+from provenance.verification.report import Ingredient, SignerIdentity, TimeStampInfo, Verdict, VerificationReport
 
 if TYPE_CHECKING:
     from provenance.verification.policy import Policy
 
 
 # --- 1. status families ------------------------------------------------------
+
 
 class Effect(str, enum.Enum):
     """What a failure code does to a manifest's verdict."""
@@ -95,43 +96,94 @@ def _family(effect: Effect, *codes: str) -> dict[str, Effect]:
 #: as c2pa-rs 0.91 reports them), by family.
 FAILURE_EFFECTS: dict[str, Effect] = {
     # the hard binding and the hashed URIs: bytes changed after signing
-    **_family(Effect.TAMPERED,
-              "assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch",
-              "assertion.collectionHash.mismatch", "assertion.hashedURI.mismatch", "hashedURI.mismatch",
-              "ingredient.manifest.mismatch", "ingredient.claimSignature.mismatch", "ingredient.hashedURI.mismatch"),
+    **_family(
+        Effect.TAMPERED,
+        "assertion.dataHash.mismatch",
+        "assertion.bmffHash.mismatch",
+        "assertion.boxesHash.mismatch",
+        "assertion.collectionHash.mismatch",
+        "assertion.hashedURI.mismatch",
+        "hashedURI.mismatch",
+        "ingredient.manifest.mismatch",
+        "ingredient.claimSignature.mismatch",
+        "ingredient.hashedURI.mismatch",
+    ),
     # trust
     **_family(Effect.UNTRUSTED, "signingCredential.untrusted"),
     # time-stamps that are only not trusted: the signer's clock is used
     **_family(Effect.TIME, "timeStamp.untrusted", "timeStamp.outsideValidity"),
     # the signature and its credential
-    **_family(Effect.INVALID,
-              "claimSignature.missing", "claimSignature.mismatch", "claimSignature.outsideValidity",
-              "signingCredential.invalid", "signingCredential.expired", "signingCredential.revoked",
-              "signingCredential.ocsp.revoked", "signingCredential.ocsp.unknown",
-              "timeStamp.mismatch", "timeStamp.malformed", "algorithm.unsupported"),
+    **_family(
+        Effect.INVALID,
+        "claimSignature.missing",
+        "claimSignature.mismatch",
+        "claimSignature.outsideValidity",
+        "signingCredential.invalid",
+        "signingCredential.expired",
+        "signingCredential.revoked",
+        "signingCredential.ocsp.revoked",
+        "signingCredential.ocsp.unknown",
+        "timeStamp.mismatch",
+        "timeStamp.malformed",
+        "algorithm.unsupported",
+    ),
     # the claim and the manifest
-    **_family(Effect.INVALID,
-              "claim.malformed", "claim.missing", "claim.multiple", "claim.hardBindings.missing",
-              "claim.required.missing", "claim.cbor.invalid", "manifest.inaccessible", "manifest.missing",
-              "manifest.multipleParents", "manifest.update.invalid", "manifest.update.wrongParents",
-              "manifest.timestamp.invalid", "manifest.timestamp.wrongParents", "manifest.compressed.invalid",
-              "hashedURI.missing", "general.error"),
+    **_family(
+        Effect.INVALID,
+        "claim.malformed",
+        "claim.missing",
+        "claim.multiple",
+        "claim.hardBindings.missing",
+        "claim.required.missing",
+        "claim.cbor.invalid",
+        "manifest.inaccessible",
+        "manifest.missing",
+        "manifest.multipleParents",
+        "manifest.update.invalid",
+        "manifest.update.wrongParents",
+        "manifest.timestamp.invalid",
+        "manifest.timestamp.wrongParents",
+        "manifest.compressed.invalid",
+        "hashedURI.missing",
+        "general.error",
+    ),
     # assertions
-    **_family(Effect.INVALID,
-              "assertion.multipleHardBindings", "assertion.missing", "assertion.undeclared", "assertion.inaccessible",
-              "assertion.notRedacted", "assertion.selfRedacted", "assertion.required.missing",
-              "assertion.json.invalid", "assertion.cbor.invalid", "assertion.outsideManifest",
-              "assertion.hashedURI.missing", "assertion.action.ingredientMismatch", "assertion.action.redacted",
-              "assertion.action.malformed", "assertion.action.redactionMismatch", "assertion.dataHash.malformed",
-              "assertion.dataHash.redacted", "assertion.bmffHash.malformed", "assertion.boxesHash.malformed",
-              "assertion.boxesHash.unknownBox", "assertion.cloud-data.hardBinding", "assertion.cloud-data.actions",
-              "assertion.cloud-data.malformed", "assertion.collectionHash.incorrectFileCount",
-              "assertion.collectionHash.invalidURI", "assertion.collectionHash.malformed",
-              "assertion.multiAssetHash.malformed", "assertion.multiAssetHash.missingPart",
-              "assertion.ingredient.malformed", "assertion.metadata.disallowed", "assertion.timestamp.malformed"),
+    **_family(
+        Effect.INVALID,
+        "assertion.multipleHardBindings",
+        "assertion.missing",
+        "assertion.undeclared",
+        "assertion.inaccessible",
+        "assertion.notRedacted",
+        "assertion.selfRedacted",
+        "assertion.required.missing",
+        "assertion.json.invalid",
+        "assertion.cbor.invalid",
+        "assertion.outsideManifest",
+        "assertion.hashedURI.missing",
+        "assertion.action.ingredientMismatch",
+        "assertion.action.redacted",
+        "assertion.action.malformed",
+        "assertion.action.redactionMismatch",
+        "assertion.dataHash.malformed",
+        "assertion.dataHash.redacted",
+        "assertion.bmffHash.malformed",
+        "assertion.boxesHash.malformed",
+        "assertion.boxesHash.unknownBox",
+        "assertion.cloud-data.hardBinding",
+        "assertion.cloud-data.actions",
+        "assertion.cloud-data.malformed",
+        "assertion.collectionHash.incorrectFileCount",
+        "assertion.collectionHash.invalidURI",
+        "assertion.collectionHash.malformed",
+        "assertion.multiAssetHash.malformed",
+        "assertion.multiAssetHash.missingPart",
+        "assertion.ingredient.malformed",
+        "assertion.metadata.disallowed",
+        "assertion.timestamp.malformed",
+    ),
     # ingredients
-    **_family(Effect.INVALID,
-              "ingredient.manifest.missing", "ingredient.claimSignature.missing"),
+    **_family(Effect.INVALID, "ingredient.manifest.missing", "ingredient.claimSignature.missing"),
 }
 
 #: Families known by prefix: every code of the family has this effect.
@@ -176,6 +228,7 @@ def deciding_failure(statuses: Iterable[Status]) -> Status | None:
 
 # --- 2. one manifest --------------------------------------------------------
 
+
 def manifest_verdict(statuses: Sequence[Status]) -> Verdict:
     """The verdict for one manifest's statuses."""
     effects = {effect(s) for s in statuses}
@@ -192,6 +245,7 @@ def manifest_verdict(statuses: Sequence[Status]) -> Verdict:
 
 # --- 3. pins ---------------------------------------------------------------
 
+
 def apply_pin(statuses: Sequence[Status], signature: SignatureInfo, trust: TrustStore) -> tuple[Status, ...]:
     """*statuses* with ``signingCredential.untrusted`` replaced by a trusted
     status when an ``allowed`` source pins the leaf and nothing else decides
@@ -204,12 +258,17 @@ def apply_pin(statuses: Sequence[Status], signature: SignatureInfo, trust: Trust
         return tuple(statuses)
     untrusted = deciding[0]
     kept = [s for s in statuses if s is not untrusted]
-    trusted = Status("signingCredential.trusted", StatusKind.SUCCESS,
-                     f"end-entity certificate pinned in {pinned} (checked by provenance)", untrusted.url)
+    trusted = Status(
+        "signingCredential.trusted",
+        StatusKind.SUCCESS,
+        f"end-entity certificate pinned in {pinned} (checked by provenance)",
+        untrusted.url,
+    )
     return (trusted, *kept)
 
 
 # --- 4. TSA separation ------------------------------------------------------
+
 
 def tsa_only_source(signature: SignatureInfo, trust: TrustStore) -> str | None:
     """The ``tsa`` source that c2pa-rs let vouch for this *signer*, when no
@@ -230,6 +289,7 @@ def signer_verdict(statuses: Sequence[Status], signature: SignatureInfo, trust: 
 
 # --- 5. time-stamps ----------------------------------------------------------
 
+
 def judge_timestamp(signature: SignatureInfo, statuses: Sequence[Status], trust: TrustStore) -> TimeStampInfo | None:
     """The claim signature's time-stamp, trusted only when c2pa-rs validated
     it *and* a ``tsa`` source vouches for the authority."""
@@ -238,11 +298,13 @@ def judge_timestamp(signature: SignatureInfo, statuses: Sequence[Status], trust:
     token = signature.timestamps[0]
     c2pa_trusted = any(s.code == "timeStamp.trusted" and s.kind is StatusKind.SUCCESS for s in statuses)
     vouched = trust.vouching_source(token.chain, kinds={SourceKind.TSA}) if c2pa_trusted else None
-    return TimeStampInfo(time=utc_text(token.gen_time), authority=token.authority,
-                         trusted=vouched is not None, trusted_by=vouched)
+    return TimeStampInfo(
+        time=utc_text(token.gen_time), authority=token.authority, trusted=vouched is not None, trusted_by=vouched
+    )
 
 
 # --- 6. ingredients -----------------------------------------------------------
+
 
 def ingredient_statuses(recorded: Sequence[Status], found: Sequence[Status]) -> tuple[Status, ...]:
     """Recorded ingredient statuses, updated by what validation finds now
@@ -256,6 +318,7 @@ def ingredient_statuses(recorded: Sequence[Status], found: Sequence[Status]) -> 
 
 
 # --- judging a manifest: rules 2 to 6 together --------------------------------
+
 
 @dataclass(frozen=True)
 class Judgement:
@@ -277,8 +340,13 @@ def judge(manifest: Manifest, trust: TrustStore, *, statuses: Sequence[Status] |
     found = apply_pin(manifest.statuses if statuses is None else statuses, manifest.signature, trust)
     verdict = signer_verdict(found, manifest.signature, trust)
     trusted_by = trust.vouching_source(manifest.signature.chain) if verdict is Verdict.VERIFIED else None
-    return Judgement(verdict, found, trusted_by, judge_timestamp(manifest.signature, found, trust),
-                     tsa_only_source(manifest.signature, trust))
+    return Judgement(
+        verdict,
+        found,
+        trusted_by,
+        judge_timestamp(manifest.signature, found, trust),
+        tsa_only_source(manifest.signature, trust),
+    )
 
 
 def judge_node(node: ChainNode, trust: TrustStore) -> Judgement:
@@ -361,8 +429,11 @@ def summarize(report: VerificationReport) -> tuple[str | None, Verdict | None]:
     line = parent_chain(report.ingredients)
     for node in line[:-1]:
         if node.verdict is not Verdict.VERIFIED:
-            parts.append(f"edited by {_who(node.signer)} ({phrase(node.verdict, node.status)})"
-                         if node.verdict is not Verdict.NO_CREDENTIALS else f"{node.title or 'an edit'} not signed")
+            parts.append(
+                f"edited by {_who(node.signer)} ({phrase(node.verdict, node.status)})"
+                if node.verdict is not Verdict.NO_CREDENTIALS
+                else f"{node.title or 'an edit'} not signed"
+            )
     if line:
         original = line[-1]
         if original.verdict is Verdict.NO_CREDENTIALS:
@@ -372,12 +443,14 @@ def summarize(report: VerificationReport) -> tuple[str | None, Verdict | None]:
     in_line = {id(n) for n in line}
     for node in _walk(report.ingredients):
         if id(node) not in in_line and node.verdict not in (Verdict.VERIFIED, Verdict.NO_CREDENTIALS):
-            parts.append(f"ingredient {node.title or 'untitled'} by {_who(node.signer)} "
-                         f"({phrase(node.verdict, node.status)})")
+            parts.append(
+                f"ingredient {node.title or 'untitled'} by {_who(node.signer)} ({phrase(node.verdict, node.status)})"
+            )
     return "; ".join(parts), worst(n.verdict for n in _walk(report.ingredients))
 
 
 # --- 8. policy -----------------------------------------------------------------
+
 
 def apply_policy(report: VerificationReport, policy: Policy) -> VerificationReport:
     """*report* judged against an identity *policy*: a verified clip that

@@ -27,8 +27,8 @@ from provenance.verification.report import (
     Ingredient,
     SignerIdentity,
     TimeSource,
-    VerificationReport,
     Verdict,
+    VerificationReport,
 )
 
 
@@ -75,8 +75,9 @@ def _ingredient(node: ChainNode, trust: TrustStore) -> Ingredient:
     judged = rules.judge_node(node, trust)
     manifest = node.manifest
     if manifest is None:
-        return Ingredient(title=node.link.title, relationship=node.link.relationship,
-                          verdict=judged.verdict, status=judged.statuses)
+        return Ingredient(
+            title=node.link.title, relationship=node.link.relationship, verdict=judged.verdict, status=judged.statuses
+        )
     return Ingredient(
         title=node.link.title,
         relationship=node.link.relationship,
@@ -105,19 +106,26 @@ def _warning_notes(judged: rules.Judgement) -> list[str]:
         kind = rules.effect(status)
         detail = f"{status.code}: {status.explanation}" if status.explanation else status.code
         if kind is rules.Effect.IDENTITY:
-            notes.append(f"the CAWG identity assertion is not vouched for or not valid ({detail}); "
-                         "the identity it names is not confirmed, the C2PA signature is not affected")
+            notes.append(
+                f"the CAWG identity assertion is not vouched for or not valid ({detail}); "
+                "the identity it names is not confirmed, the C2PA signature is not affected"
+            )
         elif kind is rules.Effect.UNKNOWN:
-            notes.append(f"c2pa-rs reported a check provenance does not know ({detail}); "
-                         "counted as a warning, not as a failure")
+            notes.append(
+                f"c2pa-rs reported a check provenance does not know ({detail}); counted as a warning, not as a failure"
+            )
     return notes
 
 
 def _report(path: Path, store: ManifestStore, trust: TrustStore, *, credentials_source: str) -> VerificationReport:
     manifest = store.active
     if manifest is None:
-        return VerificationReport(file=str(path), verdict=Verdict.INVALID, credentials_source=credentials_source,
-                                  notes=("the manifest store names no active manifest",))
+        return VerificationReport(
+            file=str(path),
+            verdict=Verdict.INVALID,
+            credentials_source=credentials_source,
+            notes=("the manifest store names no active manifest",),
+        )
     judged = rules.judge(manifest, trust)
     ingredients = tuple(_ingredient(node, trust) for node in store.tree)
     stamp = judged.timestamp
@@ -129,11 +137,15 @@ def _report(path: Path, store: ManifestStore, trust: TrustStore, *, credentials_
         time_source = TimeSource.SIGNER_CLOCK
     notes: list[str] = []
     if judged.tsa_only:
-        notes.append(f"the signer chains only to {judged.tsa_only}, a time-stamping authority list; "
-                     "TSA roots vouch for signing times, never for signers")
+        notes.append(
+            f"the signer chains only to {judged.tsa_only}, a time-stamping authority list; "
+            "TSA roots vouch for signing times, never for signers"
+        )
     if stamp is not None and not stamp.trusted:
-        notes.append(f"the time-stamp by {stamp.authority} is not vouched for by any TSA trust source; "
-                     "the signer's own clock is used")
+        notes.append(
+            f"the time-stamp by {stamp.authority} is not vouched for by any TSA trust source; "
+            "the signer's own clock is used"
+        )
     notes.extend(_warning_notes(judged))
     source_type = manifest.digital_source_type or _inherited_source_type(ingredients)
     return VerificationReport(
@@ -178,22 +190,37 @@ def _read_sidecar(path: Path) -> bytes:
     """The sidecar's bytes: a regular file (never a FIFO that would block),
     at most :data:`MAX_SIDECAR_BYTES`."""
     if not path.exists():
-        raise InputError(f"{path}: sidecar manifest not found", hint="check the sidecar's path", reason="sidecar_not_found")
+        raise InputError(
+            f"{path}: sidecar manifest not found", hint="check the sidecar's path", reason="sidecar_not_found"
+        )
     with open_input(path) as fh:
         try:
             data = fh.read(MAX_SIDECAR_BYTES + 1)
         except OSError as exc:
-            raise InputError(f"{path}: cannot read the sidecar ({exc.strerror})", hint="check its permissions") from None
+            raise InputError(
+                f"{path}: cannot read the sidecar ({exc.strerror})", hint="check its permissions"
+            ) from None
     if len(data) > MAX_SIDECAR_BYTES:
-        raise InputError(f"{path}: larger than {MAX_SIDECAR_BYTES >> 20} MiB: not a sidecar manifest store",
-                         hint="give the .c2pa file that sign_sidecar() writes", reason="not_a_sidecar")
+        raise InputError(
+            f"{path}: larger than {MAX_SIDECAR_BYTES >> 20} MiB: not a sidecar manifest store",
+            hint="give the .c2pa file that sign_sidecar() writes",
+            reason="not_a_sidecar",
+        )
     if not data:
-        raise InputError(f"{path}: the sidecar is empty", hint="give the .c2pa file that sign_sidecar() writes", reason="not_a_sidecar")
+        raise InputError(
+            f"{path}: the sidecar is empty",
+            hint="give the .c2pa file that sign_sidecar() writes",
+            reason="not_a_sidecar",
+        )
     return data
 
 
 def load_credentials(
-    path: Path, *, trust: TrustStore, manifest: Path | None = None, find_sidecar: bool = True,
+    path: Path,
+    *,
+    trust: TrustStore,
+    manifest: Path | None = None,
+    find_sidecar: bool = True,
     any_format: bool = False,
 ) -> Credentials:
     """Find and validate the credentials of *path*: the sidecar *manifest*
@@ -210,10 +237,15 @@ def load_credentials(
         except ProvenanceError as exc:
             raise InputError(
                 f"{manifest}: not a readable C2PA manifest store ({exc.message.removeprefix(f'{path}: ')})",
-                hint="give the .c2pa file that sign_sidecar() writes", reason="not_a_sidecar",
+                hint="give the .c2pa file that sign_sidecar() writes",
+                reason="not_a_sidecar",
             ) from None
         if data is None:
-            raise InputError(f"{manifest}: holds no manifest", hint="give the .c2pa file that sign_sidecar() writes", reason="not_a_sidecar")
+            raise InputError(
+                f"{manifest}: holds no manifest",
+                hint="give the .c2pa file that sign_sidecar() writes",
+                reason="not_a_sidecar",
+            )
         return Credentials(fmt, data, "sidecar", manifest, store)
     try:
         fmt = formats.detect(path)
@@ -237,9 +269,7 @@ def load_credentials(
     return Credentials(fmt, data, "embedded" if data is not None else None)
 
 
-def report_from_store(
-    path: Path, credentials: Credentials, *, trust: TrustStore
-) -> VerificationReport:
+def report_from_store(path: Path, credentials: Credentials, *, trust: TrustStore) -> VerificationReport:
     """The report for credentials already loaded by :func:`load_credentials`."""
     if credentials.store is None:
         ref = stripped_manifest_reference(path)
@@ -250,11 +280,15 @@ def report_from_store(
     if credentials.sidecar is not None:
         notes.extend(_sidecar_notes(path, credentials.sidecar, report))
     if credentials.source == "embedded" and (found := sidecars.find_sidecar(path)) is not None:
-        notes.append(f"a sidecar manifest ({found.name}) is also next to this clip; the embedded one was verified. "
-                     f"Verify the sidecar with --manifest {found}")
+        notes.append(
+            f"a sidecar manifest ({found.name}) is also next to this clip; the embedded one was verified. "
+            f"Verify the sidecar with --manifest {found}"
+        )
     if any(s.code == "assertion.bmffHash.mismatch" for s in report.failures) and fragments.is_init_segment(path):
-        notes.append("this is the init segment of a fragmented MP4: its hash covers the media segments; "
-                     "verify it with --segments GLOB")
+        notes.append(
+            "this is the init segment of a fragmented MP4: its hash covers the media segments; "
+            "verify it with --segments GLOB"
+        )
     summary, chain_verdict = rules.summarize(report)
     return replace(
         report,
@@ -271,8 +305,10 @@ def _sidecar_notes(path: Path, sidecar: Path, report: VerificationReport) -> lis
     if not any(s.code == "assertion.dataHash.mismatch" for s in report.failures):
         return []
     if report.title and report.title != path.name:
-        return [f"the sidecar {sidecar.name} belongs to another clip: it was signed for {report.title!r}, "
-                f"and its hash does not match {path.name}"]
+        return [
+            f"the sidecar {sidecar.name} belongs to another clip: it was signed for {report.title!r}, "
+            f"and its hash does not match {path.name}"
+        ]
     return [f"{path.name} changed after its sidecar {sidecar.name} was signed"]
 
 
@@ -314,9 +350,13 @@ def verify(
         # Whatever is wrong with the input (the clip, a sidecar, credentials
         # c2pa cannot parse) is a report, never an exception.
         input_error = isinstance(exc, InputError)
-        return VerificationReport(file=str(path), verdict=Verdict.ERROR, error=_unreadable(path, exc),
-                                  error_reason=exc.reason if input_error else "credentials_unreadable",
-                                  error_hint=exc.hint if input_error else None)
+        return VerificationReport(
+            file=str(path),
+            verdict=Verdict.ERROR,
+            error=_unreadable(path, exc),
+            error_reason=exc.reason if input_error else "credentials_unreadable",
+            error_hint=exc.hint if input_error else None,
+        )
     return rules.apply_policy(report, policy) if policy is not None else report
 
 
@@ -325,5 +365,7 @@ def _unreadable(path: Path, exc: ProvenanceError) -> str:
     if isinstance(exc, InputError):
         return exc.diagnostics()
     detail = exc.message.removeprefix(f"{path}: ")
-    return (f"{path}: its content credentials cannot be read ({detail}); "
-            "the manifest store is damaged or not C2PA: verify an intact copy")
+    return (
+        f"{path}: its content credentials cannot be read ({detail}); "
+        "the manifest store is damaged or not C2PA: verify an intact copy"
+    )

@@ -87,7 +87,9 @@ def test_verify_json_and_every_exit_code(run, make_clip, pki, tmp_path: Path) ->
         fh.seek(boxes.media_data_offset(out) + 10)
         fh.write(b"\x00\x01\x02")
     tampered = run("verify", out)
-    assert tampered.exit_code == 1 and "TAMPERED" in tampered.output and "assertion.bmffHash.mismatch" in tampered.output
+    assert (
+        tampered.exit_code == 1 and "TAMPERED" in tampered.output and "assertion.bmffHash.mismatch" in tampered.output
+    )
 
 
 def test_verify_verbose_lists_success_codes(run, signed_clip: Path) -> None:

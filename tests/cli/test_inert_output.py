@@ -109,8 +109,9 @@ def test_batch_summary_and_its_failures_are_inert(run, clips: HostileClips, tmp_
     assert {Path(r["file"]).name for r in records} == {hostile.NAME, broken.name}
 
 
-def test_the_progress_bar_shows_no_file_bytes(run, clips: HostileClips, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_progress_bar_shows_no_file_bytes(
+    run, clips: HostileClips, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
 
     from rich.console import Console
@@ -154,8 +155,13 @@ def test_box_types_from_a_malformed_file_are_shown_escaped(run, make_clip, tmp_p
 def _run_in_pty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     """Run provenance with stdout and stderr on a real terminal (a pty)."""
     leader, follower = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-c", "from provenance.cli import main; raise SystemExit(main())",
-                                *args], stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from provenance.cli import main; raise SystemExit(main())", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+    )
     os.close(follower)
     chunks = []
     try:
@@ -212,24 +218,65 @@ def test_every_report_field_on_the_card_is_inert() -> None:
     from provenance.cli.render import card, fragments_card, headline
     from provenance.verification.fragments import FragmentedReport, SegmentResult
     from provenance.verification.report import (
-        Action, Ingredient, SignerIdentity, Status, StatusKind, TimeStampInfo, VerificationReport, Verdict)
+        Action,
+        Ingredient,
+        SignerIdentity,
+        Status,
+        StatusKind,
+        TimeStampInfo,
+        Verdict,
+        VerificationReport,
+    )
 
     failure = Status(code="assertion.hashedURI.mismatch" + EVIL, kind=StatusKind.FAILURE, explanation=EVIL)
     signer = SignerIdentity(common_name=EVIL, organization=EVIL, issuer=EVIL, trusted_by=EVIL, email=EVIL)
-    node = Ingredient(title=EVIL, relationship=EVIL, verdict=Verdict.TAMPERED, signer=signer, signed_at=EVIL,
-                      actions=(Action(EVIL, parameters={EVIL: EVIL}),), digital_source_type=EVIL, status=(failure,))
+    node = Ingredient(
+        title=EVIL,
+        relationship=EVIL,
+        verdict=Verdict.TAMPERED,
+        signer=signer,
+        signed_at=EVIL,
+        actions=(Action(EVIL, parameters={EVIL: EVIL}),),
+        digital_source_type=EVIL,
+        status=(failure,),
+    )
     report = VerificationReport(
-        file=EVIL, verdict=Verdict.WRONG_SIGNER, signer=signer, signed_at=EVIL, generator=EVIL, title=EVIL,
-        actions=(Action(EVIL, digital_source_type=EVIL, parameters={"k": EVIL}),), digital_source_type=EVIL,
-        ingredients=(node,), status=(failure,), credentials_source="sidecar", notes=(EVIL,), sidecar=EVIL,
-        chain_summary=EVIL, chain_verdict=Verdict.TAMPERED, policy_failures=(EVIL,),
-        timestamp=TimeStampInfo(time=EVIL, authority=EVIL, trusted=True, trusted_by=EVIL))
+        file=EVIL,
+        verdict=Verdict.WRONG_SIGNER,
+        signer=signer,
+        signed_at=EVIL,
+        generator=EVIL,
+        title=EVIL,
+        actions=(Action(EVIL, digital_source_type=EVIL, parameters={"k": EVIL}),),
+        digital_source_type=EVIL,
+        ingredients=(node,),
+        status=(failure,),
+        credentials_source="sidecar",
+        notes=(EVIL,),
+        sidecar=EVIL,
+        chain_summary=EVIL,
+        chain_verdict=Verdict.TAMPERED,
+        policy_failures=(EVIL,),
+        timestamp=TimeStampInfo(time=EVIL, authority=EVIL, trusted=True, trusted_by=EVIL),
+    )
     error = VerificationReport(file=EVIL, verdict=Verdict.ERROR, error=EVIL)
-    fragments = FragmentedReport(init=EVIL, verdict=Verdict.TAMPERED, manifest=report, missing=(3,), segments=(
-        SegmentResult(file=EVIL, verdict=Verdict.TAMPERED, sequence_number=1, failures=(failure,)),
-        SegmentResult(file=EVIL, verdict=Verdict.ERROR, sequence_number=2, error=EVIL)))
-    for shown in (card(report, verbose=True), card(error), headline(report), headline(error),
-                  fragments_card(fragments)):
+    fragments = FragmentedReport(
+        init=EVIL,
+        verdict=Verdict.TAMPERED,
+        manifest=report,
+        missing=(3,),
+        segments=(
+            SegmentResult(file=EVIL, verdict=Verdict.TAMPERED, sequence_number=1, failures=(failure,)),
+            SegmentResult(file=EVIL, verdict=Verdict.ERROR, sequence_number=2, error=EVIL),
+        ),
+    )
+    for shown in (
+        card(report, verbose=True),
+        card(error),
+        headline(report),
+        headline(error),
+        fragments_card(fragments),
+    ):
         out = _screen(shown)
         assert_inert(out)
         assert "\\x1b[2K\\x1b[1A" in out and "\\u202e" in out

@@ -36,17 +36,31 @@ def mini() -> MiniCA:
 def test_an_org_ca_issues_to_two_creators_who_each_sign_as_themselves(run, make_clip, tmp_path: Path) -> None:
     run.env["CA_PASS"] = "org secret"
     ca = tmp_path / "ca"
-    made = run("keys", "ca", "init", "--dir", ca, "--org", "Acme News", "--country", "gb", "--passphrase-env", "CA_PASS")
+    made = run(
+        "keys", "ca", "init", "--dir", ca, "--org", "Acme News", "--country", "gb", "--passphrase-env", "CA_PASS"
+    )
     assert made.exit_code == 0, made.output
     assert b"ENCRYPTED" in (ca / "issuing-ca.key").read_bytes() and "PRIVATE" not in made.output
     clip = make_clip("mp4")
     for name, email in (("Jane Doe", "jane@acme.example"), ("Omar Haddad", "omar@acme.example")):
         home = tmp_path / name.split()[0].lower()
-        req = run("keys", "request", "--name", name, "--org", "Acme News", "--country", "GB", "--email", email, "--dir", home)
+        req = run(
+            "keys", "request", "--name", name, "--org", "Acme News", "--country", "GB", "--email", email, "--dir", home
+        )
         assert req.exit_code == 0, req.output
         assert stat.S_IMODE((home / "signer.key").stat().st_mode) == 0o600
-        issued = run("keys", "issue", home / "signer.csr", "--ca", ca, "-o", home / "chain.pem",
-                     "--passphrase-env", "CA_PASS", "--json")
+        issued = run(
+            "keys",
+            "issue",
+            home / "signer.csr",
+            "--ca",
+            ca,
+            "-o",
+            home / "chain.pem",
+            "--passphrase-env",
+            "CA_PASS",
+            "--json",
+        )
         assert issued.exit_code == 0, issued.output
         assert json.loads(issued.output)["email"] == email
         assert run("keys", "check", home / "chain.pem").exit_code == 0
@@ -68,17 +82,37 @@ def test_an_org_ca_issues_to_two_creators_who_each_sign_as_themselves(run, make_
 def test_issue_refuses_a_wrong_ca_passphrase_and_a_bad_csr(run, tmp_path: Path) -> None:
     run.env["CA_PASS"] = "right"
     ca = tmp_path / "ca"
-    assert run("keys", "ca", "init", "--dir", ca, "--org", "Acme", "--country", "US", "--passphrase-env", "CA_PASS").exit_code == 0
-    assert run("keys", "request", "--name", "A", "--org", "Acme", "--country", "US", "--dir", tmp_path / "a").exit_code == 0
+    assert (
+        run(
+            "keys", "ca", "init", "--dir", ca, "--org", "Acme", "--country", "US", "--passphrase-env", "CA_PASS"
+        ).exit_code
+        == 0
+    )
+    assert (
+        run("keys", "request", "--name", "A", "--org", "Acme", "--country", "US", "--dir", tmp_path / "a").exit_code
+        == 0
+    )
     run.env["CA_PASS"] = "wrong"
-    wrong = run("keys", "issue", tmp_path / "a" / "signer.csr", "--ca", ca, "-o", tmp_path / "c.pem", "--passphrase-env", "CA_PASS")
+    wrong = run(
+        "keys",
+        "issue",
+        tmp_path / "a" / "signer.csr",
+        "--ca",
+        ca,
+        "-o",
+        tmp_path / "c.pem",
+        "--passphrase-env",
+        "CA_PASS",
+    )
     assert wrong.exit_code == IDENTITY and "wrong passphrase" in _one_line_error(wrong.output)
     bad = tmp_path / "bad.csr"
     bad.write_text("hello")
     refused = run("keys", "issue", bad, "--ca", ca, "-o", tmp_path / "c.pem")
     assert refused.exit_code == IDENTITY and "not a certificate signing request" in _one_line_error(refused.output)
     assert not (tmp_path / "c.pem").exists()
-    too_long = run("keys", "issue", tmp_path / "a" / "signer.csr", "--ca", ca, "-o", tmp_path / "c.pem", "--days", "400")
+    too_long = run(
+        "keys", "issue", tmp_path / "a" / "signer.csr", "--ca", ca, "-o", tmp_path / "c.pem", "--days", "400"
+    )
     assert too_long.exit_code == 2
 
 
@@ -100,10 +134,15 @@ def test_keys_check_lists_findings_with_rules_and_exit_code(run, mini: MiniCA, t
     assert result.exit_code == IDENTITY
     lines = result.output.strip().splitlines()
     assert "2 findings, 1 that validators reject" in lines[0]
-    assert any("anyExtendedKeyUsage" in line and "MUST NOT" in line and "validators reject it" in line for line in lines)
+    assert any(
+        "anyExtendedKeyUsage" in line and "MUST NOT" in line and "validators reject it" in line for line in lines
+    )
     assert any("valid for 400 days" in line and "max 366 days" in line and "profile only" in line for line in lines)
     data = json.loads(run("keys", "check", chain, "--json").output)
-    assert {f["code"]: f["severity"] for f in data["findings"]} == {"eku-any": "rejected", "validity-too-long": "profile"}
+    assert {f["code"]: f["severity"] for f in data["findings"]} == {
+        "eku-any": "rejected",
+        "validity-too-long": "profile",
+    }
     assert data["signable"] is False
     good = tmp_path / "good.pem"
     good.write_bytes(certs.pem(mini.leaf()[1], mini.issuing))
@@ -133,8 +172,11 @@ def test_sign_refuses_a_certificate_validators_reject(run, mini: MiniCA, make_cl
 def test_import_pkcs12_round_trip_then_sign(run, mini: MiniCA, make_clip, tmp_path: Path) -> None:
     key, leaf = mini.leaf()
     p12 = tmp_path / "jane.p12"
-    p12.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"jane", key, leaf, [mini.issuing, mini.root], serialization.BestAvailableEncryption(b"from the CA")))
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"jane", key, leaf, [mini.issuing, mini.root], serialization.BestAvailableEncryption(b"from the CA")
+        )
+    )
     run.env["P12_PASS"] = "wrong"
     wrong = run("keys", "import", p12, "--dir", tmp_path / "keys", "--in-passphrase-env", "P12_PASS")
     assert wrong.exit_code == IDENTITY and "wrong passphrase" in _one_line_error(wrong.output)
@@ -161,16 +203,20 @@ def test_import_refuses_what_validators_reject(run, mini: MiniCA, tmp_path: Path
     assert not (tmp_path / "keys").exists()
 
 
-def test_sidecars_remuxes_and_edits_refuse_a_certificate_validators_reject(run, mini: MiniCA, signed_clip: Path,
-                                                                            tmp_path: Path) -> None:
+def test_sidecars_remuxes_and_edits_refuse_a_certificate_validators_reject(
+    run, mini: MiniCA, signed_clip: Path, tmp_path: Path
+) -> None:
     key, leaf = mini.leaf(ca=True)
     key_file, chain = tmp_path / "k.pem", tmp_path / "chain.pem"
     key_file.write_bytes(private_key_pem(key))
     os.chmod(key_file, 0o600)
     chain.write_bytes(certs.pem(leaf, mini.issuing))
     before = sha256(signed_clip)
-    for args in (["sign", signed_clip, "--sidecar"], ["sign", signed_clip, "--remux", "-o", tmp_path / "o.mov"],
-                 ["trim", signed_clip, "-o", tmp_path / "o.mp4", "--end", "0.5"]):
+    for args in (
+        ["sign", signed_clip, "--sidecar"],
+        ["sign", signed_clip, "--remux", "-o", tmp_path / "o.mov"],
+        ["trim", signed_clip, "-o", tmp_path / "o.mp4", "--end", "0.5"],
+    ):
         result = run(*args, "--key", key_file, "--cert", chain)
         assert result.exit_code == IDENTITY, result.output
         assert "cA=TRUE" in _one_line_error(result.output)

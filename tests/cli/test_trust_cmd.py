@@ -16,7 +16,9 @@ def _one_line_error(output: str) -> str:
     return lines[0]
 
 
-def test_third_party_file_trusted_through_a_source_added_from_a_url(run, corpus: Path, http_site, tmp_path: Path) -> None:
+def test_third_party_file_trusted_through_a_source_added_from_a_url(
+    run, corpus: Path, http_site, tmp_path: Path
+) -> None:
     clip = corpus / "signed/video1.mp4"
     before = sha256(clip)
     untrusted = run("verify", clip, "--json")
@@ -40,8 +42,16 @@ def test_third_party_file_trusted_through_a_source_added_from_a_url(run, corpus:
 
 def test_third_party_file_trusted_through_a_source_added_from_a_file(run, corpus: Path, tmp_path: Path) -> None:
     trust_dir = tmp_path / "elsewhere"
-    added = run("trust", "add", "test-roots", corpus / "certs/c2pa-test-root-bundle.pem",
-                "--title", "C2PA test roots", "--trust-dir", trust_dir)
+    added = run(
+        "trust",
+        "add",
+        "test-roots",
+        corpus / "certs/c2pa-test-root-bundle.pem",
+        "--title",
+        "C2PA test roots",
+        "--trust-dir",
+        trust_dir,
+    )
     assert added.exit_code == 0, added.output
     report = run("verify", corpus / "signed/video1.mp4", "--trust-dir", trust_dir, "--json")
     assert report.exit_code == 0 and json.loads(report.output)["signer"]["trusted_by"] == "C2PA test roots"

@@ -31,9 +31,16 @@ def der() -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Crafted Signer")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.DER)
 
 
@@ -43,8 +50,11 @@ def signature(der: bytes) -> bytes:
 
 
 def test_labels_and_signature_headers_of_a_store(der: bytes) -> None:
-    store = superbox("c2pa", superbox("urn:one", superbox("c2pa.assertions"), signature(der)),
-                     superbox("urn:two", signature(der), large=True))
+    store = superbox(
+        "c2pa",
+        superbox("urn:one", superbox("c2pa.assertions"), signature(der)),
+        superbox("urn:two", signature(der), large=True),
+    )
     assert cose.manifest_labels(store) == ["urn:one", "urn:two"]
     headers = cose.signature_headers(store)
     assert set(headers) == {"urn:one", "urn:two"}

@@ -78,7 +78,9 @@ def test_avi_signs_through_c2pa(make_clip, signer, trust, tmp_path: Path) -> Non
     assert verify(result.output, trust=trust).verdict is Verdict.VERIFIED
 
 
-def test_a_signed_input_is_signed_through_c2pa_with_its_parent(signed_clip: Path, signer, trust, tmp_path: Path) -> None:
+def test_a_signed_input_is_signed_through_c2pa_with_its_parent(
+    signed_clip: Path, signer, trust, tmp_path: Path
+) -> None:
     result = sign(signed_clip, tmp_path / "again.mp4", signer=signer)
     assert result.method == "c2pa-rs" and result.parent_manifest
     assert verify(result.output, trust=trust).verdict is Verdict.VERIFIED

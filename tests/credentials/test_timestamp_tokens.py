@@ -26,12 +26,14 @@ def _damaged(cert_der: bytes) -> bytes:
 
 
 def _response(identity: TSAIdentity) -> bytes:
-    request = tsp.TimeStampReq({
-        "version": "v1",
-        "message_imprint": {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": b"\x01" * 32},
-        "nonce": 7,
-        "cert_req": True,
-    })
+    request = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": b"\x01" * 32},
+            "nonce": 7,
+            "cert_req": True,
+        }
+    )
     return TimeStampAuthority(identity).respond(request.dump())
 
 

@@ -81,6 +81,7 @@ class Result:
 
 # --- cases
 
+
 def make_case(seeds: Seeds, case_seed: int) -> tuple[Case, mutations.Applied]:
     """The mutation *case_seed* draws (one op, sometimes two), applied."""
     rng = random.Random(case_seed)
@@ -119,6 +120,7 @@ def replay(seeds: Seeds, case: Case) -> mutations.Applied:
 
 # --- helpers
 
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -129,7 +131,7 @@ def where(text: str) -> str:
     if not frames:
         return "?"
     path, line, func = frames[-1].groups()
-    return f"{path[path.rindex('/provenance/') + 1:]}:{func}"
+    return f"{path[path.rindex('/provenance/') + 1 :]}:{func}"
 
 
 def _exception_name(text: str) -> str:
@@ -145,6 +147,7 @@ class _Timeout(Exception):
 def _alarm(seconds: float) -> Iterator[None]:
     """Raise _Timeout in this (main) thread after *seconds*: catches a hang
     in Python code; a hang in native code shows as a stuck run instead."""
+
     def fire(signum: int, frame: object) -> None:
         raise _Timeout()
 
@@ -162,6 +165,7 @@ def _leftovers(outdir: Path) -> list[str]:
 
 
 # --- fast mode: the library in-process
+
 
 def check_fast(seeds: Seeds, case: Case, applied: mutations.Applied, work: Path, *, rng: random.Random) -> Result:
     from provenance import ProvenanceError, Verdict, sign, verify
@@ -183,12 +187,21 @@ def check_fast(seeds: Seeds, case: Case, applied: mutations.Applied, work: Path,
             failures.append(Failure(f"{what}: hang", f"{what} took more than {TIMEOUT:.0f} s"))
         except ProvenanceError as exc:
             if not may_raise:
-                failures.append(Failure(f"{what}: raised {type(exc).__name__}", f"{what} raised although documented never to: {exc}"))
+                failures.append(
+                    Failure(
+                        f"{what}: raised {type(exc).__name__}", f"{what} raised although documented never to: {exc}"
+                    )
+                )
             outcome.append(f"{what}=err{int(exc.exit_code)}")
         except Exception as exc:  # noqa: BLE001 - exactly what the fuzzer looks for
             text = traceback.format_exc()
-            failures.append(Failure(f"{what}: {type(exc).__name__} at {where(text)} (CLI exit 70)",
-                                    f"{what} raised {type(exc).__name__}: {exc}", text))
+            failures.append(
+                Failure(
+                    f"{what}: {type(exc).__name__} at {where(text)} (CLI exit 70)",
+                    f"{what} raised {type(exc).__name__}: {exc}",
+                    text,
+                )
+            )
         return None
 
     report = call("verify", lambda: verify(path, trust=trust), may_raise=False)
@@ -197,12 +210,15 @@ def check_fast(seeds: Seeds, case: Case, applied: mutations.Applied, work: Path,
         try:
             json.dumps(report.to_dict())
         except Exception as exc:  # noqa: BLE001
-            failures.append(Failure("verify: report not JSON", f"to_dict() gave no JSON: {exc}", traceback.format_exc()))
+            failures.append(
+                Failure("verify: report not JSON", f"to_dict() gave no JSON: {exc}", traceback.format_exc())
+            )
         if applied.must_not_verify and report.verdict is Verdict.VERIFIED:
-            failures.append(Failure("verify: VERIFIED after protected bytes changed", f"verdict verified although {applied.why}"))
-    if rng.random() < 0.25:
-        if call("show", lambda: inspect(path, trust=trust), may_raise=True) is not None:
-            outcome.append("show=ok")
+            failures.append(
+                Failure("verify: VERIFIED after protected bytes changed", f"verdict verified although {applied.why}")
+            )
+    if rng.random() < 0.25 and call("show", lambda: inspect(path, trust=trust), may_raise=True) is not None:
+        outcome.append("show=ok")
     if rng.random() < 0.25:
         outdir = work / "out"
         shutil.rmtree(outdir, ignore_errors=True)
@@ -210,7 +226,9 @@ def check_fast(seeds: Seeds, case: Case, applied: mutations.Applied, work: Path,
         target = outdir / f"signed{ext}"
         result = call("sign", lambda: sign(path, target, signer=seeds.signer), may_raise=True)
         if result is None and _leftovers(outdir):
-            failures.append(Failure("sign: files left after a failure", f"left in the output folder: {_leftovers(outdir)}"))
+            failures.append(
+                Failure("sign: files left after a failure", f"left in the output folder: {_leftovers(outdir)}")
+            )
         if result is not None:
             outcome.append("sign=ok")
             if not target.is_file():
@@ -219,15 +237,20 @@ def check_fast(seeds: Seeds, case: Case, applied: mutations.Applied, work: Path,
                 # what sign writes must verify, whatever the input held
                 signed = call("verify output", lambda: verify(target, trust=trust), may_raise=False)
                 if signed is not None and signed.verdict is not Verdict.VERIFIED:
-                    failures.append(Failure(f"sign: output verifies as {signed.verdict.value}",
-                                            f"sign succeeded but its output is {signed.verdict.value}: "
-                                            f"{signed.error or [s.code for s in signed.status if s.kind.value == 'failure']}"))
+                    failures.append(
+                        Failure(
+                            f"sign: output verifies as {signed.verdict.value}",
+                            f"sign succeeded but its output is {signed.verdict.value}: "
+                            f"{signed.error or [s.code for s in signed.status if s.kind.value == 'failure']}",
+                        )
+                    )
     if _sha(path) != before:
         failures.append(Failure("input modified", f"{path.name} changed on disk"))
     return Result(case, applied.must_not_verify, applied.why, " ".join(outcome), failures)
 
 
 # --- cli mode: the real command in subprocesses
+
 
 @dataclass(frozen=True)
 class Run:
@@ -248,8 +271,9 @@ def run_cli(args: list[str], *, env: dict[str, str], timeout: float = TIMEOUT) -
     """Run ``provenance ARGS``; wait4 gives the child's own peak RSS."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        proc = subprocess.Popen([str(PROVENANCE_BIN), *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                env=env, preexec_fn=_limit)
+        proc = subprocess.Popen(
+            [str(PROVENANCE_BIN), *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, preexec_fn=_limit
+        )
         timed_out = False
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -265,29 +289,51 @@ def run_cli(args: list[str], *, env: dict[str, str], timeout: float = TIMEOUT) -
         seconds = time.monotonic() - start
         out.seek(0)
         err.seek(0)
-        return Run(args, proc.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
-                   seconds, usage.ru_maxrss / 1024, timed_out)
+        return Run(
+            args,
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            seconds,
+            usage.ru_maxrss / 1024,
+            timed_out,
+        )
 
 
 def cli_env(seeds: Seeds, work: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
     (work / "trust-store").mkdir(exist_ok=True)
-    env.update({"PROVENANCE_TRUST_DIR": str(work / "trust-store"), "PROVENANCE_KEYS_DIR": str(seeds.pki.directory),
-                "COLUMNS": "200", "NO_COLOR": "1"})
+    env.update(
+        {
+            "PROVENANCE_TRUST_DIR": str(work / "trust-store"),
+            "PROVENANCE_KEYS_DIR": str(seeds.pki.directory),
+            "COLUMNS": "200",
+            "NO_COLOR": "1",
+        }
+    )
     return env
 
 
 def _common(what: str, run: Run, env: dict[str, str], failures: list[Failure]) -> None:
     """The properties of every command: exit code, stderr, time, memory."""
     if run.timed_out:
-        failures.append(Failure(f"{what}: hang", f"provenance {' '.join(run.args)} still running after {TIMEOUT:.0f} s"))
+        failures.append(
+            Failure(f"{what}: hang", f"provenance {' '.join(run.args)} still running after {TIMEOUT:.0f} s")
+        )
         return
     if run.code == 70:
         debug = run_cli(run.args, env={**env, "PROVENANCE_DEBUG": "1"})
-        failures.append(Failure(f"{what}: exit 70 {_exception_name(debug.stderr)} at {where(debug.stderr)}",
-                                f"exit 70: {run.stderr.strip()[:300]}", debug.stderr))
+        failures.append(
+            Failure(
+                f"{what}: exit 70 {_exception_name(debug.stderr)} at {where(debug.stderr)}",
+                f"exit 70: {run.stderr.strip()[:300]}",
+                debug.stderr,
+            )
+        )
     elif run.code not in DOCUMENTED_EXITS:
-        failures.append(Failure(f"{what}: undocumented exit {run.code}", f"exit {run.code}: {run.stderr.strip()[:300]}"))
+        failures.append(
+            Failure(f"{what}: undocumented exit {run.code}", f"exit {run.code}: {run.stderr.strip()[:300]}")
+        )
     if "Traceback" in run.stderr:
         failures.append(Failure(f"{what}: traceback", "a traceback reached stderr", run.stderr))
     lines = [line for line in run.stderr.splitlines() if line.strip()]
@@ -297,8 +343,16 @@ def _common(what: str, run: Run, env: dict[str, str], failures: list[Failure]) -
         failures.append(Failure(f"{what}: peak RSS over {PEAK_RSS_MB:.0f} MB", f"peak RSS {run.peak_mb:.0f} MB"))
 
 
-def check_cli(seeds: Seeds, case: Case, applied: mutations.Applied, work: Path, *, rng: random.Random,
-              transcode: float = 0.1, stats: dict[str, list[float]] | None = None) -> Result:
+def check_cli(
+    seeds: Seeds,
+    case: Case,
+    applied: mutations.Applied,
+    work: Path,
+    *,
+    rng: random.Random,
+    transcode: float = 0.1,
+    stats: dict[str, list[float]] | None = None,
+) -> Result:
     ext = seeds.files[case.seed].suffix
     path = work / f"case{ext}"
     path.write_bytes(applied.data)
@@ -309,8 +363,10 @@ def check_cli(seeds: Seeds, case: Case, applied: mutations.Applied, work: Path, 
     transcript = []
 
     def record(what: str, run: Run) -> None:
-        transcript.append(f"$ provenance {' '.join(run.args)}\nexit {run.code} in {run.seconds:.2f} s, "
-                          f"peak {run.peak_mb:.0f} MB\n--- stdout\n{run.stdout[:4000]}\n--- stderr\n{run.stderr[:4000]}\n")
+        transcript.append(
+            f"$ provenance {' '.join(run.args)}\nexit {run.code} in {run.seconds:.2f} s, "
+            f"peak {run.peak_mb:.0f} MB\n--- stdout\n{run.stdout[:4000]}\n--- stderr\n{run.stderr[:4000]}\n"
+        )
         if stats is not None:
             stats.setdefault(f"{what} seconds", []).append(run.seconds)
             stats.setdefault(f"{what} peak MB", []).append(run.peak_mb)
@@ -327,9 +383,13 @@ def check_cli(seeds: Seeds, case: Case, applied: mutations.Applied, work: Path, 
     outcome.append(f"verify={verdict or verify.code}")
     if verdict is not None:
         if VERIFY_EXITS.get(verdict) != verify.code:
-            failures.append(Failure("verify: exit code does not match verdict", f"verdict {verdict}, exit {verify.code}"))
+            failures.append(
+                Failure("verify: exit code does not match verdict", f"verdict {verdict}, exit {verify.code}")
+            )
         if applied.must_not_verify and verdict == "verified":
-            failures.append(Failure("verify: VERIFIED after protected bytes changed", f"verdict verified although {applied.why}"))
+            failures.append(
+                Failure("verify: VERIFIED after protected bytes changed", f"verdict verified although {applied.why}")
+            )
 
     show = run_cli(["show", str(path), "--json", "--trust", str(seeds.pki.root_cert)], env=env)
     record("show", show)
@@ -347,7 +407,9 @@ def check_cli(seeds: Seeds, case: Case, applied: mutations.Applied, work: Path, 
         record(what, run)
         outcome.append(f"{what}={run.code}")
         if run.code != 0 and not run.timed_out and _leftovers(outdir):
-            failures.append(Failure(f"{what}: files left after a failure", f"exit {run.code}, left: {_leftovers(outdir)}"))
+            failures.append(
+                Failure(f"{what}: files left after a failure", f"exit {run.code}, left: {_leftovers(outdir)}")
+            )
         if run.code == 0 and not target.is_file():
             failures.append(Failure(f"{what}: no output after success", f"{target.name} missing"))
     if _sha(path) != before:
@@ -371,6 +433,7 @@ def check_all(seeds: Seeds, case: Case, work: Path) -> list[Failure]:
 
 # --- a campaign: cases until the time is up
 
+
 @dataclass
 class Summary:
     run_seed: int
@@ -384,7 +447,7 @@ class Summary:
     stats: dict[str, list[float]] = field(default_factory=dict)
     mutator_errors: collections.Counter[str] = field(default_factory=collections.Counter)
 
-    def merge(self, other: "Summary") -> None:
+    def merge(self, other: Summary) -> None:
         self.cases += other.cases
         self.seconds = max(self.seconds, other.seconds)
         self.outcomes.update(other.outcomes)
@@ -398,8 +461,10 @@ class Summary:
 
     def report(self) -> str:
         rate = self.cases / self.seconds if self.seconds else 0
-        lines = [f"fuzz {self.mode}: seed {self.run_seed}, {self.cases} cases in {self.seconds:.0f} s "
-                 f"({rate:.1f}/s), {self.protected} changed protected bytes"]
+        lines = [
+            f"fuzz {self.mode}: seed {self.run_seed}, {self.cases} cases in {self.seconds:.0f} s "
+            f"({rate:.1f}/s), {self.protected} changed protected bytes"
+        ]
         lines += [f"  outcome {k}: {v}" for k, v in self.outcomes.most_common(25)]
         lines += [f"  (mutator error, case skipped: {k}: {v})" for k, v in self.mutator_errors.items()]
         for key, values in sorted(self.stats.items()):
@@ -424,17 +489,39 @@ def save_finding(findings: Path, result: Result, failure: Failure, *, keep: int 
         return
     case_dir = folder / f"case-{result.case.case_seed}"
     case_dir.mkdir(exist_ok=True)
-    (case_dir / "recipe.json").write_text(json.dumps(
-        {"class": failure.cls, "seed": result.case.seed, "case_seed": result.case.case_seed, "recipe": result.case.recipe,
-         "must_not_verify": result.must_not_verify, "why": result.why,
-         "replay": f"python -m tests.fuzz --replay '{result.case.to_json()}'"}, indent=2) + "\n")
+    (case_dir / "recipe.json").write_text(
+        json.dumps(
+            {
+                "class": failure.cls,
+                "seed": result.case.seed,
+                "case_seed": result.case.case_seed,
+                "recipe": result.case.recipe,
+                "must_not_verify": result.must_not_verify,
+                "why": result.why,
+                "replay": f"python -m tests.fuzz --replay '{result.case.to_json()}'",
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     (case_dir / "output.txt").write_text(
-        "\n".join(f"{f.cls}\n{f.message}\n{f.detail}" for f in result.failures) + "\n\n" + result.output)
+        "\n".join(f"{f.cls}\n{f.message}\n{f.detail}" for f in result.failures) + "\n\n" + result.output
+    )
     (case_dir / f"mutated.{result.case.seed}.bin").write_bytes(result.mutated)
 
 
-def campaign(seeds: Seeds, work: Path, *, seconds: float, mode: str, run_seed: int, findings: Path | None = None,
-             max_cases: int | None = None, log: Callable[[str], None] | None = None, transcode: float = 0.1) -> Summary:
+def campaign(
+    seeds: Seeds,
+    work: Path,
+    *,
+    seconds: float,
+    mode: str,
+    run_seed: int,
+    findings: Path | None = None,
+    max_cases: int | None = None,
+    log: Callable[[str], None] | None = None,
+    transcode: float = 0.1,
+) -> Summary:
     """Cases drawn from *run_seed* until *seconds* pass (or *max_cases*)."""
     summary = Summary(run_seed, mode)
     rng = random.Random(run_seed)

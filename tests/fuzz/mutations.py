@@ -26,20 +26,82 @@ Recipe = dict[str, Any]
 # from each clip's own exclusions for the hashed ranges; used here only to
 # decide whether a type change adds or removes hashed content).
 _EXCLUDED_TOP = {b"ftyp", b"mfra", b"free", b"skip"}
-_TYPES = [b"free", b"skip", b"mdat", b"moov", b"uuid", b"jumb", b"jumd", b"cbor", b"json", b"trak", b"stco", b"co64",
-          b"moof", b"mfra", b"meta", b"\0\0\0\0", b"\xff\xff\xff\xff", b"C2PA", b"LIST", b"RIFF"]
+_TYPES = [
+    b"free",
+    b"skip",
+    b"mdat",
+    b"moov",
+    b"uuid",
+    b"jumb",
+    b"jumd",
+    b"cbor",
+    b"json",
+    b"trak",
+    b"stco",
+    b"co64",
+    b"moof",
+    b"mfra",
+    b"meta",
+    b"\0\0\0\0",
+    b"\xff\xff\xff\xff",
+    b"C2PA",
+    b"LIST",
+    b"RIFF",
+]
 _SIZES = ["zero", "one", "seven", "header", "minus1", "plus1", "double", "max32", "file", "large"]
 _OFFSETS = ["zero", "minus1", "plus1", "huge", "past_end", "negative_delta"]
 _CBOR_VALUES: list[Any] = [
-    0, -1, 2**64 - 1, -(2**64), "", "x" * 5000, "\u202e\x1b[32m VERIFIED \x1b[0m", b"", b"\xff" * 300, [], {},
-    None, True, 1.5, float("nan"), cbor2.CBORTag(1, 0), cbor2.CBORTag(99999, b"x"), "self#jumbf=/c2pa/../../etc",
+    0,
+    -1,
+    2**64 - 1,
+    -(2**64),
+    "",
+    "x" * 5000,
+    "\u202e\x1b[32m VERIFIED \x1b[0m",
+    b"",
+    b"\xff" * 300,
+    [],
+    {},
+    None,
+    True,
+    1.5,
+    float("nan"),
+    cbor2.CBORTag(1, 0),
+    cbor2.CBORTag(99999, b"x"),
+    "self#jumbf=/c2pa/../../etc",
     {"url": "self#jumbf=c2pa.assertions/c2pa.hash.bmff.v3", "hash": b"\0" * 32},
 ]
-_COSE_EDITS = ["alg", "x5chain_garbage", "x5chain_trunc", "x5chain_empty", "x5chain_flip", "drop_x5chain",
-               "move_x5chain", "unprotected_junk", "pad_huge", "sig_trunc", "sig_extend", "untag", "items", "deep"]
+_COSE_EDITS = [
+    "alg",
+    "x5chain_garbage",
+    "x5chain_trunc",
+    "x5chain_empty",
+    "x5chain_flip",
+    "drop_x5chain",
+    "move_x5chain",
+    "unprotected_junk",
+    "pad_huge",
+    "sig_trunc",
+    "sig_extend",
+    "untag",
+    "items",
+    "deep",
+]
 # op name -> weight
-_OPS = {"flip": 30, "set": 6, "size": 10, "type": 7, "truncate": 6, "dup": 6, "remove": 6, "insert": 5, "swap": 4,
-        "offset": 5, "cbor": 12, "cose": 8}
+_OPS = {
+    "flip": 30,
+    "set": 6,
+    "size": 10,
+    "type": 7,
+    "truncate": 6,
+    "dup": 6,
+    "remove": 6,
+    "insert": 5,
+    "swap": 4,
+    "offset": 5,
+    "cbor": 12,
+    "cose": 8,
+}
 
 
 class Skip(Exception):
@@ -55,6 +117,7 @@ class Applied:
 
 # --- generation
 
+
 def generate(layout: Layout, rng: random.Random) -> Recipe:
     """One mutation of a clip with *layout*, drawn from *rng*."""
     ops = list(_OPS)
@@ -66,8 +129,12 @@ def generate(layout: Layout, rng: random.Random) -> Recipe:
 
 
 def _pick_node(layout: Layout, rng: random.Random, *, where: str = "any") -> Node | None:
-    nodes = [n for n in layout.nodes.values()
-             if where == "any" or (where == "manifest") == bool(layout.manifest_box and n.path.startswith(layout.manifest_box + "/"))]
+    nodes = [
+        n
+        for n in layout.nodes.values()
+        if where == "any"
+        or (where == "manifest") == bool(layout.manifest_box and n.path.startswith(layout.manifest_box + "/"))
+    ]
     return rng.choice(nodes) if nodes else None
 
 
@@ -81,9 +148,19 @@ def _draw(op: str, layout: Layout, rng: random.Random) -> Recipe | None:
         region = layout.regions[name]
         at = rng.randrange(max(1, region.end - region.start))
         if op == "flip":
-            return {"op": op, "region": name, "at": at, "mask": 1 << rng.randrange(8) if rng.random() < 0.7 else rng.randrange(1, 256)}
+            return {
+                "op": op,
+                "region": name,
+                "at": at,
+                "mask": 1 << rng.randrange(8) if rng.random() < 0.7 else rng.randrange(1, 256),
+            }
         if op == "set":
-            return {"op": op, "region": name, "at": at, "value": rng.choice([0, 0xFF, 0x80, 0x7F, 1, rng.randrange(256)])}
+            return {
+                "op": op,
+                "region": name,
+                "at": at,
+                "value": rng.choice([0, 0xFF, 0x80, 0x7F, 1, rng.randrange(256)]),
+            }
         return {"op": op, "region": name, "at": at}
     if op in ("size", "type", "dup", "remove", "swap", "insert"):
         node = _pick_node(layout, rng, where="manifest" if rng.random() < 0.4 else "any")
@@ -94,8 +171,13 @@ def _draw(op: str, layout: Layout, rng: random.Random) -> Recipe | None:
         if op == "type":
             return {"op": op, "node": node.path, "value": rng.choice(_TYPES).hex()}
         if op == "insert":
-            return {"op": op, "node": node.path, "kind": rng.choice(_TYPES).hex(),
-                    "length": rng.choice([0, 1, 8, 100, 4096]), "fill": rng.randrange(256)}
+            return {
+                "op": op,
+                "node": node.path,
+                "kind": rng.choice(_TYPES).hex(),
+                "length": rng.choice([0, 1, 8, 100, 4096]),
+                "fill": rng.randrange(256),
+            }
         if op == "remove":
             return {"op": op, "node": node.path, "fix": rng.random() < 0.7}
         return {"op": op, "node": node.path}
@@ -108,18 +190,29 @@ def _draw(op: str, layout: Layout, rng: random.Random) -> Recipe | None:
         boxes = [n for n in layout.nodes.values() if n.kind == b"cbor"]
         if not boxes:
             return None
-        return {"op": op, "node": rng.choice(boxes).path, "pick": rng.randrange(1 << 16),
-                "edit": rng.choice(["value", "value", "swap", "delete", "add"]), "value": rng.randrange(len(_CBOR_VALUES)),
-                "with": rng.randrange(1 << 16)}
+        return {
+            "op": op,
+            "node": rng.choice(boxes).path,
+            "pick": rng.randrange(1 << 16),
+            "edit": rng.choice(["value", "value", "swap", "delete", "add"]),
+            "value": rng.randrange(len(_CBOR_VALUES)),
+            "with": rng.randrange(1 << 16),
+        }
     if op == "cose":
         boxes = [n for n in layout.nodes.values() if n.kind == b"cbor" and n.path.endswith("c2pa.signature/cbor[0]")]
         if not boxes:
             return None
-        return {"op": op, "node": rng.choice(boxes).path, "edit": rng.choice(_COSE_EDITS), "pick": rng.randrange(1 << 16)}
+        return {
+            "op": op,
+            "node": rng.choice(boxes).path,
+            "edit": rng.choice(_COSE_EDITS),
+            "pick": rng.randrange(1 << 16),
+        }
     raise AssertionError(op)
 
 
 # --- application
+
 
 def apply(data: bytes, recipe: Recipe) -> Applied:
     """*data* mutated by *recipe* (one op, or ``{"ops": [...]}`` in turn)."""
@@ -220,9 +313,18 @@ def _set_size(out: bytearray, layout: Layout, node: Node, size: int) -> None:
 
 def _op_size(data: bytes, layout: Layout, r: Recipe) -> Applied:
     node = _node(layout, r["node"])
-    value = {"zero": 0, "one": 1, "seven": 7, "header": node.header, "minus1": node.size - 1, "plus1": node.size + 1,
-             "double": node.size * 2, "max32": 0xFFFFFFFF, "file": len(data) - node.offset + 8,
-             "large": 1 << 40}[r["value"]]
+    value = {
+        "zero": 0,
+        "one": 1,
+        "seven": 7,
+        "header": node.header,
+        "minus1": node.size - 1,
+        "plus1": node.size + 1,
+        "double": node.size * 2,
+        "max32": 0xFFFFFFFF,
+        "file": len(data) - node.offset + 8,
+        "large": 1 << 40,
+    }[r["value"]]
     out = bytearray(data)
     at, width, _ = _size_field(layout, node)
     _set_size(out, layout, node, value)
@@ -349,8 +451,14 @@ def _op_offset(data: bytes, layout: Layout, r: Recipe) -> Applied:
     if at + width > node.end:
         raise Skip("table shorter than its count")
     old = int.from_bytes(data[at : at + width], "big")
-    new = {"zero": 0, "minus1": old - 1, "plus1": old + 1, "huge": (1 << (8 * width)) - 1,
-           "past_end": len(data) + 1000, "negative_delta": max(0, old - 100000)}[r["value"]]
+    new = {
+        "zero": 0,
+        "minus1": old - 1,
+        "plus1": old + 1,
+        "huge": (1 << (8 * width)) - 1,
+        "past_end": len(data) + 1000,
+        "negative_delta": max(0, old - 100000),
+    }[r["value"]]
     new %= 1 << (8 * width)
     if new == old:
         raise Skip("same offset")
@@ -360,6 +468,7 @@ def _op_offset(data: bytes, layout: Layout, r: Recipe) -> Applied:
 
 
 # CBOR: edit one value of a decoded payload, re-encode, fix the box sizes.
+
 
 def _walk_values(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
     out = [(path, value)]
@@ -458,8 +567,14 @@ def _cose_changed(layout: Layout, old: bytes, new: bytes, start: int, end: int) 
         before, after = loads(old), loads(new)
         b = before.value if isinstance(before, cbor2.CBORTag) else before
         a = after.value if isinstance(after, cbor2.CBORTag) else after
-        same = (isinstance(a, list) and len(a) == 4 and isinstance(after, cbor2.CBORTag) and after.tag == 18
-                and a[0] == b[0] and a[3] == b[3])
+        same = (
+            isinstance(a, list)
+            and len(a) == 4
+            and isinstance(after, cbor2.CBORTag)
+            and after.tag == 18
+            and a[0] == b[0]
+            and a[3] == b[3]
+        )
     except Exception:  # noqa: BLE001
         same = False
     return (False, "") if same else (True, "the active claim's COSE protected header or signature changed")
@@ -532,5 +647,6 @@ def _op_cose(data: bytes, layout: Layout, r: Recipe) -> Applied:
 def describe(recipe: Recipe) -> str:
     """A short one-line name for a recipe."""
     steps = recipe.get("ops", [recipe])
-    return " + ".join(f"{s['op']}({s.get('region') or s.get('node')}{', ' + str(s['edit']) if 'edit' in s else ''})"
-                      for s in steps)
+    return " + ".join(
+        f"{s['op']}({s.get('region') or s.get('node')}{', ' + str(s['edit']) if 'edit' in s else ''})" for s in steps
+    )

@@ -27,9 +27,11 @@ class Seeds:
 
     @property
     def trust(self) -> TrustStore:
-        return (TrustStore()
-                .with_pem_file(self.pki.root_cert, kind=SourceKind.ANCHORS, name="fuzz root")
-                .with_pem_file(self.tsa_root, kind=SourceKind.TSA, name="fuzz tsa"))
+        return (
+            TrustStore()
+            .with_pem_file(self.pki.root_cert, kind=SourceKind.ANCHORS, name="fuzz root")
+            .with_pem_file(self.tsa_root, kind=SourceKind.TSA, name="fuzz tsa")
+        )
 
     @property
     def signer(self) -> KeySigner:

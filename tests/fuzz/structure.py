@@ -23,8 +23,21 @@ import cbor2
 C2PA_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
 # Boxes whose payload is a list of boxes. stsd and sample entries need a
 # fixed skip before their children (below).
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"dinf", b"edts", b"udta", b"mvex", b"moof",
-               b"traf", b"mfra", b"jumb"}
+_CONTAINERS = {
+    b"moov",
+    b"trak",
+    b"mdia",
+    b"minf",
+    b"stbl",
+    b"dinf",
+    b"edts",
+    b"udta",
+    b"mvex",
+    b"moof",
+    b"traf",
+    b"mfra",
+    b"jumb",
+}
 _SKIP = {b"stsd": 8, b"avc1": 78, b"hvc1": 78, b"hev1": 78, b"mp4v": 78, b"mp4a": 28, b"dref": 8}
 _MANIFEST_LABEL = re.compile(r"^urn:c2pa:")
 # c2pa.hash.data (AVI) and c2pa.hash.bmff.v* (MP4/MOV) hold the exclusions.
@@ -40,7 +53,7 @@ class Node:
     offset: int
     size: int
     header: int
-    children: list["Node"] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
     label: str | None = None  # JUMBF description label
     top_level: bool = False
 
@@ -121,8 +134,17 @@ class _Walker:
         self.nodes: dict[str, Node] = {}
         self.manifests = 0
 
-    def add(self, parent: str, siblings: dict[str, int], kind: bytes, offset: int, size: int, header: int,
-            *, name: str | None = None) -> Node:
+    def add(
+        self,
+        parent: str,
+        siblings: dict[str, int],
+        kind: bytes,
+        offset: int,
+        size: int,
+        header: int,
+        *,
+        name: str | None = None,
+    ) -> Node:
         base = name or _name(kind)
         index = siblings.get(base, 0)
         siblings[base] = index + 1
@@ -227,8 +249,9 @@ def _regions(data: bytes, layout: Layout) -> None:
         end = min(end, layout.size)
         if end > start:
             regions[node.path + "#payload"] = Region(node.path + "#payload", start, end)
-    manifests = sorted((n for n in layout.nodes.values() if n.label and re.fullmatch(r"m\d+", n.label)),
-                       key=lambda n: n.offset)
+    manifests = sorted(
+        (n for n in layout.nodes.values() if n.label and re.fullmatch(r"m\d+", n.label)), key=lambda n: n.offset
+    )
     for manifest in manifests:
         for node in layout.nodes.values():
             if not node.path.startswith(manifest.path + "/"):
@@ -238,7 +261,7 @@ def _regions(data: bytes, layout: Layout) -> None:
             elif manifest is manifests[-1] and node.kind != b"jumd" and node.kind != b"jumb":
                 # the claim is signed; each assertion's box is bound by a
                 # hashed URI in the claim
-                rel = node.path[len(manifest.path):]
+                rel = node.path[len(manifest.path) :]
                 if rel.startswith("/c2pa.claim") or rel.startswith("/c2pa.assertions/"):
                     start, end = node.payload
                     # c2pa-rs hashes an embedded file's description (bfdb)
@@ -287,8 +310,9 @@ def _cose_regions(data: bytes, node: Node, regions: dict[str, Region], active: L
                     for j, cert in enumerate(_token_certificates(value)):
                         at_cert = raw.find(cert, found)
                         if at_cert >= 0:
-                            regions[f"{name}.cert{j}"] = Region(f"{name}.cert{j}", start + at_cert,
-                                                                start + at_cert + len(cert))
+                            regions[f"{name}.cert{j}"] = Region(
+                                f"{name}.cert{j}", start + at_cert, start + at_cert + len(cert)
+                            )
     if pos >= 0:
         regions[node.path + "#signature"] = Region(node.path + "#signature", start + pos, start + pos + len(signature))
         if active is not None:
@@ -296,8 +320,9 @@ def _cose_regions(data: bytes, node: Node, regions: dict[str, Region], active: L
 
 
 def _hash_assertion(data: bytes, layout: Layout) -> dict[str, Any] | None:
-    manifests = sorted((n for n in layout.nodes.values() if n.label and re.fullmatch(r"m\d+", n.label)),
-                       key=lambda n: n.offset)
+    manifests = sorted(
+        (n for n in layout.nodes.values() if n.label and re.fullmatch(r"m\d+", n.label)), key=lambda n: n.offset
+    )
     if not manifests:
         return None
     for node in layout.nodes.values():
@@ -347,8 +372,10 @@ def _hashed_ranges(data: bytes, layout: Layout, assertion: dict[str, Any]) -> No
                 match = bytes(d["value"])
         excluded.append((xpath[1:].encode("latin-1"), match))
     for node in layout.top:
-        is_excluded = any(node.kind == kind and (match is None or data[node.offset + 8 : node.offset + 8 + len(match)] == match)
-                          for kind, match in excluded)
+        is_excluded = any(
+            node.kind == kind and (match is None or data[node.offset + 8 : node.offset + 8 + len(match)] == match)
+            for kind, match in excluded
+        )
         if is_excluded:
             layout.hashed.append((node.offset, node.offset + node.header))
         else:

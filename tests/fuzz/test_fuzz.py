@@ -43,13 +43,18 @@ def _findings() -> Path | None:
 
 # --- the harness knows which bytes are hashed and signed
 
+
 def _flip(data: bytes, region: str, at: int = 0) -> mutations.Applied:
     return mutations.apply(data, {"op": "flip", "region": region, "at": at, "mask": 1})
 
 
 def test_a_flip_in_hashed_media_must_not_verify_and_does_not(fuzz_seeds: seeds.Seeds, tmp_path: Path) -> None:
-    for name, region in (("mp4", "/mdat[0]#payload"), ("mov", "/moov[0]/trak[0]/tkhd[0]#payload"),
-                         ("avi", "/LIST[2]#payload"), ("faststart", "/moov[0]/mvhd[0]#payload")):
+    for name, region in (
+        ("mp4", "/mdat[0]#payload"),
+        ("mov", "/moov[0]/trak[0]/tkhd[0]#payload"),
+        ("avi", "/LIST[2]#payload"),
+        ("faststart", "/moov[0]/mvhd[0]#payload"),
+    ):
         applied = _flip(fuzz_seeds.files[name].read_bytes(), region, at=20)
         assert applied.must_not_verify, (name, region)
         path = tmp_path / f"{name}{fuzz_seeds.files[name].suffix}"
@@ -107,6 +112,7 @@ def test_recipes_name_positions_so_they_replay_on_a_clip_signed_again(fuzz_seeds
 
 # --- the checks catch what they are for
 
+
 def test_run_cli_measures_peak_rss_and_stops_a_hang(fuzz_seeds: seeds.Seeds, tmp_path: Path) -> None:
     env = harness.cli_env(fuzz_seeds, tmp_path)
     done = harness.run_cli(["verify", str(fuzz_seeds.files["mp4"]), "--json", *fuzz_seeds.trust_args()], env=env)
@@ -136,28 +142,34 @@ def test_common_properties_flag_each_violation(fuzz_seeds: seeds.Seeds, tmp_path
 
 # --- bounded runs
 
+
 def _check(summary: harness.Summary) -> None:
     print(summary.report())
     assert summary.cases > 0
     if summary.classes:
-        pytest.fail(f"fuzzing found {len(summary.classes)} failure class(es); repeat this run with "
-                    f"FUZZ_SEED={summary.run_seed}, or replay one case with the command shown:\n{summary.report()}",
-                    pytrace=False)
+        pytest.fail(
+            f"fuzzing found {len(summary.classes)} failure class(es); repeat this run with "
+            f"FUZZ_SEED={summary.run_seed}, or replay one case with the command shown:\n{summary.report()}",
+            pytrace=False,
+        )
 
 
 def test_fuzz_in_process(fuzz_seeds: seeds.Seeds, tmp_path: Path) -> None:
-    summary = harness.campaign(fuzz_seeds, tmp_path, seconds=FAST_SECONDS, mode="fast", run_seed=_run_seed(),
-                               findings=_findings())
+    summary = harness.campaign(
+        fuzz_seeds, tmp_path, seconds=FAST_SECONDS, mode="fast", run_seed=_run_seed(), findings=_findings()
+    )
     _check(summary)
 
 
 def test_fuzz_cli(fuzz_seeds: seeds.Seeds, tmp_path: Path) -> None:
-    summary = harness.campaign(fuzz_seeds, tmp_path, seconds=CLI_SECONDS, mode="cli", run_seed=_run_seed(),
-                               findings=_findings())
+    summary = harness.campaign(
+        fuzz_seeds, tmp_path, seconds=CLI_SECONDS, mode="cli", run_seed=_run_seed(), findings=_findings()
+    )
     _check(summary)
 
 
 # --- every failure class found so far, replayed (recipes, not binaries)
+
 
 @pytest.mark.parametrize("recipe", sorted(REGRESSIONS.glob("*.json")), ids=lambda p: p.stem)
 def test_regression(recipe: Path, fuzz_seeds: seeds.Seeds, tmp_path: Path) -> None:
@@ -165,7 +177,10 @@ def test_regression(recipe: Path, fuzz_seeds: seeds.Seeds, tmp_path: Path) -> No
     case = harness.Case(spec["seed"], spec["recipe"], spec.get("case_seed"))
     failures = harness.check_all(fuzz_seeds, case, tmp_path)
     if failures:
-        pytest.fail(f"{recipe.name}: {spec['class']} still fails\n  cause: {spec.get('cause', '?')}\n"
-                    f"  owner: {spec.get('owner', '?')}\n"
-                    + "\n".join(f"  {f.cls}: {f.message}" for f in failures)
-                    + f"\n  replay: python -m tests.fuzz --replay {recipe}", pytrace=False)
+        pytest.fail(
+            f"{recipe.name}: {spec['class']} still fails\n  cause: {spec.get('cause', '?')}\n"
+            f"  owner: {spec.get('owner', '?')}\n"
+            + "\n".join(f"  {f.cls}: {f.message}" for f in failures)
+            + f"\n  replay: python -m tests.fuzz --replay {recipe}",
+            pytrace=False,
+        )

@@ -51,7 +51,10 @@ def test_root_and_issuing_ca_follow_their_profiles(org_ca: OrganisationCA) -> No
         assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey) and cert.public_key().curve.name == "secp384r1"
         assert not _ext(cert, ExtensionOID.SUBJECT_KEY_IDENTIFIER).critical
     root_oids = {e.oid for e in root.extensions}  # the root profile: MUST NOT carry AIA or CRL DP
-    assert ExtensionOID.AUTHORITY_INFORMATION_ACCESS not in root_oids and ExtensionOID.CRL_DISTRIBUTION_POINTS not in root_oids
+    assert (
+        ExtensionOID.AUTHORITY_INFORMATION_ACCESS not in root_oids
+        and ExtensionOID.CRL_DISTRIBUTION_POINTS not in root_oids
+    )
     bc_root = _ext(root, ExtensionOID.BASIC_CONSTRAINTS)
     assert bc_root.critical and bc_root.value.ca and bc_root.value.path_length <= 2
     bc_issuing = _ext(issuing, ExtensionOID.BASIC_CONSTRAINTS)
@@ -69,8 +72,11 @@ def test_root_and_issuing_ca_follow_their_profiles(org_ca: OrganisationCA) -> No
 
 
 def test_a_creator_request_becomes_a_profile_conforming_certificate(org_ca: OrganisationCA, tmp_path: Path) -> None:
-    made = create_request(tmp_path / "signer.key", tmp_path / "signer.csr",
-                          subject=certs.Subject("Jane Doe", "Acme News", "GB", email="jane@acme.example"))
+    made = create_request(
+        tmp_path / "signer.key",
+        tmp_path / "signer.csr",
+        subject=certs.Subject("Jane Doe", "Acme News", "GB", email="jane@acme.example"),
+    )
     assert stat.S_IMODE(made.key.stat().st_mode) == 0o600
     assert b"PRIVATE" not in made.csr.read_bytes()
     issued = issue_certificate(org_ca, read_request(made.csr), days=366)
@@ -84,7 +90,9 @@ def test_a_creator_request_becomes_a_profile_conforming_certificate(org_ca: Orga
     assert bc.critical and not bc.value.ca
     eku = _ext(leaf, ExtensionOID.EXTENDED_KEY_USAGE).value
     assert list(eku) == [certs.C2PA_CLAIM_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION]
-    assert _ext(leaf, ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value.get_values_for_type(x509.RFC822Name) == ["jane@acme.example"]
+    assert _ext(leaf, ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value.get_values_for_type(x509.RFC822Name) == [
+        "jane@acme.example"
+    ]
     assert issued.record.read_bytes() == certs.pem(leaf)
 
 
@@ -106,8 +114,12 @@ def test_another_organisation_needs_an_explicit_yes(org_ca: OrganisationCA, tmp_
     req = read_request(_csr_file(tmp_path, certs.Subject("Mallory", "Reuters", "GB").name()))
     with pytest.raises(IdentityError, match="O='Reuters'.*O='Acme News'"):
         issue_certificate(org_ca, req)
-    assert issue_certificate(org_ca, req, allow_other_org=True).certificate.subject.get_attributes_for_oid(
-        NameOID.ORGANIZATION_NAME)[0].value == "Reuters"
+    assert (
+        issue_certificate(org_ca, req, allow_other_org=True)
+        .certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0]
+        .value
+        == "Reuters"
+    )
 
 
 def test_tampered_csr_is_refused(tmp_path: Path) -> None:
@@ -115,18 +127,30 @@ def test_tampered_csr_is_refused(tmp_path: Path) -> None:
     csr = x509.load_pem_x509_csr(path.read_bytes())
     der = bytearray(csr.public_bytes(serialization.Encoding.DER))
     i = der.find(b"Jane Doe")
-    der[i:i + 8] = b"John Doe"  # same length: still parses, signature no longer matches
+    der[i : i + 8] = b"John Doe"  # same length: still parses, signature no longer matches
     path.write_bytes(bytes(der))
     with pytest.raises(IdentityError, match="self-signature does not verify"):
         read_request(path)
 
 
-@pytest.mark.parametrize("subject, san, match", [
-    (x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "No Org")]), None, "lacks O, C"),
-    (certs.Subject("Jane", "Acme News", "GB").name(), x509.DNSName("acme.example"), "only an e-mail"),
-    (x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "G1"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acme News"),
-                x509.NameAttribute(NameOID.COMMON_NAME, "Jane")]), None, "two-letter"),
-])
+@pytest.mark.parametrize(
+    "subject, san, match",
+    [
+        (x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "No Org")]), None, "lacks O, C"),
+        (certs.Subject("Jane", "Acme News", "GB").name(), x509.DNSName("acme.example"), "only an e-mail"),
+        (
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.COUNTRY_NAME, "G1"),
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acme News"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, "Jane"),
+                ]
+            ),
+            None,
+            "two-letter",
+        ),
+    ],
+)
 def test_requests_outside_the_profile_are_refused(subject, san, match, tmp_path: Path) -> None:
     with pytest.raises(IdentityError, match=match):
         read_request(_csr_file(tmp_path, subject, san=san))

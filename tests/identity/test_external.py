@@ -47,10 +47,12 @@ def _chain(kms: dict[str, object], name: str) -> list:
     return certs.read_chain(kms["home"] / f"{name}-chain.pem")  # type: ignore[operator]
 
 
-@pytest.mark.parametrize("name, flags, alg", [("ec", ("--der",), SigningAlgorithm.ES256),
-                                              ("rsa", (), SigningAlgorithm.PS256)])
-def test_command_signs_a_clip_that_verifies(kms, name: str, flags: tuple[str, ...], alg: SigningAlgorithm,
-                                            make_clip, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "name, flags, alg", [("ec", ("--der",), SigningAlgorithm.ES256), ("rsa", (), SigningAlgorithm.PS256)]
+)
+def test_command_signs_a_clip_that_verifies(
+    kms, name: str, flags: tuple[str, ...], alg: SigningAlgorithm, make_clip, tmp_path: Path
+) -> None:
     signer = ExternalSigner(_command(kms, name, *flags), chain=_chain(kms, name))
     assert signer.alg is alg
     out = sign(make_clip("mp4"), tmp_path / "s.mp4", signer=signer).output
@@ -60,19 +62,41 @@ def test_command_signs_a_clip_that_verifies(kms, name: str, flags: tuple[str, ..
 
 def test_sign_cli_with_signer_command(run, kms, make_clip, tmp_path: Path) -> None:
     out = tmp_path / "o.mp4"
-    result = run("sign", make_clip("mp4"), "-o", out, "--signer-command", _command(kms, "ec"),
-                 "--cert", kms["home"] / "ec-chain.pem", "--alg", "es256", "--json")
+    result = run(
+        "sign",
+        make_clip("mp4"),
+        "-o",
+        out,
+        "--signer-command",
+        _command(kms, "ec"),
+        "--cert",
+        kms["home"] / "ec-chain.pem",
+        "--alg",
+        "es256",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["signer"] == "Test Creator"
 
 
-@pytest.mark.parametrize("flags, match", [
-    (("--fail",), "failed with exit status 3: kms: AccessDeniedException"),
-    (("--empty",), "returned no signature"),
-])
+@pytest.mark.parametrize(
+    "flags, match",
+    [
+        (("--fail",), "failed with exit status 3: kms: AccessDeniedException"),
+        (("--empty",), "returned no signature"),
+    ],
+)
 def test_command_failures_are_one_line_errors(run, kms, flags, match, make_clip, tmp_path: Path) -> None:
-    result = run("sign", make_clip("mp4"), "-o", tmp_path / "o.mp4", "--signer-command", _command(kms, "ec", *flags),
-                 "--cert", kms["home"] / "ec-chain.pem")
+    result = run(
+        "sign",
+        make_clip("mp4"),
+        "-o",
+        tmp_path / "o.mp4",
+        "--signer-command",
+        _command(kms, "ec", *flags),
+        "--cert",
+        kms["home"] / "ec-chain.pem",
+    )
     assert result.exit_code == 6
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and match in lines[0], result.output
@@ -102,8 +126,18 @@ def test_bad_command_or_algorithm(kms) -> None:
 
 def test_cli_option_conflicts(run, kms, make_clip, tmp_path: Path) -> None:
     clip = make_clip("mp4")
-    both = run("sign", clip, "-o", tmp_path / "o.mp4", "--signer-command", "x", "--pkcs11", "pkcs11:object=k",
-               "--cert", kms["home"] / "ec-chain.pem")
+    both = run(
+        "sign",
+        clip,
+        "-o",
+        tmp_path / "o.mp4",
+        "--signer-command",
+        "x",
+        "--pkcs11",
+        "pkcs11:object=k",
+        "--cert",
+        kms["home"] / "ec-chain.pem",
+    )
     assert both.exit_code == 2 and "exclude each other" in both.output
     no_cert = run("sign", clip, "-o", tmp_path / "o.mp4", "--signer-command", "x")
     assert no_cert.exit_code == 2 and "needs --cert" in no_cert.output
@@ -111,12 +145,20 @@ def test_cli_option_conflicts(run, kms, make_clip, tmp_path: Path) -> None:
     assert stray.exit_code == 2 and "--alg applies to" in stray.output
 
 
-def test_sidecars_and_edits_sign_with_a_signer_command_and_a_tsa(run, kms, tsa, tsa_identity, signed_clip: Path,
-                                                                   tmp_path: Path) -> None:
+def test_sidecars_and_edits_sign_with_a_signer_command_and_a_tsa(
+    run, kms, tsa, tsa_identity, signed_clip: Path, tmp_path: Path
+) -> None:
     from provenance.media.video import make_sample_clip
     from tests.conftest import sha256
 
-    backend = ["--signer-command", _command(kms, "ec", "--der"), "--cert", kms["home"] / "ec-chain.pem", "--tsa", tsa.url]
+    backend = [
+        "--signer-command",
+        _command(kms, "ec", "--der"),
+        "--cert",
+        kms["home"] / "ec-chain.pem",
+        "--tsa",
+        tsa.url,
+    ]
     root, tsa_root = tmp_path / "kms-root.pem", tmp_path / "tsa-root.pem"
     root.write_bytes(certs.pem(kms["ca"].root))  # type: ignore[attr-defined]
     tsa_root.write_bytes(tsa_identity.root_pem)
@@ -142,11 +184,14 @@ def test_sidecars_and_edits_sign_with_a_signer_command_and_a_tsa(run, kms, tsa, 
     assert report["timestamped"] is True and report["ingredients"][0]["verdict"] == "verified"
 
 
-def test_a_failing_signer_command_in_an_edit_or_sidecar_is_a_one_line_error(run, kms, signed_clip: Path,
-                                                                            tmp_path: Path) -> None:
+def test_a_failing_signer_command_in_an_edit_or_sidecar_is_a_one_line_error(
+    run, kms, signed_clip: Path, tmp_path: Path
+) -> None:
     backend = ["--signer-command", _command(kms, "ec", "--fail"), "--cert", kms["home"] / "ec-chain.pem"]
-    for args, written in ((["transcode", signed_clip, "-o", tmp_path / "t.mp4", "--height", "64"], tmp_path / "t.mp4"),
-                          (["sign", signed_clip, "--sidecar"], signed_clip.with_suffix(".c2pa"))):
+    for args, written in (
+        (["transcode", signed_clip, "-o", tmp_path / "t.mp4", "--height", "64"], tmp_path / "t.mp4"),
+        (["sign", signed_clip, "--sidecar"], signed_clip.with_suffix(".c2pa")),
+    ):
         result = run(*args, *backend)
         assert result.exit_code == 6, result.output
         lines = result.output.strip().splitlines()
@@ -160,8 +205,20 @@ def test_batch_sign_with_a_signer_command_in_two_workers(run, kms, make_clip, tm
     for name in ("a.mp4", "b.mov"):
         make_clip(name.rsplit(".", 1)[1], name=f"in/{name}")
     out = tmp_path / "out"
-    result = run("sign", folder, "-o", out, "-j", "2", "--signer-command", _command(kms, "rsa"),
-                 "--cert", kms["home"] / "rsa-chain.pem", "--jsonl", "-")
+    result = run(
+        "sign",
+        folder,
+        "-o",
+        out,
+        "-j",
+        "2",
+        "--signer-command",
+        _command(kms, "rsa"),
+        "--cert",
+        kms["home"] / "rsa-chain.pem",
+        "--jsonl",
+        "-",
+    )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert sorted(Path(r["output"]).name for r in records) == ["a.mp4", "b.mov"]
@@ -170,8 +227,18 @@ def test_batch_sign_with_a_signer_command_in_two_workers(run, kms, make_clip, tm
         report = verify(Path(record["output"]), trust=trust)
         assert report.verdict is Verdict.VERIFIED and report.signer.common_name == "Test Creator"
 
-    failing = run("sign", folder, "-o", tmp_path / "out2", "-j", "2", "--signer-command",
-                  _command(kms, "ec", "--fail"), "--cert", kms["home"] / "ec-chain.pem")
+    failing = run(
+        "sign",
+        folder,
+        "-o",
+        tmp_path / "out2",
+        "-j",
+        "2",
+        "--signer-command",
+        _command(kms, "ec", "--fail"),
+        "--cert",
+        kms["home"] / "ec-chain.pem",
+    )
     # each file is recorded as failed, with the command's own reason; the batch goes on
     assert failing.exit_code == 6, failing.output
     assert "Failures (2)" in failing.stdout and failing.stdout.count("AccessDeniedException") == 2

@@ -28,8 +28,9 @@ def test_key_file_factory_pickles_and_opens_the_signer(pki: DevPKI) -> None:
         assert signer.certificate == certs.read_chain(pki.chain)[0]
 
 
-def test_a_passphrase_travels_as_the_variable_name(pki: DevPKI, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_passphrase_travels_as_the_variable_name(
+    pki: DevPKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     key = load_pem_private_key(pki.signer_key.read_bytes(), password=None)

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from tests.support.system import require
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -26,11 +24,15 @@ from provenance.trust.store import SourceKind, TrustSource, TrustStore
 from provenance.verification.report import Verdict
 from provenance.verification.verifier import verify
 from tests.certfactory import MiniCA
+from tests.support.system import require
 
 pkcs11 = pytest.importorskip("pkcs11", reason="python-pkcs11 is not installed (pip install '.[test]')")
 
-MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-           "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
+MODULES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+)
 MODULE = next((m for m in MODULES if os.path.exists(m)), None)
 UTIL = shutil.which("softhsm2-util")
 LABEL, PIN = "provenance-test", "4321"
@@ -71,18 +73,27 @@ def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Token]:
     conf.write_text(f"directories.tokendir = {home / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
     previous = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(conf)
-    subprocess.run([UTIL, "--init-token", "--free", "--label", LABEL, "--so-pin", "0000", "--pin", PIN],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [UTIL, "--init-token", "--free", "--label", LABEL, "--so-pin", "0000", "--pin", PIN],
+        check=True,
+        capture_output=True,
+    )
     ca = MiniCA.make("HSM Org")
     lib = pkcs11.lib(MODULE)
     chains = {}
     with lib.get_token(token_label=LABEL).open(rw=True, user_pin=PIN) as session:
         private = {pkcs11.Attribute.SENSITIVE: True, pkcs11.Attribute.EXTRACTABLE: False}
-        ec_pub, _ = session.generate_keypair(pkcs11.KeyType.EC, store=True, label="ec-signer", id=b"\x01",
-                                             public_template={pkcs11.Attribute.EC_PARAMS: P256_PARAMS},
-                                             private_template=private)
-        rsa_pub, _ = session.generate_keypair(pkcs11.KeyType.RSA, 2048, store=True, label="rsa-signer", id=b"\x02",
-                                              private_template=private)
+        ec_pub, _ = session.generate_keypair(
+            pkcs11.KeyType.EC,
+            store=True,
+            label="ec-signer",
+            id=b"\x01",
+            public_template={pkcs11.Attribute.EC_PARAMS: P256_PARAMS},
+            private_template=private,
+        )
+        rsa_pub, _ = session.generate_keypair(
+            pkcs11.KeyType.RSA, 2048, store=True, label="rsa-signer", id=b"\x02", private_template=private
+        )
         for name, pub in (("ec", ec_pub), ("rsa", rsa_pub)):
             leaf = _leaf_for(ca, _public_key(pub), f"HSM {name.upper()} Signer")
             chains[name] = home / f"{name}-chain.pem"
@@ -102,18 +113,23 @@ def _trust(token: Token) -> TrustStore:
     return TrustStore().with_source(TrustSource("hsm root", SourceKind.ANCHORS, (token.ca.root,)))
 
 
-@pytest.mark.parametrize("obj, chain_attr, alg", [("ec-signer", "ec_chain", SigningAlgorithm.ES256),
-                                                  ("rsa-signer", "rsa_chain", SigningAlgorithm.PS256)])
-def test_token_key_signs_a_clip_that_verifies(token: Token, obj: str, chain_attr: str, alg: SigningAlgorithm,
-                                              make_clip, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "obj, chain_attr, alg",
+    [("ec-signer", "ec_chain", SigningAlgorithm.ES256), ("rsa-signer", "rsa_chain", SigningAlgorithm.PS256)],
+)
+def test_token_key_signs_a_clip_that_verifies(
+    token: Token, obj: str, chain_attr: str, alg: SigningAlgorithm, make_clip, tmp_path: Path
+) -> None:
     chain = certs.read_chain(getattr(token, chain_attr))
     with Pkcs11Signer.open(token.uri(obj), chain=chain) as signer:
         assert signer.alg is alg
         out = sign(make_clip("mp4"), tmp_path / "signed.mp4", signer=signer).output
     report = verify(out, trust=_trust(token))
     assert report.verdict is Verdict.VERIFIED, report.status
-    assert report.signer is not None and report.signer.common_name == chain[0].subject.get_attributes_for_oid(
-        x509.NameOID.COMMON_NAME)[0].value
+    assert (
+        report.signer is not None
+        and report.signer.common_name == chain[0].subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+    )
 
 
 def test_the_private_key_cannot_leave_the_token(token: Token) -> None:
@@ -128,8 +144,21 @@ def test_the_private_key_cannot_leave_the_token(token: Token) -> None:
 def test_sign_cli_with_pkcs11_uri_and_pin_env(run, token: Token, make_clip, tmp_path: Path) -> None:
     out = tmp_path / "o.mp4"
     run.env["TOKEN_PIN"] = PIN
-    result = run("sign", make_clip("mp4"), "-o", out, "--pkcs11", token.uri("rsa-signer", query=""),
-                 "--pin-env", "TOKEN_PIN", "--cert", token.rsa_chain, "--alg", "ps256", "--json")
+    result = run(
+        "sign",
+        make_clip("mp4"),
+        "-o",
+        out,
+        "--pkcs11",
+        token.uri("rsa-signer", query=""),
+        "--pin-env",
+        "TOKEN_PIN",
+        "--cert",
+        token.rsa_chain,
+        "--alg",
+        "ps256",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["signer"] == "HSM RSA Signer"
     root = tmp_path / "root.pem"
@@ -138,8 +167,16 @@ def test_sign_cli_with_pkcs11_uri_and_pin_env(run, token: Token, make_clip, tmp_
 
 
 def test_wrong_pin_is_a_one_line_error(run, token: Token, make_clip, tmp_path: Path) -> None:
-    result = run("sign", make_clip("mp4"), "-o", tmp_path / "o.mp4", "--pkcs11", token.uri("ec-signer", "pin-value=0000"),
-                 "--cert", token.ec_chain)
+    result = run(
+        "sign",
+        make_clip("mp4"),
+        "-o",
+        tmp_path / "o.mp4",
+        "--pkcs11",
+        token.uri("ec-signer", "pin-value=0000"),
+        "--cert",
+        token.ec_chain,
+    )
     assert result.exit_code == 6
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "wrong PIN" in lines[0]
@@ -171,25 +208,54 @@ def test_missing_key_token_or_module(token: Token, tmp_path: Path) -> None:
 
 
 def test_uri_parsing() -> None:
-    uri = Pkcs11Uri.parse("pkcs11:token=My%20Token;object=jane;id=%01%a0;type=private?pin-value=12%2034&module-path=/m.so")
-    assert (uri.token, uri.object, uri.id, uri.pin_value, uri.module_path) == ("My Token", "jane", b"\x01\xa0", "12 34", "/m.so")
+    uri = Pkcs11Uri.parse(
+        "pkcs11:token=My%20Token;object=jane;id=%01%a0;type=private?pin-value=12%2034&module-path=/m.so"
+    )
+    assert (uri.token, uri.object, uri.id, uri.pin_value, uri.module_path) == (
+        "My Token",
+        "jane",
+        b"\x01\xa0",
+        "12 34",
+        "/m.so",
+    )
     assert "12 34" not in repr(uri) and "12 34" not in uri.describe()
-    for bad, match in [("token=x", "not a pkcs11: URI"), ("pkcs11:token=x", "names no key"),
-                       ("pkcs11:object=x;colour=red", "unknown"), ("pkcs11:object=x;type=public", "cannot sign"),
-                       ("pkcs11:object=x?module-name=softhsm2", "module-name")]:
+    for bad, match in [
+        ("token=x", "not a pkcs11: URI"),
+        ("pkcs11:token=x", "names no key"),
+        ("pkcs11:object=x;colour=red", "unknown"),
+        ("pkcs11:object=x;type=public", "cannot sign"),
+        ("pkcs11:object=x?module-name=softhsm2", "module-name"),
+    ]:
         with pytest.raises(UsageError, match=match):
             Pkcs11Uri.parse(bad)
 
 
 @pytest.mark.parametrize("obj", ["ec-signer", "rsa-signer"])
-def test_org_ca_certifies_a_token_key_from_a_request_signed_in_the_token(run, token: Token, obj: str, make_clip,
-                                                                        tmp_path: Path) -> None:
+def test_org_ca_certifies_a_token_key_from_a_request_signed_in_the_token(
+    run, token: Token, obj: str, make_clip, tmp_path: Path
+) -> None:
     ca = tmp_path / "ca"
     assert run("keys", "ca", "init", "--dir", ca, "--org", "HSM Org", "--country", "US").exit_code == 0
     run.env["TOKEN_PIN"] = PIN
     uri = token.uri(obj, query="")
-    req = run("keys", "request", "--pkcs11", uri, "--pin-env", "TOKEN_PIN", "--name", "Desk Camera 7",
-              "--org", "HSM Org", "--country", "US", "--email", "desk7@hsm.example", "--dir", tmp_path / "k")
+    req = run(
+        "keys",
+        "request",
+        "--pkcs11",
+        uri,
+        "--pin-env",
+        "TOKEN_PIN",
+        "--name",
+        "Desk Camera 7",
+        "--org",
+        "HSM Org",
+        "--country",
+        "US",
+        "--email",
+        "desk7@hsm.example",
+        "--dir",
+        tmp_path / "k",
+    )
     assert req.exit_code == 0, req.output
     assert not (tmp_path / "k" / "signer.key").exists()  # the key stays in the token
     chain = tmp_path / "k" / "chain.pem"
@@ -217,7 +283,9 @@ def test_token_key_signs_a_sidecar_and_an_edit(run, token: Token, signed_clip: P
     assert report.signer is not None and report.signer.common_name == "HSM EC Signer"
 
     out = tmp_path / "remuxed.mov"
-    edited = run("remux", signed_clip, "-o", out, "--pkcs11", token.uri("rsa-signer"), "--cert", token.rsa_chain, "--json")
+    edited = run(
+        "remux", signed_clip, "-o", out, "--pkcs11", token.uri("rsa-signer"), "--cert", token.rsa_chain, "--json"
+    )
     assert edited.exit_code == 0, edited.output
     assert json.loads(edited.output)["signer"] == "HSM RSA Signer"
     root = tmp_path / "root.pem"
@@ -239,11 +307,33 @@ def test_batch_sign_opens_the_token_in_each_worker(token: Token, make_clip, tmp_
     for name in ("a.mp4", "b.mp4", "c.mov"):
         make_clip(name.rsplit(".", 1)[1], name=f"in/{name}")
     out, log = tmp_path / "out", tmp_path / "sign.jsonl"
-    env = {**os.environ, "SOFTHSM2_CONF": str(token.conf), "TOKEN_PIN": PIN,
-           "PROVENANCE_KEYS_DIR": str(tmp_path / "no-keys"), "COLUMNS": "200"}
-    command = [sys.executable, "-c", "from provenance.cli import main; raise SystemExit(main())",
-               "sign", folder, "-o", out, "-j", "2", "--pkcs11", token.uri("ec-signer", query=""),
-               "--pin-env", "TOKEN_PIN", "--cert", token.ec_chain, "--jsonl", log, "-q"]
+    env = {
+        **os.environ,
+        "SOFTHSM2_CONF": str(token.conf),
+        "TOKEN_PIN": PIN,
+        "PROVENANCE_KEYS_DIR": str(tmp_path / "no-keys"),
+        "COLUMNS": "200",
+    }
+    command = [
+        sys.executable,
+        "-c",
+        "from provenance.cli import main; raise SystemExit(main())",
+        "sign",
+        folder,
+        "-o",
+        out,
+        "-j",
+        "2",
+        "--pkcs11",
+        token.uri("ec-signer", query=""),
+        "--pin-env",
+        "TOKEN_PIN",
+        "--cert",
+        token.ec_chain,
+        "--jsonl",
+        log,
+        "-q",
+    ]
     done = subprocess.run([str(c) for c in command], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     records = [json.loads(line) for line in log.read_text().splitlines()]
@@ -255,7 +345,8 @@ def test_batch_sign_opens_the_token_in_each_worker(token: Token, make_clip, tmp_
     assert PIN not in done.stdout + done.stderr
 
     env.pop("TOKEN_PIN")
-    unset = subprocess.run([str(c) for c in command] + ["--force"], env=env, capture_output=True, text=True,
-                           timeout=300)
+    unset = subprocess.run(
+        [str(c) for c in command] + ["--force"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert unset.returncode == 2 and unset.stderr.startswith("error: environment variable TOKEN_PIN is not set")
     assert len(unset.stderr.strip().splitlines()) == 1

@@ -36,7 +36,11 @@ def test_leaf_follows_the_c2pa_claim_signing_profile(pki: DevPKI) -> None:
     issuing_ski = issuing.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     assert ski.digest and aki.key_identifier == issuing_ski.digest
     subject = {a.oid: a.value for a in leaf.subject}
-    assert subject == {NameOID.COUNTRY_NAME: "US", NameOID.ORGANIZATION_NAME: "Example News", NameOID.COMMON_NAME: "Jane Doe"}
+    assert subject == {
+        NameOID.COUNTRY_NAME: "US",
+        NameOID.ORGANIZATION_NAME: "Example News",
+        NameOID.COMMON_NAME: "Jane Doe",
+    }
     # the chain file holds leaf then issuing CA, never the root
     chain = x509.load_pem_x509_certificates(pki.chain.read_bytes())
     assert chain == [leaf, issuing]
@@ -53,11 +57,16 @@ def test_private_keys_are_0600_and_refuse_overwrite(pki: DevPKI) -> None:
     assert pki.signer_key.read_bytes() == before
 
 
-@pytest.mark.parametrize("alg", list(SigningAlgorithm)[:1] + [SigningAlgorithm.ES384, SigningAlgorithm.ES512,
-                                                             SigningAlgorithm.PS256, SigningAlgorithm.ED25519])
+@pytest.mark.parametrize(
+    "alg",
+    list(SigningAlgorithm)[:1]
+    + [SigningAlgorithm.ES384, SigningAlgorithm.ES512, SigningAlgorithm.PS256, SigningAlgorithm.ED25519],
+)
 def test_every_algorithm_signs_a_clip_that_verifies(alg: SigningAlgorithm, tmp_path: Path, make_clip) -> None:
     pki = init_dev_pki(tmp_path / "k", subject=Subject("Algo Tester", "Example News", "GB"), alg=alg)
-    key_type = {"es": ec.EllipticCurvePrivateKey, "ps": rsa.RSAPrivateKey, "ed": ed25519.Ed25519PrivateKey}[alg.value[:2]]
+    key_type = {"es": ec.EllipticCurvePrivateKey, "ps": rsa.RSAPrivateKey, "ed": ed25519.Ed25519PrivateKey}[
+        alg.value[:2]
+    ]
     signer = KeySigner.from_files(key=pki.signer_key, chain=pki.chain)
     assert isinstance(signer._key, key_type) and signer.alg is alg
     out = sign(make_clip("mp4"), tmp_path / "s.mp4", signer=signer).output

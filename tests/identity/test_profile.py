@@ -50,14 +50,30 @@ def _variant_chain(mini: MiniCA, **changes: Any) -> tuple[Any, list[x509.Certifi
 # name -> (builder, expected code, expected severity); each breaks one rule
 CASES: dict[str, tuple[Callable[..., tuple[Any, list[x509.Certificate]]], str, Severity]] = {
     "no EKU": (lambda ca, k: _chain(ca, ca.leaf(eku=None)), "eku-missing", R),
-    "EKU without emailProtection": (lambda ca, k: _chain(ca, ca.leaf(eku=[certs.C2PA_CLAIM_SIGNING])), "eku-email-protection", R),
+    "EKU without emailProtection": (
+        lambda ca, k: _chain(ca, ca.leaf(eku=[certs.C2PA_CLAIM_SIGNING])),
+        "eku-email-protection",
+        R,
+    ),
     "EKU without claimSigning": (lambda ca, k: _chain(ca, ca.leaf(eku=[EKU.EMAIL_PROTECTION])), "eku-claim-signing", P),
-    "anyExtendedKeyUsage": (lambda ca, k: _chain(ca, ca.leaf(eku=[certs.C2PA_CLAIM_SIGNING, EKU.EMAIL_PROTECTION,
-                                                                     EKU.ANY_EXTENDED_KEY_USAGE])), "eku-any", R),
-    "timeStamping on a signer": (lambda ca, k: _chain(ca, ca.leaf(eku=[certs.C2PA_CLAIM_SIGNING, EKU.EMAIL_PROTECTION,
-                                                                          EKU.TIME_STAMPING])), "eku-tsa-ocsp", R),
+    "anyExtendedKeyUsage": (
+        lambda ca, k: _chain(
+            ca, ca.leaf(eku=[certs.C2PA_CLAIM_SIGNING, EKU.EMAIL_PROTECTION, EKU.ANY_EXTENDED_KEY_USAGE])
+        ),
+        "eku-any",
+        R,
+    ),
+    "timeStamping on a signer": (
+        lambda ca, k: _chain(ca, ca.leaf(eku=[certs.C2PA_CLAIM_SIGNING, EKU.EMAIL_PROTECTION, EKU.TIME_STAMPING])),
+        "eku-tsa-ocsp",
+        R,
+    ),
     "cA=true signer": (lambda ca, k: _chain(ca, ca.leaf(ca=True)), "ca-signer", R),
-    "no basic constraints": (lambda ca, k: _chain(ca, ca.leaf(basic_constraints=False)), "basic-constraints-missing", P),
+    "no basic constraints": (
+        lambda ca, k: _chain(ca, ca.leaf(basic_constraints=False)),
+        "basic-constraints-missing",
+        P,
+    ),
     "RSA 1024": (lambda ca, k: _chain(ca, ca.leaf(k)), "key-too-small", R),
     "curve P-224": (lambda ca, k: _chain(ca, ca.leaf(ec.generate_private_key(ec.SECP224R1()))), "curve-unsupported", R),
     "validity 400 days": (lambda ca, k: _chain(ca, ca.leaf(days=400)), "validity-too-long", P),
@@ -66,23 +82,49 @@ CASES: dict[str, tuple[Callable[..., tuple[Any, list[x509.Certificate]]], str, S
     "no SKI": (lambda ca, k: _chain(ca, ca.leaf(ski=False)), "ski-missing", P),
     "no AKI": (lambda ca, k: _chain(ca, ca.leaf(aki=False)), "aki-missing", R),
     "no key usage": (lambda ca, k: _chain(ca, ca.leaf(key_usage=None)), "key-usage-missing", R),
-    "keyEncipherment only": (lambda ca, k: _chain(ca, ca.leaf(key_usage={**SIGNING_KU, "digital_signature": False,
-                                                                          "key_encipherment": True})),
-                             "key-usage-digital-signature", R),
-    "keyCertSign on signer": (lambda ca, k: _chain(ca, ca.leaf(key_usage={**SIGNING_KU, "key_cert_sign": True})),
-                              "key-usage-cert-sign", R),
-    "key usage not critical": (lambda ca, k: _chain(ca, ca.leaf(key_usage_critical=False)), "key-usage-not-critical", P),
+    "keyEncipherment only": (
+        lambda ca, k: _chain(
+            ca, ca.leaf(key_usage={**SIGNING_KU, "digital_signature": False, "key_encipherment": True})
+        ),
+        "key-usage-digital-signature",
+        R,
+    ),
+    "keyCertSign on signer": (
+        lambda ca, k: _chain(ca, ca.leaf(key_usage={**SIGNING_KU, "key_cert_sign": True})),
+        "key-usage-cert-sign",
+        R,
+    ),
+    "key usage not critical": (
+        lambda ca, k: _chain(ca, ca.leaf(key_usage_critical=False)),
+        "key-usage-not-critical",
+        P,
+    ),
     "no C2PA policy": (lambda ca, k: _chain(ca, ca.leaf(policies=False)), "policy-missing", P),
-    "unknown critical extension": (lambda ca, k: _chain(ca, ca.leaf(critical_extra=x509.UnrecognizedExtension(
-        x509.ObjectIdentifier("1.2.3.4.5"), b"\x05\x00"))), "critical-extension", R),
-    "chain: wrong issuer name": (lambda ca, k: _chain(ca, ca.leaf(issuer_name=certs.Subject("Other", "Test Org", "US").name())),
-                                 "chain-issuer", P),
+    "unknown critical extension": (
+        lambda ca, k: _chain(
+            ca, ca.leaf(critical_extra=x509.UnrecognizedExtension(x509.ObjectIdentifier("1.2.3.4.5"), b"\x05\x00"))
+        ),
+        "critical-extension",
+        R,
+    ),
+    "chain: wrong issuer name": (
+        lambda ca, k: _chain(ca, ca.leaf(issuer_name=certs.Subject("Other", "Test Org", "US").name())),
+        "chain-issuer",
+        P,
+    ),
     "chain: bad signature": (lambda ca, k: _chain(ca, ca.leaf(signing_key=ca.root_key)), "chain-signature", R),
-    "chain: includes the root": (lambda ca, k: (lambda kc: (kc[0], kc[1] + [ca.root]))(_chain(ca, ca.leaf())),
-                                 "chain-includes-root", P),
+    "chain: includes the root": (
+        lambda ca, k: (lambda kc: (kc[0], kc[1] + [ca.root]))(_chain(ca, ca.leaf())),
+        "chain-includes-root",
+        P,
+    ),
     "chain: issuer not a CA": (lambda ca, k: _variant_chain(ca, ca=False), "issuer-not-ca", R),
     "chain: issuer without keyCertSign": (lambda ca, k: _variant_chain(ca, key_cert_sign=False), "issuer-key-usage", R),
-    "chain: issuer expired": (lambda ca, k: _variant_chain(ca, not_before=NOW - dt.timedelta(days=30), days=1), "expired", R),
+    "chain: issuer expired": (
+        lambda ca, k: _variant_chain(ca, not_before=NOW - dt.timedelta(days=30), days=1),
+        "expired",
+        R,
+    ),
 }
 
 
@@ -124,8 +166,9 @@ def test_require_signable_names_the_first_rejected_rule(ca: MiniCA) -> None:
     assert require_signable([ca.leaf(days=400)[1], ca.issuing]).findings
 
 
-def _sign_without_precheck(monkeypatch: pytest.MonkeyPatch, key: Any, chain: list[x509.Certificate],
-                           clip: Path, out: Path) -> None:
+def _sign_without_precheck(
+    monkeypatch: pytest.MonkeyPatch, key: Any, chain: list[x509.Certificate], clip: Path, out: Path
+) -> None:
     # Turn provenance's own refusal off so c2pa-rs alone decides.
     from provenance import _sign_step, signing
 
@@ -135,8 +178,9 @@ def _sign_without_precheck(monkeypatch: pytest.MonkeyPatch, key: Any, chain: lis
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_rejected_findings_are_what_c2pa_rs_rejects(case: str, ca: MiniCA, rsa1024, make_clip, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rejected_findings_are_what_c2pa_rs_rejects(
+    case: str, ca: MiniCA, rsa1024, make_clip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Measured against c2pa-rs: a REJECTED finding makes c2pa-rs refuse to
     sign or the clip fail verification; a PROFILE one still verifies."""
     build, _, severity = CASES[case]

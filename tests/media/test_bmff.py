@@ -68,7 +68,10 @@ def test_boxes_in_order_with_offsets_headers_and_payload_ranges(reader: Source) 
     data = box(b"ftyp", b"isom\0\0\0\0") + box(b"free") + box(b"mdat", b"x" * 20)
     boxes = list(reader(data).boxes())
     assert [(b.kind, b.offset, b.size, b.header) for b in boxes] == [
-        (b"ftyp", 0, 16, 8), (b"free", 16, 8, 8), (b"mdat", 24, 28, 8)]
+        (b"ftyp", 0, 16, 8),
+        (b"free", 16, 8, 8),
+        (b"mdat", 24, 28, 8),
+    ]
     mdat = boxes[2]
     assert (mdat.payload_start, mdat.payload_size, mdat.end) == (32, 20, 52)
     assert data[mdat.payload_start : mdat.end] == b"x" * 20
@@ -199,8 +202,15 @@ def test_nested_containers_are_walked_by_payload(reader: Source) -> None:
         return out
 
     _, moov = r.boxes()
-    assert tree(moov) == [(1, b"mvhd", 16), (1, b"trak", 28), (2, b"mdia", 36), (3, b"minf", 44),
-                          (4, b"stbl", 52), (5, b"stsd", 60), (5, b"stco", 76)]
+    assert tree(moov) == [
+        (1, b"mvhd", 16),
+        (1, b"trak", 28),
+        (2, b"mdia", 36),
+        (3, b"minf", 44),
+        (4, b"stbl", 52),
+        (5, b"stsd", 60),
+        (5, b"stco", 76),
+    ]
 
 
 def test_a_full_box_skips_its_version_and_flags(reader: Source) -> None:

@@ -64,8 +64,15 @@ def test_offsets_it_does_not_rewrite_are_refused() -> None:
     [
         ([_box(b"moov", b""), _box(b"mdat", b"\0" * 64)], "ftyp"),
         ([_box(b"ftyp", b"isom\0\0\0\0"), _box(b"moov", b""), _box(b"mdat", b"\0" * 4)], "mdat"),
-        ([_box(b"ftyp", b"isom\0\0\0\0"), _box(b"uuid", C2PA_UUID + b"\0" * 8), _box(b"moov", b""),
-          _box(b"mdat", b"\0" * 64)], "C2PA"),
+        (
+            [
+                _box(b"ftyp", b"isom\0\0\0\0"),
+                _box(b"uuid", C2PA_UUID + b"\0" * 8),
+                _box(b"moov", b""),
+                _box(b"mdat", b"\0" * 64),
+            ],
+            "C2PA",
+        ),
         ([_box(b"ftyp", b"isom\0\0\0\0"), _box(b"moov", _box(b"mvex", b"")), _box(b"mdat", b"\0" * 64)], "mvex"),
         ([_box(b"ftyp", b"isom\0\0\0\0"), _box(b"moov", b""), _box(b"mdat", b"\0" * 64), b"\0\0\0"], "stray"),
         ([_box(b"ftyp", b"isom\0\0\0\0"), _box(b"mdat", b"\0" * 64)], "0 moov"),
@@ -88,7 +95,7 @@ def test_the_manifest_box_is_padded_to_its_room_and_its_store_read_back() -> Non
     composed = _box(b"uuid", C2PA_UUID + b"\0\0\0\0" + b"manifest\0" + b"\0" * 8 + store)
     padded = bmff_layout.manifest_box(composed, len(composed) + 100)
     assert len(padded) == struct.unpack_from(">I", padded)[0] == len(composed) + 100
-    assert padded[4:len(composed)] == composed[4:] and padded[len(composed):] == b"\0" * 100
+    assert padded[4 : len(composed)] == composed[4:] and padded[len(composed) :] == b"\0" * 100
     assert bmff_layout.manifest_store(padded) == bmff_layout.manifest_store(composed) == store
     with pytest.raises(LayoutNotSupported, match="outgrew"):
         bmff_layout.manifest_box(composed, len(composed) - 1)

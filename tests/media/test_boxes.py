@@ -29,6 +29,7 @@ def test_media_data_offset_points_into_mdat(make_clip) -> None:
 
 # Crafted top-level structures (the box policy itself: tests/media/test_bmff.py)
 
+
 def _box(kind: bytes, payload: bytes = b"") -> bytes:
     return struct.pack(">I4s", 8 + len(payload), kind) + payload
 

@@ -7,7 +7,9 @@ from provenance.media import formats
 from provenance.media.video import make_sample_clip
 
 
-@pytest.mark.parametrize(("ext", "expected"), [("mp4", formats.MP4), ("mov", formats.MOV), ("m4v", formats.M4V), ("avi", formats.AVI)])
+@pytest.mark.parametrize(
+    ("ext", "expected"), [("mp4", formats.MP4), ("mov", formats.MOV), ("m4v", formats.M4V), ("avi", formats.AVI)]
+)
 def test_detects_supported_containers_from_bytes(make_clip, ext, expected) -> None:
     assert formats.detect(make_clip(ext)) is expected
 
@@ -21,7 +23,9 @@ def test_detection_ignores_a_misleading_extension(make_clip, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("ext", ["webm", "mkv"])
 def test_matroska_is_refused_naming_supported_formats(tmp_path: Path, ext: str) -> None:
-    clip = make_sample_clip(tmp_path / f"c.{ext}", seconds=0.2, codec="libvpx" if ext == "webm" else "libx264", audio=False)
+    clip = make_sample_clip(
+        tmp_path / f"c.{ext}", seconds=0.2, codec="libvpx" if ext == "webm" else "libx264", audio=False
+    )
     with pytest.raises(UnsupportedFormatError) as err:
         formats.detect(clip)
     assert "Matroska/WebM" in str(err.value)

@@ -25,8 +25,9 @@ def sign_with_cawg_identity(src: Path, out: Path, *, pki: DevPKI, identity: DevP
     definition = {
         "claim_generator_info": [{"name": "provenance tests", "version": "1"}],
         "title": out.name,
-        "assertions": [{"label": "c2pa.actions",
-                        "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": _CREATED}]}}],
+        "assertions": [
+            {"label": "c2pa.actions", "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": _CREATED}]}}
+        ],
     }
     with c2pa.Builder(definition, context=context) as builder, open(src, "rb") as source, open(out, "w+b") as dest:
         builder._has_context_signer = True  # the settings' signer (see the module docstring)

@@ -15,7 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from tests.support.system import require
 
 _CANDIDATES = (
@@ -35,7 +34,9 @@ def libfaketime() -> str:
     raise AssertionError("unreachable")
 
 
-def run_cli_at(days_offset: int, *args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli_at(
+    days_offset: int, *args: str | Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``provenance ARGS`` in a child process whose wall clock is shifted by
     *days_offset* days (negative: the past). Monotonic clocks are left alone."""
     child_env = dict(os.environ, **(env or {}))
@@ -46,5 +47,6 @@ def run_cli_at(days_offset: int, *args: str | Path, env: dict[str, str] | None =
         FAKETIME_DONT_RESET="1",
     )
     code = "import sys; from provenance.cli import main; sys.exit(main(sys.argv[1:]))"
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], env=child_env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], env=child_env, capture_output=True, text=True, timeout=120
+    )

@@ -31,7 +31,7 @@ OSC8 = "\x1b]8;;https://evil.example/\x1b\\Reuters\x1b]8;;\x1b\\"
 SET_WINDOW_TITLE = "\x1b]2;pwned\x07"
 BIDI = "\u202egnp.exe\u202c \u2066iso\u2069\u200f\u061c"
 INVISIBLE = "Reu\u200bters\u200d\ufeff\U000e0041\u2028"
-HTML = "<img src=x onerror=\"window.pwned=1\"><b>bold</b>"
+HTML = '<img src=x onerror="window.pwned=1"><b>bold</b>'
 LONG = "L" * 10_000
 CN = "Reuters\x1b[32m\u202e"  # a CN holds 64 characters at most
 ORG = MARKUP + BIDI + "O" * 10_000
@@ -60,15 +60,25 @@ def make_hostile_clips(folder: Path) -> HostileClips:
     root_cert = folder / "hostile-root.pem"
     root_cert.write_bytes(pem(ca.root))
     source = make_sample_clip(folder / "source.mp4", seconds=1.0)
-    now = dt.datetime.now(dt.timezone.utc)
-    manifest = definition(title=TITLE + HTML + LONG, author=OSC8, mime_type="video/mp4", source=SourceType.CAMERA,
-                          published_at=now, with_thumbnail=False,
-                          actions=[action("c2pa.edited" + SET_WINDOW_TITLE, when=now, parameters=PARAMETERS)])
+    now = dt.datetime.now(dt.UTC)
+    manifest = definition(
+        title=TITLE + HTML + LONG,
+        author=OSC8,
+        mime_type="video/mp4",
+        source=SourceType.CAMERA,
+        published_at=now,
+        with_thumbnail=False,
+        actions=[action("c2pa.edited" + SET_WINDOW_TITLE, when=now, parameters=PARAMETERS)],
+    )
     manifest["claim_generator_info"] = [{"name": OSC8 + INVISIBLE, "version": "1.0"}]
     clip = folder / "hostile.mp4"
     with open(source, "rb") as fh, atomic_output(clip) as out:
-        assert one_pass.sign_in_one_pass(manifest, signer=signer, mime_type="video/mp4", source=source,
-                                         source_fh=fh, dest=out) is not None
+        assert (
+            one_pass.sign_in_one_pass(
+                manifest, signer=signer, mime_type="video/mp4", source=source, source_fh=fh, dest=out
+            )
+            is not None
+        )
     named = folder / NAME
     shutil.copyfile(clip, named)
     chained = sign(named, folder / "chained.mp4", signer=signer, title=TITLE).output
@@ -80,7 +90,7 @@ def assert_inert(output: str, *, terminal: bool = False) -> None:
     (with *terminal*: none but rich's own colours), no bidi, zero-width or
     other hidden character (line breaks of the layout aside)."""
     text = _SGR.sub("", output) if terminal else output
-    assert "\x1b" not in text, ascii(text[max(0, text.find("\x1b") - 80):text.find("\x1b") + 80])
+    assert "\x1b" not in text, ascii(text[max(0, text.find("\x1b") - 80) : text.find("\x1b") + 80])
     hidden = sorted({c for c in text if is_hidden(c) and c not in "\n\r"})
     assert hidden == [], hidden
 

@@ -47,7 +47,9 @@ def serve_static() -> Iterator[StaticSite]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="test-http", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="test-http", daemon=True
+    )
     thread.start()
     try:
         yield site

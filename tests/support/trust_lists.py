@@ -18,6 +18,8 @@ def mirror_official_lists(site: StaticSite, lists: Path) -> None:
     site.put("C2PA-TSA-TRUST-LIST.pem", (lists / "C2PA-TSA-TRUST-LIST.pem").read_bytes())
     site.put("anchors.pem", (lists / "interim-anchors.pem").read_bytes())
     site.put("store.cfg", (lists / "interim-store.cfg").read_bytes())
-    hashes = [base64.b64encode(hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).digest()).decode()
-              for c in x509.load_pem_x509_certificates((lists / "interim-allowed.pem").read_bytes())]
+    hashes = [
+        base64.b64encode(hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).digest()).decode()
+        for c in x509.load_pem_x509_certificates((lists / "interim-allowed.pem").read_bytes())
+    ]
     site.put("allowed.sha256.txt", ("\n".join(hashes) + "\n").encode())

@@ -30,11 +30,13 @@ TSA_POLICY = "1.3.6.1.4.1.99999.3161.1"  # a test policy OID for the TSTInfo
 
 
 def _name(cn: str, org: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
 
 
 @dataclass
@@ -58,15 +60,17 @@ class TSAIdentity:
         days: int = 3650,
     ) -> TSAIdentity:
         """A TSA root and a TSA leaf following tsaLeaf.cert.schema.yaml."""
-        nb = not_before or (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=365))
+        nb = not_before or (dt.datetime.now(dt.UTC) - dt.timedelta(days=365))
         root_key = ec.generate_private_key(ec.SECP384R1())
         root_name = _name(f"{org} Root CA", org)
         root = (
             x509.CertificateBuilder()
-            .subject_name(root_name).issuer_name(root_name)
+            .subject_name(root_name)
+            .issuer_name(root_name)
             .public_key(root_key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(nb).not_valid_after(nb + dt.timedelta(days=days * 2))
+            .not_valid_before(nb)
+            .not_valid_after(nb + dt.timedelta(days=days * 2))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
@@ -75,19 +79,31 @@ class TSAIdentity:
         key = ec.generate_private_key(ec.SECP256R1())
         cert = (
             x509.CertificateBuilder()
-            .subject_name(_name(f"{org} TSA", org)).issuer_name(root_name)
+            .subject_name(_name(f"{org} TSA", org))
+            .issuer_name(root_name)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(nb).not_valid_after(nb + dt.timedelta(days=days))
+            .not_valid_before(nb)
+            .not_valid_after(nb + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             # digitalSignature + nonRepudiation (contentCommitment)
             .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
-            .add_extension(x509.CertificatePolicies([x509.PolicyInformation(C2PA_CERTIFICATE_POLICY, None)]), critical=False)
-            .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
-                [x509.UniformResourceIdentifier("http://127.0.0.1/tsa.crl")], None, None, None)]), critical=False)
+            .add_extension(
+                x509.CertificatePolicies([x509.PolicyInformation(C2PA_CERTIFICATE_POLICY, None)]), critical=False
+            )
+            .add_extension(
+                x509.CRLDistributionPoints(
+                    [
+                        x509.DistributionPoint(
+                            [x509.UniformResourceIdentifier("http://127.0.0.1/tsa.crl")], None, None, None
+                        )
+                    ]
+                ),
+                critical=False,
+            )
             .sign(root_key, hashes.SHA384())
         )
         return cls(key=key, cert=cert, root=root)
@@ -102,7 +118,7 @@ class TimeStampAuthority:
     requests: list[bytes] = field(default_factory=list)
 
     def now(self) -> dt.datetime:
-        return (self.gen_time or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
+        return (self.gen_time or dt.datetime.now(dt.UTC)).replace(microsecond=0)
 
     def respond(self, request_der: bytes) -> bytes:
         self.requests.append(request_der)
@@ -114,48 +130,68 @@ class TimeStampAuthority:
             return tsp.TimeStampResp({"status": {"status": "rejection", "fail_info": {"bad_data_format"}}}).dump()
         if imprint["hash_algorithm"]["algorithm"].native not in ("sha256", "sha384", "sha512"):
             return tsp.TimeStampResp({"status": {"status": "rejection", "fail_info": {"bad_alg"}}}).dump()
-        tst_info = tsp.TSTInfo({
-            "version": "v1",
-            "policy": TSA_POLICY,
-            "message_imprint": imprint,
-            "serial_number": secrets.randbits(64),
-            "gen_time": self.now(),
-            "accuracy": {"seconds": 1},
-            "nonce": request["nonce"].native,
-            "tsa": asn1_x509.GeneralName(
-                name="directory_name",
-                value=asn1_x509.Name.load(self.identity.cert.subject.public_bytes()),
-            ),
-        })
-        return tsp.TimeStampResp({
-            "status": {"status": "granted"},
-            "time_stamp_token": self._token(tst_info, with_certs=bool(request["cert_req"].native)),
-        }).dump()
+        tst_info = tsp.TSTInfo(
+            {
+                "version": "v1",
+                "policy": TSA_POLICY,
+                "message_imprint": imprint,
+                "serial_number": secrets.randbits(64),
+                "gen_time": self.now(),
+                "accuracy": {"seconds": 1},
+                "nonce": request["nonce"].native,
+                "tsa": asn1_x509.GeneralName(
+                    name="directory_name",
+                    value=asn1_x509.Name.load(self.identity.cert.subject.public_bytes()),
+                ),
+            }
+        )
+        return tsp.TimeStampResp(
+            {
+                "status": {"status": "granted"},
+                "time_stamp_token": self._token(tst_info, with_certs=bool(request["cert_req"].native)),
+            }
+        ).dump()
 
     def _token(self, tst_info: tsp.TSTInfo, *, with_certs: bool) -> cms.ContentInfo:
         content = tst_info.dump()
         cert_der = self.identity.cert.public_bytes(serialization.Encoding.DER)
         cert = asn1_x509.Certificate.load(cert_der)
-        signed_attrs = cms.CMSAttributes([
-            cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
-            cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(content).digest()]}),
-            cms.CMSAttribute({"type": "signing_certificate_v2", "values": [{
-                "certs": [{"hash_algorithm": {"algorithm": "sha256"}, "cert_hash": hashlib.sha256(cert_der).digest()}],
-            }]}),
-        ])
+        signed_attrs = cms.CMSAttributes(
+            [
+                cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
+                cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(content).digest()]}),
+                cms.CMSAttribute(
+                    {
+                        "type": "signing_certificate_v2",
+                        "values": [
+                            {
+                                "certs": [
+                                    {
+                                        "hash_algorithm": {"algorithm": "sha256"},
+                                        "cert_hash": hashlib.sha256(cert_der).digest(),
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ),
+            ]
+        )
         # The signature covers the DER of the attributes as a SET OF (tag 0x31).
         signature = self.identity.key.sign(signed_attrs.dump(), ec.ECDSA(hashes.SHA256()))
-        signer_info = cms.SignerInfo({
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                name="issuer_and_serial_number",
-                value={"issuer": cert.issuer, "serial_number": cert.serial_number},
-            ),
-            "digest_algorithm": {"algorithm": "sha256"},
-            "signed_attrs": signed_attrs,
-            "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
-            "signature": signature,
-        })
+        signer_info = cms.SignerInfo(
+            {
+                "version": "v1",
+                "sid": cms.SignerIdentifier(
+                    name="issuer_and_serial_number",
+                    value={"issuer": cert.issuer, "serial_number": cert.serial_number},
+                ),
+                "digest_algorithm": {"algorithm": "sha256"},
+                "signed_attrs": signed_attrs,
+                "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
+                "signature": signature,
+            }
+        )
         signed_data = {
             "version": "v3",
             "digest_algorithms": [{"algorithm": "sha256"}],

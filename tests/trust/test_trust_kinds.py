@@ -41,7 +41,9 @@ def test_allowed_list_as_hashes_pins_like_pem(pki) -> None:
     cert = x509.load_pem_x509_certificate(leaf)
     b64 = fingerprint(cert)
     hexa = hashlib.sha256(base64.b64decode(b64)).hexdigest()  # a hash of something else: ignored as a pin of ours
-    as_hashes = TrustSource.from_bytes(f"# pinned\n{b64}\n{hexa}\n".encode(), kind=SourceKind.ALLOWED, name="pins", title="interim list")
+    as_hashes = TrustSource.from_bytes(
+        f"# pinned\n{b64}\n{hexa}\n".encode(), kind=SourceKind.ALLOWED, name="pins", title="interim list"
+    )
     assert as_hashes.certificates == () and b64 in as_hashes.fingerprints
     store = TrustStore((as_hashes,))
     assert store.vouching_source([cert]) == "interim list (pinned)"
@@ -71,5 +73,9 @@ def test_tsa_roots_never_vouch_for_signers(pki, tsa_identity) -> None:
     # both kinds go to c2pa-rs as anchors (it has one pool); provenance keeps them apart
     assert "BEGIN CERTIFICATE" in as_tsa.c2pa_settings()["trust"]["trust_anchors"]
     assert as_tsa.empty  # no signer trust at all
-    tsa_source = TrustSource.from_bytes(pem(tsa_identity.root), kind=SourceKind.TSA, name="tsa", title="C2PA TSA trust list")
-    assert TrustStore((tsa_source,)).vouching_source([tsa_identity.cert], kinds={SourceKind.TSA}) == "C2PA TSA trust list"
+    tsa_source = TrustSource.from_bytes(
+        pem(tsa_identity.root), kind=SourceKind.TSA, name="tsa", title="C2PA TSA trust list"
+    )
+    assert (
+        TrustStore((tsa_source,)).vouching_source([tsa_identity.cert], kinds={SourceKind.TSA}) == "C2PA TSA trust list"
+    )

@@ -15,6 +15,8 @@ from provenance.trust.download import TrustSourceError, download
 from provenance.trust.sources import DEFAULT_SOURCES, TrustDirectory, default_trust_dir
 from provenance.trust.store import SourceKind
 from tests.support.trust_lists import mirror_official_lists
+
+
 @pytest.fixture
 def trust_dir(tmp_path: Path) -> TrustDirectory:
     return TrustDirectory(tmp_path / "store")
@@ -58,7 +60,9 @@ def test_a_failed_add_registers_nothing(trust_dir: TrustDirectory, http_site) ->
     assert trust_dir.entries() == []
 
 
-def test_update_keeps_the_previous_copy_on_404_and_garbage(trust_dir: TrustDirectory, http_site, pki, tsa_identity) -> None:
+def test_update_keeps_the_previous_copy_on_404_and_garbage(
+    trust_dir: TrustDirectory, http_site, pki, tsa_identity
+) -> None:
     url = http_site.put("list.pem", pki.root_cert.read_bytes())
     other = http_site.put("other.pem", pki.root_cert.read_bytes())
     trust_dir.add("list", url)
@@ -108,7 +112,9 @@ def test_add_defaults_from_a_mirror(trust_dir: TrustDirectory, http_site, trust_
     entries = {e.name: e for e in trust_dir.entries()}
     assert set(entries) == {d.name for d in DEFAULT_SOURCES}
     assert entries["c2pa-trust-list"].entries == 30 and entries["c2pa-tsa-trust-list"].kind is SourceKind.TSA
-    assert entries["interim-allowed"].entries == len(x509.load_pem_x509_certificates((lists / "interim-allowed.pem").read_bytes()))
+    assert entries["interim-allowed"].entries == len(
+        x509.load_pem_x509_certificates((lists / "interim-allowed.pem").read_bytes())
+    )
     assert entries["interim-ekus"].kind is SourceKind.EKUS
     settings = trust_dir.load().store.c2pa_settings()["trust"]
     assert {"trust_anchors", "allowed_list", "trust_config"} <= set(settings)

@@ -13,7 +13,9 @@ from tests.conftest import sha256
 
 @pytest.fixture(scope="module")
 def test_roots(corpus: Path) -> TrustStore:
-    return TrustStore().with_pem_file(corpus / "certs/c2pa-test-root-bundle.pem", kind=SourceKind.ANCHORS, name="c2pa test roots")
+    return TrustStore().with_pem_file(
+        corpus / "certs/c2pa-test-root-bundle.pem", kind=SourceKind.ANCHORS, name="c2pa test roots"
+    )
 
 
 @pytest.mark.parametrize(

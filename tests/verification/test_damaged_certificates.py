@@ -14,8 +14,9 @@ from provenance.verification.report import Verdict
 from provenance.verification.verifier import verify
 
 
-def test_every_byte_of_the_signer_certificate_changed_still_gives_a_verdict(signed_clip: Path, pki, trust,
-                                                                            tmp_path: Path, run) -> None:
+def test_every_byte_of_the_signer_certificate_changed_still_gives_a_verdict(
+    signed_clip: Path, pki, trust, tmp_path: Path, run
+) -> None:
     data = signed_clip.read_bytes()
     der = pki.signer_cert.read_bytes()
     from cryptography import x509

@@ -13,8 +13,9 @@ from provenance.verification.verifier import verify
 from tests.support.cawg import sign_with_cawg_identity
 
 
-def test_the_verdict_is_the_same_from_a_folder_holding_keys(run, make_clip, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_verdict_is_the_same_from_a_folder_holding_keys(
+    run, make_clip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with_keys, plain = tmp_path / "with-keys", tmp_path / "plain"
     plain.mkdir()
     made = run("keys", "init", "--dir", with_keys / "keys", "--no-trust")
@@ -29,8 +30,9 @@ def test_the_verdict_is_the_same_from_a_folder_holding_keys(run, make_clip, tmp_
     assert verify(out).verdict is Verdict.UNTRUSTED  # the library agrees with the CLI
 
 
-def test_keys_init_registers_its_root_as_a_named_removable_source(run, make_clip, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keys_init_registers_its_root_as_a_named_removable_source(
+    run, make_clip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     keys = tmp_path / "k"
     made = run("keys", "init", "--dir", keys)
     assert made.exit_code == 0 and "development-root" in made.output

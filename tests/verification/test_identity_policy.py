@@ -1,4 +1,4 @@
-""""Is this clip really from X?": an organisation CA issues identities to
+""" "Is this clip really from X?": an organisation CA issues identities to
 two creators; each verifies as itself, and expecting the other one is a
 loud ``wrong_signer`` (exit 7)."""
 
@@ -65,17 +65,23 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Organisation:
     root_key = generate_key(SigningAlgorithm.ES384)
     root = certs.root_ca(certs.Subject("Acme News Root CA", "Acme News", "GB"), root_key)
     issuing_key = generate_key(SigningAlgorithm.ES384)
-    issuing = certs.issuing_ca(certs.Subject("Acme News Issuing CA", "Acme News", "GB"), issuing_key.public_key(), root, root_key)
+    issuing = certs.issuing_ca(
+        certs.Subject("Acme News Issuing CA", "Acme News", "GB"), issuing_key.public_key(), root, root_key
+    )
     # A second hierarchy of the same organisation (say, a test CA) that was never added to any trust store.
     other_root_key = generate_key(SigningAlgorithm.ES384)
     other_root = certs.root_ca(certs.Subject("Acme News Lab Root CA", "Acme News", "GB"), other_root_key)
     other_key = generate_key(SigningAlgorithm.ES384)
-    other = certs.issuing_ca(certs.Subject("Acme News Lab Issuing CA", "Acme News", "GB"), other_key.public_key(), other_root, other_root_key)
+    other = certs.issuing_ca(
+        certs.Subject("Acme News Lab Issuing CA", "Acme News", "GB"), other_key.public_key(), other_root, other_root_key
+    )
     root_pem = d / "acme-root.pem"
     root_pem.write_bytes(certs.pem(root))
     return Organisation(
         root_pem=root_pem,
-        store=TrustStore().with_source(TrustSource.from_pem(certs.pem(root), kind=SourceKind.ANCHORS, name="acme-newsroom")),
+        store=TrustStore().with_source(
+            TrustSource.from_pem(certs.pem(root), kind=SourceKind.ANCHORS, name="acme-newsroom")
+        ),
         alice=_creator(d, "Alice Archer", "alice@acme.example", issuing, issuing_key, "Acme News"),
         bob=_creator(d, "Bob Baker", "bob@acme.example", issuing, issuing_key, "Acme News"),
         stray=_creator(d, "Carol Lab", "carol@acme.example", other, other_key, "Acme News"),
@@ -88,8 +94,10 @@ def clips(org: Organisation, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
     d = tmp_path_factory.mktemp("acme-clips")
     source = make_sample_clip(d / "raw.mp4", seconds=0.5)
-    return {c.name: sign(source, d / f"{c.name.split()[0].lower()}.mp4", signer=c.signer).output
-            for c in (org.alice, org.bob, org.stray)}
+    return {
+        c.name: sign(source, d / f"{c.name.split()[0].lower()}.mp4", signer=c.signer).output
+        for c in (org.alice, org.bob, org.stray)
+    }
 
 
 def test_each_creator_verifies_as_itself(org: Organisation, clips: dict[str, Path]) -> None:
@@ -99,7 +107,10 @@ def test_each_creator_verifies_as_itself(org: Organisation, clips: dict[str, Pat
         assert report.signer.common_name == creator.name and report.signer.trusted_by == "acme-newsroom"
         assert report.policy_failures == ()
         # by e-mail SAN too, case-insensitively
-        assert verify(clips[creator.name], trust=org.store, policy=ExpectSigner(creator.email.upper())).verdict is Verdict.VERIFIED
+        assert (
+            verify(clips[creator.name], trust=org.store, policy=ExpectSigner(creator.email.upper())).verdict
+            is Verdict.VERIFIED
+        )
 
 
 def test_expecting_the_other_creator_is_wrong_signer(org: Organisation, clips: dict[str, Path]) -> None:
@@ -110,12 +121,17 @@ def test_expecting_the_other_creator_is_wrong_signer(org: Organisation, clips: d
     assert report.to_dict()["verdict"] == "wrong_signer"
     # exact match: no substring, no case folding of names
     assert verify(clips[org.alice.name], trust=org.store, policy=ExpectSigner("Alice")).verdict is Verdict.WRONG_SIGNER
-    assert verify(clips[org.alice.name], trust=org.store, policy=ExpectSigner("alice archer")).verdict is Verdict.WRONG_SIGNER
+    assert (
+        verify(clips[org.alice.name], trust=org.store, policy=ExpectSigner("alice archer")).verdict
+        is Verdict.WRONG_SIGNER
+    )
 
 
 def test_organisation_and_issuer_expectations(org: Organisation, clips: dict[str, Path]) -> None:
     clip = clips[org.bob.name]
-    ok = AllOf([ExpectOrganization("Acme News"), ExpectIssuer("Acme News Issuing CA"), ExpectSigner("bob@acme.example")])
+    ok = AllOf(
+        [ExpectOrganization("Acme News"), ExpectIssuer("Acme News Issuing CA"), ExpectSigner("bob@acme.example")]
+    )
     assert verify(clip, trust=org.store, policy=ok).verdict is Verdict.VERIFIED
     assert verify(clip, trust=org.store, policy=ExpectIssuer("Acme News")).verdict is Verdict.VERIFIED  # issuer O
     report = verify(clip, trust=org.store, policy=AllOf([ExpectOrganization("Globex"), ExpectIssuer("Globex CA")]))
@@ -130,7 +146,9 @@ def test_any_of_and_empty_lists(org: Organisation, clips: dict[str, Path]) -> No
     assert verify(clips[org.bob.name], trust=org.store, policy=either).verdict is Verdict.VERIFIED
     neither = AnyOf([ExpectSigner("Mallory"), ExpectSigner("Trent")])
     report = verify(clips[org.bob.name], trust=org.store, policy=neither)
-    assert report.verdict is Verdict.WRONG_SIGNER and report.policy_failures[0].startswith("none of the expectations holds")
+    assert report.verdict is Verdict.WRONG_SIGNER and report.policy_failures[0].startswith(
+        "none of the expectations holds"
+    )
     with pytest.raises(UsageError, match="at least one policy"):
         AllOf([])
     with pytest.raises(UsageError, match="at least one policy"):
@@ -176,7 +194,9 @@ def test_cli_expect_signer_exit_7_and_card_shows_real_signer(run, org: Organisat
     data = json.loads(as_json.output)
     assert data["verdict"] == "wrong_signer" and data["signer"]["common_name"] == "Alice Archer"
     assert data["signer"]["subject"]["CN"] == ["Alice Archer"] and data["signer"]["emails"] == ["alice@acme.example"]
-    assert data["policy_failures"] == ["expected issuer 'Nope CA', but the signer's certificate was issued by 'Acme News Issuing CA'"]
+    assert data["policy_failures"] == [
+        "expected issuer 'Nope CA', but the signer's certificate was issued by 'Acme News Issuing CA'"
+    ]
     # an empty expectation is a usage error, not a silent pass
     empty = run("verify", clip, "--trust", org.root_pem, "--expect-signer", "")
     assert empty.exit_code == 2 and "empty" in empty.output
@@ -188,8 +208,12 @@ def test_impersonation_is_loud(run, make_clip, tmp_path: Path) -> None:
     root_key = generate_key(SigningAlgorithm.ES384)
     root = certs.root_ca(certs.Subject("Totally Legit Root", "Paramount Pictures", "US"), root_key)
     ica_key = generate_key(SigningAlgorithm.ES384)
-    ica = certs.issuing_ca(certs.Subject("Totally Legit CA", "Paramount Pictures", "US"), ica_key.public_key(), root, root_key)
-    leaf = certs.claim_signing_leaf(certs.Subject("Tom Cruise", "Paramount Pictures", "US"), key.public_key(), ica, ica_key)
+    ica = certs.issuing_ca(
+        certs.Subject("Totally Legit CA", "Paramount Pictures", "US"), ica_key.public_key(), root, root_key
+    )
+    leaf = certs.claim_signing_leaf(
+        certs.Subject("Tom Cruise", "Paramount Pictures", "US"), key.public_key(), ica, ica_key
+    )
     clip = sign(make_clip("mp4"), tmp_path / "tom.mp4", signer=KeySigner(key, chain=[leaf, ica])).output
 
     report = verify(clip, policy=ExpectSigner("Tom Cruise"))
@@ -198,7 +222,8 @@ def test_impersonation_is_loud(run, make_clip, tmp_path: Path) -> None:
     assert result.exit_code == 3
     # the first thing inside the card, right after the badge
     assert flat(result.output).startswith(
-        "? UNTRUSTED ⚠ claims to be Tom Cruise (Paramount Pictures); no trusted authority vouches for this"), result.output
+        "? UNTRUSTED ⚠ claims to be Tom Cruise (Paramount Pictures); no trusted authority vouches for this"
+    ), result.output
     from provenance.cli.render import headline
 
     assert "claims to be Tom Cruise (Paramount Pictures); no trusted authority vouches for this" in headline(report)

@@ -24,7 +24,7 @@ from provenance.credentials.model import IngredientLink, Manifest, ManifestStore
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
 from provenance.verification import rules
 from provenance.verification.policy import ExpectSigner, RequireTimestamp
-from provenance.verification.report import Ingredient, SignerIdentity, VerificationReport, Verdict
+from provenance.verification.report import Ingredient, SignerIdentity, Verdict, VerificationReport
 from provenance.verification.rules import Effect
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -37,8 +37,9 @@ def _doc(name: str) -> dict[str, Any]:
 
 def fixture(name: str) -> tuple[ManifestStore, TrustStore, dict[str, Any]]:
     doc = _doc(name)
-    trust = TrustStore(tuple(TrustSource.from_pem(s["pem"].encode(), kind=SourceKind(s["kind"]), name=s["name"])
-                             for s in doc["trust"]))
+    trust = TrustStore(
+        tuple(TrustSource.from_pem(s["pem"].encode(), kind=SourceKind(s["kind"]), name=s["name"]) for s in doc["trust"])
+    )
     return ManifestStore.from_dict(doc["store"]), trust, doc["expected"]
 
 
@@ -50,8 +51,17 @@ def ok(code: str) -> Status:
     return Status(code, StatusKind.SUCCESS, "")
 
 
-ALL = ["trusted", "untrusted", "pinned", "tsa_only", "tampered", "timestamped", "timestamp_not_from_tsa_list",
-       "chain", "cawg_untrusted"]
+ALL = [
+    "trusted",
+    "untrusted",
+    "pinned",
+    "tsa_only",
+    "tampered",
+    "timestamped",
+    "timestamp_not_from_tsa_list",
+    "chain",
+    "cawg_untrusted",
+]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -70,23 +80,27 @@ def test_the_model_round_trips_through_json() -> None:
 
 # --- rule 1: status families ------------------------------------------------
 
-@pytest.mark.parametrize(("code", "effect"), [
-    ("assertion.bmffHash.mismatch", Effect.TAMPERED),
-    ("assertion.dataHash.mismatch", Effect.TAMPERED),
-    ("assertion.hashedURI.mismatch", Effect.TAMPERED),
-    ("ingredient.manifest.mismatch", Effect.TAMPERED),
-    ("signingCredential.untrusted", Effect.UNTRUSTED),
-    ("signingCredential.expired", Effect.INVALID),
-    ("claimSignature.mismatch", Effect.INVALID),
-    ("claim.malformed", Effect.INVALID),
-    ("algorithm.unsupported", Effect.INVALID),
-    ("timeStamp.untrusted", Effect.TIME),
-    ("timeStamp.outsideValidity", Effect.TIME),
-    ("cawg.x509.credential.untrusted", Effect.IDENTITY),
-    ("cawg.identity.hard_binding_missing", Effect.IDENTITY),
-    ("com.example.somethingNew", Effect.UNKNOWN),
-    ("assertion.bmffHash.somethingNew", Effect.UNKNOWN),
-])
+
+@pytest.mark.parametrize(
+    ("code", "effect"),
+    [
+        ("assertion.bmffHash.mismatch", Effect.TAMPERED),
+        ("assertion.dataHash.mismatch", Effect.TAMPERED),
+        ("assertion.hashedURI.mismatch", Effect.TAMPERED),
+        ("ingredient.manifest.mismatch", Effect.TAMPERED),
+        ("signingCredential.untrusted", Effect.UNTRUSTED),
+        ("signingCredential.expired", Effect.INVALID),
+        ("claimSignature.mismatch", Effect.INVALID),
+        ("claim.malformed", Effect.INVALID),
+        ("algorithm.unsupported", Effect.INVALID),
+        ("timeStamp.untrusted", Effect.TIME),
+        ("timeStamp.outsideValidity", Effect.TIME),
+        ("cawg.x509.credential.untrusted", Effect.IDENTITY),
+        ("cawg.identity.hard_binding_missing", Effect.IDENTITY),
+        ("com.example.somethingNew", Effect.UNKNOWN),
+        ("assertion.bmffHash.somethingNew", Effect.UNKNOWN),
+    ],
+)
 def test_every_failure_code_has_the_effect_of_its_family(code: str, effect: Effect) -> None:
     assert rules.effect(fail(code)) is effect
 
@@ -118,10 +132,18 @@ def test_a_cawg_identity_problem_never_touches_the_c2pa_verdict() -> None:
 
 # --- rule 2: one manifest --------------------------------------------------------
 
+
 def test_tampered_beats_invalid_beats_untrusted_and_verified_needs_a_trusted_signer() -> None:
-    assert rules.manifest_verdict([fail("signingCredential.untrusted"), fail("assertion.bmffHash.mismatch"),
-                                   fail("claimSignature.mismatch")]) is Verdict.TAMPERED
-    assert rules.manifest_verdict([fail("signingCredential.untrusted"), fail("signingCredential.expired")]) is Verdict.INVALID
+    assert (
+        rules.manifest_verdict(
+            [fail("signingCredential.untrusted"), fail("assertion.bmffHash.mismatch"), fail("claimSignature.mismatch")]
+        )
+        is Verdict.TAMPERED
+    )
+    assert (
+        rules.manifest_verdict([fail("signingCredential.untrusted"), fail("signingCredential.expired")])
+        is Verdict.INVALID
+    )
     assert rules.manifest_verdict([fail("signingCredential.untrusted")]) is Verdict.UNTRUSTED
     assert rules.manifest_verdict([ok("signingCredential.trusted")]) is Verdict.VERIFIED
     assert rules.manifest_verdict([ok("claimSignature.validated")]) is Verdict.UNTRUSTED
@@ -136,6 +158,7 @@ def test_the_deciding_failure_is_the_most_severe() -> None:
 
 
 # --- rule 3: pins ---------------------------------------------------------------
+
 
 def test_a_pinned_leaf_is_trusted_by_provenance_when_c2pa_rs_ignores_the_pin() -> None:
     store, trust, expected = fixture("pinned")
@@ -158,6 +181,7 @@ def test_a_pin_never_rescues_a_tampered_or_invalid_manifest() -> None:
 
 # --- rule 4: TSA separation -------------------------------------------------------
 
+
 def test_a_signer_vouched_for_only_by_a_tsa_root_is_untrusted() -> None:
     store, trust, expected = fixture("tsa_only")
     assert store.active is not None
@@ -170,6 +194,7 @@ def test_a_signer_vouched_for_only_by_a_tsa_root_is_untrusted() -> None:
 
 
 # --- rule 5: time-stamps ------------------------------------------------------------
+
 
 def test_a_time_stamp_is_trusted_only_when_a_tsa_source_vouches_for_it() -> None:
     store, trust, _ = fixture("timestamped")
@@ -193,6 +218,7 @@ def test_a_time_stamp_c2pa_rs_did_not_trust_is_not_trusted_by_a_tsa_source_alone
 
 # --- rule 6: ingredients ---------------------------------------------------------------
 
+
 def test_what_validation_finds_now_replaces_what_the_editor_recorded() -> None:
     store, trust, _ = fixture("chain")
     [node] = store.tree
@@ -215,37 +241,45 @@ def test_the_ingredient_walk_stops_at_cycles_and_at_the_depth_limit() -> None:
     [back] = b.children
     assert back.manifest is None and back.link.manifest_label == "a"  # a cycle ends as a leaf
     labels = [f"m{i}" for i in range(60)]
-    deep = ManifestStore("m0", tuple(manifest(lab, nxt) for lab, nxt in zip(labels, labels[1:] + [None])))
+    deep = ManifestStore("m0", tuple(manifest(lab, nxt) for lab, nxt in zip(labels, [*labels[1:], None], strict=True)))
     depths = [node.depth for node in deep.walk()]
     assert max(depths) == 32 and [n for n in deep.walk() if n.depth == 32][0].manifest is None
 
 
 # --- rule 7: the chain ---------------------------------------------------------------------
 
+
 def _report(verdict: Verdict, *ingredients: Ingredient) -> VerificationReport:
-    return VerificationReport(file="x.mp4", verdict=verdict, signer=SignerIdentity("Platform", "P Co", "P CA"),
-                              ingredients=ingredients)
+    return VerificationReport(
+        file="x.mp4", verdict=verdict, signer=SignerIdentity("Platform", "P Co", "P CA"), ingredients=ingredients
+    )
 
 
 def test_the_chain_names_the_signer_the_original_and_any_problem_in_between() -> None:
     original = Ingredient("o.mp4", "parentOf", Verdict.UNTRUSTED, signer=SignerIdentity("Jane Doe", None, None))
-    edit = Ingredient("e.mp4", "parentOf", Verdict.TAMPERED, signer=SignerIdentity("Ed", None, None),
-                      ingredients=(original,))
+    edit = Ingredient(
+        "e.mp4", "parentOf", Verdict.TAMPERED, signer=SignerIdentity("Ed", None, None), ingredients=(original,)
+    )
     line, verdict = rules.summarize(_report(Verdict.VERIFIED, edit))
-    assert line == ("signed by Platform (trusted); edited by Ed (tampered); "
-                    "original by Jane Doe (untrusted signer)")
+    assert line == ("signed by Platform (trusted); edited by Ed (tampered); original by Jane Doe (untrusted signer)")
     assert verdict is Verdict.TAMPERED
     assert rules.summarize(_report(Verdict.VERIFIED)) == (None, None)
     unsigned = Ingredient("raw.mp4", "parentOf", Verdict.NO_CREDENTIALS)
-    assert rules.summarize(_report(Verdict.VERIFIED, unsigned))[0] == "signed by Platform (trusted); the original was not signed"
+    assert (
+        rules.summarize(_report(Verdict.VERIFIED, unsigned))[0]
+        == "signed by Platform (trusted); the original was not signed"
+    )
 
 
 # --- rule 8: policy ----------------------------------------------------------------------------
 
+
 def test_a_policy_turns_only_a_verified_clip_into_wrong_signer() -> None:
-    verified = VerificationReport(file="x.mp4", verdict=Verdict.VERIFIED,
-                                  signer=SignerIdentity("Jane Doe", "Example News", "CA",
-                                                        subject_attributes=(("CN", "Jane Doe"),)))
+    verified = VerificationReport(
+        file="x.mp4",
+        verdict=Verdict.VERIFIED,
+        signer=SignerIdentity("Jane Doe", "Example News", "CA", subject_attributes=(("CN", "Jane Doe"),)),
+    )
     judged = rules.apply_policy(verified, ExpectSigner("Tom Cruise"))
     assert judged.verdict is Verdict.WRONG_SIGNER and "Tom Cruise" in judged.policy_failures[0]
     assert rules.apply_policy(verified, ExpectSigner("Jane Doe")) is verified
@@ -256,6 +290,7 @@ def test_a_policy_turns_only_a_verified_clip_into_wrong_signer() -> None:
 
 # --- rule 9: severity and exit codes --------------------------------------------------------------
 
+
 def test_every_verdict_has_a_severity_and_an_exit_code() -> None:
     assert set(rules.SEVERITY) == set(Verdict) == set(rules.EXIT_CODES)
     assert rules.worst([Verdict.VERIFIED, Verdict.TAMPERED, Verdict.UNTRUSTED]) is Verdict.TAMPERED
@@ -264,7 +299,9 @@ def test_every_verdict_has_a_severity_and_an_exit_code() -> None:
 
 
 def test_the_rules_need_neither_c2pa_nor_pyav() -> None:
-    code = ("import sys, provenance.verification.rules, provenance.credentials.model, provenance.verification.policy; "
-            "bad = sorted({'c2pa', 'av', 'numpy'} & set(sys.modules)); print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, provenance.verification.rules, provenance.credentials.model, provenance.verification.policy; "
+        "bad = sorted({'c2pa', 'av', 'numpy'} & set(sys.modules)); print(bad); sys.exit(1 if bad else 0)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stdout + done.stderr

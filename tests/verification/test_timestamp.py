@@ -30,7 +30,7 @@ from provenance.verification.verifier import verify
 from tests.support import flat
 from tests.support.clock import run_cli_at
 
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def _store(pki, tsa_identity=None, *, tsa_kind: SourceKind = SourceKind.TSA) -> TrustStore:
@@ -69,9 +69,11 @@ def test_sign_with_tsa_sends_an_rfc3161_request_and_records_the_stamp(make_clip,
     assert request["nonce"].native is not None and request["cert_req"].native is True
 
 
-def test_verify_reports_a_trusted_time_stamp_and_its_authority(run, make_clip, pki, tsa, tsa_root_pem: Path, tmp_path: Path) -> None:
+def test_verify_reports_a_trusted_time_stamp_and_its_authority(
+    run, make_clip, pki, tsa, tsa_root_pem: Path, tmp_path: Path
+) -> None:
     # a fixed TSA time (the dev PKI's certificate is only valid from its creation on)
-    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
     tsa.authority.gen_time = stamp
     out = tmp_path / "stamped.mp4"
     signed = run("sign", make_clip("mp4"), "-o", out, "--tsa", tsa.url)
@@ -83,8 +85,12 @@ def test_verify_reports_a_trusted_time_stamp_and_its_authority(run, make_clip, p
     assert trusted.exit_code == 0 and data["verdict"] == "verified"
     assert data["timestamped"] is True and data["time_source"] == "trusted_timestamp"
     assert data["signed_at"] == stamp.isoformat().replace("+00:00", "Z")
-    assert data["timestamp"] == {"time": data["signed_at"], "authority": "Test Time Authority TSA",
-                                 "trusted": True, "trusted_by": str(tsa_root_pem)}
+    assert data["timestamp"] == {
+        "time": data["signed_at"],
+        "authority": "Test Time Authority TSA",
+        "trusted": True,
+        "trusted_by": str(tsa_root_pem),
+    }
     card = flat(run("verify", out, "--tsa-trust", tsa_root_pem).output)
     assert "(trusted time-stamp by Test Time Authority TSA, vouched for by /" in card  # a long path: rich may fold it
     assert run("verify", out, "--tsa-trust", tsa_root_pem, "--require-timestamp").exit_code == 0
@@ -99,16 +105,24 @@ def test_verify_reports_a_trusted_time_stamp_and_its_authority(run, make_clip, p
 
 
 def test_tsa_trust_from_the_trust_store(run, make_clip, pki, tsa, tsa_root_pem: Path, tmp_path: Path) -> None:
-    out = sign(make_clip("mp4"), tmp_path / "s.mp4",
-               signer=KeySigner.from_files(key=pki.signer_key, chain=pki.chain, tsa_url=tsa.url)).output
+    out = sign(
+        make_clip("mp4"),
+        tmp_path / "s.mp4",
+        signer=KeySigner.from_files(key=pki.signer_key, chain=pki.chain, tsa_url=tsa.url),
+    ).output
     assert run("trust", "add", "acme-tsa", tsa_root_pem, "--kind", "tsa", "--title", "Acme TSA roots").exit_code == 0
     data = json.loads(run("verify", out, "--json").output)
     assert data["timestamp"]["trusted_by"] == "Acme TSA roots" and data["timestamped"] is True
 
 
-def test_a_tsa_root_given_as_signer_anchor_does_not_make_a_trusted_time(make_clip, pki, tsa, tsa_identity, tmp_path: Path) -> None:
-    out = sign(make_clip("mp4"), tmp_path / "s.mp4",
-               signer=KeySigner.from_files(key=pki.signer_key, chain=pki.chain, tsa_url=tsa.url)).output
+def test_a_tsa_root_given_as_signer_anchor_does_not_make_a_trusted_time(
+    make_clip, pki, tsa, tsa_identity, tmp_path: Path
+) -> None:
+    out = sign(
+        make_clip("mp4"),
+        tmp_path / "s.mp4",
+        signer=KeySigner.from_files(key=pki.signer_key, chain=pki.chain, tsa_url=tsa.url),
+    ).output
     report = verify(out, trust=_store(pki, tsa_identity, tsa_kind=SourceKind.ANCHORS))
     assert report.verdict is Verdict.VERIFIED
     assert report.timestamped is False and report.time_source is TimeSource.UNTRUSTED_TIMESTAMP
@@ -154,19 +168,34 @@ def short_lived(tmp_path_factory: pytest.TempPathFactory, tsa_identity) -> Short
     """A claim-signing certificate valid from ten days ago until yesterday."""
     d = tmp_path_factory.mktemp("short-lived")
     root_key = generate_key(SigningAlgorithm.ES384)
-    root = certs.root_ca(certs.Subject("Brief Root CA", "Brief News", "US"), root_key, not_before=NOW - dt.timedelta(days=400))
+    root = certs.root_ca(
+        certs.Subject("Brief Root CA", "Brief News", "US"), root_key, not_before=NOW - dt.timedelta(days=400)
+    )
     ica_key = generate_key(SigningAlgorithm.ES384)
-    ica = certs.issuing_ca(certs.Subject("Brief Issuing CA", "Brief News", "US"), ica_key.public_key(), root, root_key,
-                           not_before=NOW - dt.timedelta(days=400))
+    ica = certs.issuing_ca(
+        certs.Subject("Brief Issuing CA", "Brief News", "US"),
+        ica_key.public_key(),
+        root,
+        root_key,
+        not_before=NOW - dt.timedelta(days=400),
+    )
     key = generate_key(SigningAlgorithm.ES256)
-    leaf = certs.claim_signing_leaf(certs.Subject("Brief Reporter", "Brief News", "US"), key.public_key(), ica, ica_key,
-                                    not_before=NOW - dt.timedelta(days=10), days=9)
+    leaf = certs.claim_signing_leaf(
+        certs.Subject("Brief Reporter", "Brief News", "US"),
+        key.public_key(),
+        ica,
+        ica_key,
+        not_before=NOW - dt.timedelta(days=10),
+        days=9,
+    )
     write_private_key(d / "signer.key", key)
     (d / "chain.pem").write_bytes(certs.pem(leaf, ica))
     (d / "root.pem").write_bytes(certs.pem(root))
-    store = (TrustStore()
-             .with_source(TrustSource.from_pem(certs.pem(root), kind=SourceKind.ANCHORS, name="Brief News root"))
-             .with_source(TrustSource.from_pem(tsa_identity.root_pem, kind=SourceKind.TSA, name="test TSA roots")))
+    store = (
+        TrustStore()
+        .with_source(TrustSource.from_pem(certs.pem(root), kind=SourceKind.ANCHORS, name="Brief News root"))
+        .with_source(TrustSource.from_pem(tsa_identity.root_pem, kind=SourceKind.TSA, name="test TSA roots"))
+    )
     return ShortLived(d / "signer.key", d / "chain.pem", d / "root.pem", store)
 
 
@@ -178,7 +207,9 @@ def _sign_five_days_ago(short_lived: ShortLived, clip: Path, out: Path, tsa_url:
     assert child.returncode == 0, child.stderr
 
 
-def test_time_stamped_clip_still_verifies_after_the_certificate_expired(short_lived: ShortLived, make_clip, tsa, tmp_path: Path) -> None:
+def test_time_stamped_clip_still_verifies_after_the_certificate_expired(
+    short_lived: ShortLived, make_clip, tsa, tmp_path: Path
+) -> None:
     tsa.authority.gen_time = NOW - dt.timedelta(days=5)
     out = tmp_path / "stamped.mp4"
     _sign_five_days_ago(short_lived, make_clip("mp4"), out, tsa.url)

@@ -9,7 +9,7 @@ from provenance.identity.pki import init_dev_pki
 from provenance.media import boxes
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verification.report import SCHEMA, StatusKind, Verdict
+from provenance.verification.report import SCHEMA, Verdict
 from provenance.verification.verifier import verify
 
 
@@ -82,8 +82,19 @@ def test_json_contract(signed_clip: Path, signer, trust, tmp_path: Path) -> None
     resigned = sign(signed_clip, tmp_path / "chain.mp4", signer=signer).output
     doc = json.loads(json.dumps(verify(resigned, trust=trust).to_dict()))
     assert doc["schema"] == SCHEMA
-    assert {"file", "verdict", "signer", "signed_at", "timestamped", "generator", "title", "actions",
-            "digital_source_type", "ingredients", "status"} <= doc.keys()
+    assert {
+        "file",
+        "verdict",
+        "signer",
+        "signed_at",
+        "timestamped",
+        "generator",
+        "title",
+        "actions",
+        "digital_source_type",
+        "ingredients",
+        "status",
+    } <= doc.keys()
     assert set(doc["signer"]) >= {"common_name", "organization", "issuer", "trusted_by"}
     [ingredient] = doc["ingredients"]
     assert {"title", "relationship", "verdict", "signer", "ingredients"} <= ingredient.keys()
@@ -93,6 +104,7 @@ def test_json_contract(signed_clip: Path, signer, trust, tmp_path: Path) -> None
 
 
 # --- bad input is a report (verdict error, exit 5), never an exception -------
+
 
 def _assert_bad_input(report, *names: str) -> None:
     assert report.verdict is Verdict.ERROR and int(report.exit_code) == 5
