@@ -55,6 +55,7 @@ def _register() -> None:
         demo_cmd,
         edit_cmd,
         keys_cmd,
+        repo_cmd,
         serve_cmd,
         show_cmd,
         sign_cmd,
@@ -72,6 +73,7 @@ def _register() -> None:
     cli.add_command(edit_cmd.remux)
     cli.add_command(show_cmd.show)
     cli.add_command(serve_cmd.serve)
+    cli.add_command(repo_cmd.repo)
 
 
 _register()

@@ -100,6 +100,8 @@ class SqliteBackend(Backend):
         if self.create:  # WAL is recorded in the file; a lookup never writes to what it opens
             conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; WAL keeps it consistent
+        conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the band indexes' upper pages stay in memory
+        conn.execute("PRAGMA mmap_size=1073741824")  # lookups read the indexes without copying
         return conn
 
     @contextlib.contextmanager
@@ -156,7 +158,9 @@ class PostgresBackend(Backend):
     def _connect(self) -> Any:
         import psycopg
 
-        extra: dict[str, Any] = {"application_name": "provenance"}
+        # No server-side prepared statements: a generic plan of the band
+        # query (values unknown) would scan whole tables.
+        extra: dict[str, Any] = {"application_name": "provenance", "prepare_threshold": None}
         if "connect_timeout" not in self.params:
             extra["connect_timeout"] = CONNECT_TIMEOUT
         try:

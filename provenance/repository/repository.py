@@ -4,9 +4,10 @@ content match?". One code path over SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -88,6 +89,27 @@ class Repository:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        self._batch: Any = None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Register many clips in one transaction (an import, a benchmark):
+        all of them, or none when an error ends the block. One thread."""
+        with self.backend.transaction() as conn:
+            self._batch = conn
+            try:
+                yield
+            finally:
+                self._batch = None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Any]:
+        if self._batch is not None:
+            with self.backend.errors():
+                yield self._batch
+            return
+        with self.backend.transaction() as conn:
+            yield conn
 
     # -- lifecycle
 
@@ -169,7 +191,7 @@ class Repository:
         algorithm = fingerprint.algorithm if fingerprint is not None else None
         duration = fingerprint.duration if fingerprint is not None else None
         reason = None if fingerprint is not None else (no_fingerprint or "no fingerprint was given")
-        with self.backend.transaction() as conn:
+        with self._writing() as conn:
             q = self.backend.sql
             inserted = conn.execute(q(
                 "INSERT INTO manifests (manifest_id, store, store_sha256, signer, organization, issuer, signed_at, "
@@ -195,6 +217,12 @@ class Repository:
             hashes = conn.execute(q("SELECT COUNT(*) FROM hashes WHERE manifest = ?"), (key,)).fetchone()[0]
             return Registration(manifest_id, created=False, fingerprinted=bool(has_fp), hashes=int(hashes),
                                 reason=None if has_fp else old_reason)
+
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (after a bulk import)."""
+        conn = self.backend.connection()
+        with self.backend.errors():
+            conn.execute("ANALYZE")
 
     # -- reading
 
