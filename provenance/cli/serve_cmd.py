@@ -6,7 +6,7 @@ import contextlib
 import os
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,9 @@ from provenance.identity.signer import Signer
 from provenance.sign import check_signer
 from provenance.trust.store import TrustStore
 from provenance.service.config import DEFAULT_QUEUE, DEFAULT_UPLOAD_TIMEOUT, BearerTokens, ServiceConfig, parse_size
+
+if TYPE_CHECKING:
+    from provenance.repository import Repository
 
 ENV = "PROVENANCE_"
 
@@ -68,12 +71,15 @@ def _bind(host: str, port: int) -> socket.socket:
               envvar=ENV + "UPLOAD_TIMEOUT", help="Seconds an upload may stall before 408 [env PROVENANCE_UPLOAD_TIMEOUT].")
 @click.option("--tmp-dir", type=click.Path(path_type=Path, file_okay=False), envvar=ENV + "TMP_DIR",
               help="Where uploads are streamed to [default: the system temp folder; env PROVENANCE_TMP_DIR].")
+@click.option("--repo", "repository", metavar="URL|PATH", envvar=ENV + "REPO",
+              help="Serve the C2PA Soft Binding Resolution API over this manifest repository (an SQLite file "
+                   "or a postgresql:// URL); tokens also enable registering (POST /manifests) [env PROVENANCE_REPO].")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True, envvar=ENV + "LOG_LEVEL", help="Server log level [env PROVENANCE_LOG_LEVEL].")
 def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa: tuple[Path, ...],
           trust_dir: Path | None, no_trust_store: bool, tokens_file: Path | None, max_upload: str,
           max_verifications: int | None, queue: int, upload_timeout: float, tmp_dir: Path | None,
-          log_level: str, **signing: Any) -> None:
+          repository: str | None, log_level: str, **signing: Any) -> None:
     """Run the HTTP service: POST /v1/verify, POST /v1/sign (bearer token),
     GET /healthz, GET /openapi.json, and the verify page at /.
 
@@ -90,25 +96,32 @@ def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, 
         signer = stack.enter_context(signer_from_options(signing)) if tokens else None
         if signer is not None:
             check_signer(signer)  # refuse at start what validators would reject, not at the first request
+        repo = None
+        if repository is not None:  # opened now: an unreachable repository stops the start, in one line
+            from provenance.repository import open_repository
+
+            repo = stack.enter_context(open_repository(repository, create=True))
         _run(host, port, trust=trust, signer=signer, tokens=tokens, max_upload=max_upload,
              max_verifications=max_verifications, queue=queue, upload_timeout=upload_timeout, tmp_dir=tmp_dir,
-             log_level=log_level)
+             log_level=log_level, repository=repo)
 
 
 def _run(host: str, port: int, *, trust: TrustStore, signer: Signer | None, tokens: BearerTokens, max_upload: str,
          max_verifications: int | None, queue: int, upload_timeout: float, tmp_dir: Path | None,
-         log_level: str) -> None:
+         log_level: str, repository: Repository | None = None) -> None:
     import uvicorn
 
     from provenance.service import create_app
 
     config = ServiceConfig(trust=trust, signer=signer, tokens=tokens, max_upload=parse_size(max_upload),
                            max_verifications=max_verifications or default_jobs(), queue=queue,
-                           upload_timeout=upload_timeout, tmp_dir=tmp_dir)
+                           upload_timeout=upload_timeout, tmp_dir=tmp_dir, repository=repository)
     sock = _bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     signing = f"signing enabled for {len(tokens)} token(s)" if signer else "signing disabled (no tokens)"
+    if repository is not None:
+        signing += f"; resolving manifests from {repository.location}"
     console_err.print(f"provenance service listening on http://{shown}:{bound_port} ({signing})", highlight=False,
                       soft_wrap=True)
     server = uvicorn.Server(uvicorn.Config(

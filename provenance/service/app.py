@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -201,7 +201,8 @@ class Service:
         })
 
     async def openapi(self, request: Request) -> Response:
-        return JSONResponse(openapi_document(max_upload=self.config.max_upload))
+        return JSONResponse(openapi_document(max_upload=self.config.max_upload,
+                                             resolution=self.config.repository is not None))
 
     async def verify(self, request: Request) -> Response:
         try:
@@ -320,8 +321,14 @@ def create_app(config: ServiceConfig) -> Starlette:
     >>> app = create_app(ServiceConfig(trust=store))  # doctest: +SKIP
     """
     service = Service(config)
+    resolution: list[BaseRoute] = []
+    if config.repository is not None:
+        from provenance.service.resolution import Resolution
+
+        resolution = Resolution(service, config.repository).routes()
     app = Starlette(
         routes=[
+            *resolution,
             Route("/", service.page, methods=["GET"]),
             Route("/healthz", service.healthz, methods=["GET"]),
             Route("/openapi.json", service.openapi, methods=["GET"]),
