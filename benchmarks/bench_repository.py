@@ -11,7 +11,8 @@ for chance band hits and the typical case for the index work). A query is a
 15 s excerpt of a registered clip from a random second with 16 of 256 bits
 flipped in every hash (a re-encoded, cut copy); a lookup is timed from the
 call to the ranked answer, scoring with the fingerprint's compare()
-included. Clips are added in batches; sizes grow in one repository. The
+included. Clips are added in batches inside Repository.bulk() (band indexes built
+once at the end of each size); sizes grow in one repository. The
 PostgreSQL server is started in a temp folder (Debian's postgresql, as the
 tests do) unless --postgres names one; its database must be empty. Prints a
 table and writes benchmarks/out/bench_repository.json.
@@ -60,11 +61,12 @@ def excerpt(fp: Fingerprint, rng: random.Random, *, seconds: int = 15, bits: int
 
 def fill(repo: Repository, start: int, stop: int, *, chunk: int = 2000) -> float:
     began = time.perf_counter()
-    for base in range(start, stop, chunk):
-        with repo.batch():
-            for i in range(base, min(stop, base + chunk)):
-                repo.register(b"manifest-store-%08d" % i + bytes(480), manifest_id=f"urn:c2pa:bench-{i:08d}",
-                              signer=SIGNER, title=f"clip {i}", fingerprint=clip_fingerprint(i))
+    with repo.bulk():
+        for base in range(start, stop, chunk):
+            with repo.batch():
+                for i in range(base, min(stop, base + chunk)):
+                    repo.register(b"manifest-store-%08d" % i + bytes(480), manifest_id=f"urn:c2pa:bench-{i:08d}",
+                                  signer=SIGNER, title=f"clip {i}", fingerprint=clip_fingerprint(i))
     repo.analyze()
     return time.perf_counter() - began
 
@@ -99,7 +101,7 @@ def location(backend: str, folder: Path, postgres: str | None) -> Iterator[str]:
     else:
         from tests.support.postgres import running_postgres
 
-        with running_postgres(settings=("shared_buffers=256MB", "max_wal_size=4GB")) as url:
+        with running_postgres(settings=("shared_buffers=512MB", "max_wal_size=4GB", "maintenance_work_mem=512MB")) as url:
             yield url
 
 

@@ -23,7 +23,7 @@ from provenance.repository.records import (
     SignerInfo,
     StoredManifest,
 )
-from provenance.repository.schema import BAND_COLUMNS, META, statements
+from provenance.repository.schema import BAND_COLUMNS, META, index_statements, statements
 
 if TYPE_CHECKING:
     from provenance.media.fingerprint import Fingerprint
@@ -101,6 +101,21 @@ class Repository:
                 yield
             finally:
                 self._batch = None
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Import many clips: the band indexes are dropped now and built
+        again (sorted, much faster than growing them row by row) when the
+        block ends, also on error. Lookups meanwhile read whole tables."""
+        with self.backend.transaction() as conn:
+            for column in BAND_COLUMNS:
+                conn.execute(f"DROP INDEX IF EXISTS hashes_{column}")
+        try:
+            yield
+        finally:
+            with self.backend.transaction() as conn:
+                for statement in index_statements():
+                    conn.execute(statement)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Any]:

@@ -41,5 +41,10 @@ def statements(dialect: str) -> list[str]:
         # One row per per-second hash, one index per band: the multi-index.
         f"CREATE TABLE IF NOT EXISTS hashes (manifest INTEGER NOT NULL REFERENCES manifests (id), "
         f"at_ms INTEGER NOT NULL, {bands})",
-        *(f"CREATE INDEX IF NOT EXISTS hashes_{c} ON hashes ({c})" for c in BAND_COLUMNS),
+        *index_statements(),
     ]
+
+
+def index_statements() -> list[str]:
+    """The band indexes: one per band column."""
+    return [f"CREATE INDEX IF NOT EXISTS hashes_{c} ON hashes ({c})" for c in BAND_COLUMNS]

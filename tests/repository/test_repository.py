@@ -236,3 +236,29 @@ def test_bad_locations_are_usage_errors() -> None:
         open_repository("ftp://example.org/repo")
     with pytest.raises(RepositoryError, match="not a valid PostgreSQL URL"):
         open_repository("postgresql://u@h:notaport/db x=")
+
+
+def test_bulk_import_rebuilds_the_band_indexes(repo: Repository, synthetic: Callable[..., Fingerprint]) -> None:
+    fps = [synthetic() for _ in range(20)]
+    with repo.bulk():
+        with repo.batch():
+            for i, fp in enumerate(fps):
+                repo.register(b"s%d" % i, manifest_id=f"urn:c2pa:bulk{i}", fingerprint=fp)
+    assert [c.manifest_id for c in repo.lookup(fps[7])] == ["urn:c2pa:bulk7"]
+    assert _band_indexes(repo) == 12
+    # an import that fails part-way rolls its batch back and still rebuilds them
+    with pytest.raises(RepositoryError):
+        with repo.bulk(), repo.batch():
+            repo.register(b"new", manifest_id="urn:c2pa:new", fingerprint=synthetic())
+            repo.register(b"forged", manifest_id="urn:c2pa:bulk3", fingerprint=synthetic())
+    assert repo.manifest("urn:c2pa:new") is None
+    assert _band_indexes(repo) == 12
+
+
+def _band_indexes(repo: Repository) -> int:
+    conn = repo.backend.connection()
+    if repo.backend.dialect == "sqlite":
+        sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'hashes_b%'"
+    else:
+        sql = "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'hashes' AND indexname LIKE 'hashes_b%'"
+    return int(conn.execute(sql).fetchone()[0])
