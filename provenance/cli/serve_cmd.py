@@ -81,7 +81,9 @@ def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, 
           max_verifications: int | None, queue: int, upload_timeout: float, tmp_dir: Path | None,
           repository: str | None, log_level: str, **signing: Any) -> None:
     """Run the HTTP service: POST /v1/verify, POST /v1/sign (bearer token),
-    GET /healthz, GET /openapi.json, and the verify page at /.
+    GET /healthz, GET /openapi.json, and the verify page at /; with --repo,
+    the C2PA Soft Binding Resolution API (/matches/byBinding,
+    /matches/byContent, /manifests/{id}, /services/supportedAlgorithms).
 
     Verification trusts what ``verify`` trusts (the trust store and
     --trust/--allowed/--tsa-trust). Signing is enabled by
