@@ -29,13 +29,14 @@ class ClipFingerprint:
     reason: str | None = None
 
 
-def fingerprint_clip(path: Path, *, max_seconds: float | None = None) -> ClipFingerprint:
-    """Compute *path*'s fingerprint; a clip that cannot be fingerprinted
-    (the fingerprint module's FingerprintError) gives the reason instead."""
+def fingerprint_clip(path: Path, *, dense: bool = False) -> ClipFingerprint:
+    """Compute *path*'s fingerprint (*dense*: the four-a-second query kind,
+    for a lookup); a clip that cannot be fingerprinted (the fingerprint
+    module's FingerprintError) gives the reason instead."""
     from provenance.media import fingerprint as fp
 
     try:
-        return ClipFingerprint(fp.compute(path, max_seconds=max_seconds))
+        return ClipFingerprint(fp.compute(path, dense=dense))
     except fp.FingerprintError as exc:
         return ClipFingerprint(None, exc.message if isinstance(exc, ProvenanceError) else str(exc))
 
@@ -79,7 +80,7 @@ def lookup_clip(repo: Repository, path: Path, *, max_results: int = DEFAULT_MAX_
     """The registered clips whose content *path* matches, best first; a
     clip that cannot be fingerprinted is an InputError (no answer is better
     than a wrong one)."""
-    computed = fingerprint_clip(path)
+    computed = fingerprint_clip(path, dense=True)
     if computed.fingerprint is None:
         raise InputError(f"{path}: cannot be looked up: {computed.reason}",
                          hint="a lookup needs a clip of a few seconds with visible content")

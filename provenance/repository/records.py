@@ -28,7 +28,7 @@ class Registration:
     manifest_id: str
     created: bool  # False: it was registered already (registering is idempotent)
     fingerprinted: bool  # False: stored without a fingerprint (see ``reason``)
-    hashes: int = 0
+    hashes: int = 0  # per-second hashes
     reason: str | None = None  # why there is no fingerprint
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,7 +76,7 @@ class RepositoryStats:
     backend: str  # "sqlite" or "postgresql"
     manifests: int
     fingerprinted: int
-    hashes: int
+    hashes: int  # indexed hashes (a per-second hash, and its zoom hash where there is one)
     bytes_stored: int
     algorithms: tuple[str, ...]
 

@@ -201,6 +201,7 @@ class Repository:
         if not manifest_id:
             raise UsageError("a manifest store is registered under its active manifest label; none was given")
         rows = _hash_rows(fingerprint) if fingerprint is not None else []
+        seconds = len(fingerprint.hashes) if fingerprint is not None else 0
         digest = hashlib.sha256(store).hexdigest()
         blob = fingerprint.to_bytes() if fingerprint is not None else None
         algorithm = fingerprint.algorithm if fingerprint is not None else None
@@ -216,7 +217,7 @@ class Repository:
                  title, algorithm, blob, duration, reason, _now())).fetchone()
             if inserted is not None:
                 self.backend.insert_hashes(conn, [(inserted[0], *r) for r in rows])
-                return Registration(manifest_id, created=True, fingerprinted=bool(rows), hashes=len(rows),
+                return Registration(manifest_id, created=True, fingerprinted=bool(rows), hashes=seconds,
                                     reason=reason)
             key, existing_digest, has_fp, old_reason = conn.execute(q(
                 "SELECT id, store_sha256, fingerprint IS NOT NULL, no_fingerprint FROM manifests "
@@ -228,8 +229,8 @@ class Repository:
                 conn.execute(q("UPDATE manifests SET algorithm = ?, fingerprint = ?, duration = ?, "
                                "no_fingerprint = NULL WHERE id = ?"), (algorithm, blob, duration, key))
                 self.backend.insert_hashes(conn, [(key, *r) for r in rows])
-                return Registration(manifest_id, created=False, fingerprinted=True, hashes=len(rows))
-            hashes = conn.execute(q("SELECT COUNT(*) FROM hashes WHERE manifest = ?"), (key,)).fetchone()[0]
+                return Registration(manifest_id, created=False, fingerprinted=True, hashes=seconds)
+            hashes = conn.execute(q("SELECT COUNT(DISTINCT at_ms) FROM hashes WHERE manifest = ?"), (key,)).fetchone()[0]
             return Registration(manifest_id, created=False, fingerprinted=bool(has_fp), hashes=int(hashes),
                                 reason=None if has_fp else old_reason)
 
@@ -332,12 +333,15 @@ def _sample(hashes: tuple[tuple[float, bytes], ...], limit: int) -> list[tuple[i
 
 
 def _hash_rows(fingerprint: Fingerprint) -> list[tuple[int, ...]]:
+    """Index rows: each per-second hash, and its zoom hash (the frame's
+    centre, what a cropped copy shows) where the fingerprint has them."""
     rows: list[tuple[int, ...]] = []
-    for at, digest in fingerprint.hashes:
-        try:
-            bands = band_values(bytes(digest))
-        except ValueError as exc:
-            raise UsageError(f"cannot register this fingerprint: {exc}") from None
-        rows.append((round(float(at) * 1000), *bands))
+    zoom = getattr(fingerprint, "zoom_hashes", ()) or ()
+    for i, (at, digest) in enumerate(fingerprint.hashes):
+        for h in (digest, zoom[i]) if i < len(zoom) else (digest,):
+            try:
+                bands = band_values(bytes(h))
+            except ValueError as exc:
+                raise UsageError(f"cannot register this fingerprint: {exc}") from None
+            rows.append((round(float(at) * 1000), *bands))
     return rows
-

@@ -164,7 +164,7 @@ class Resolution:
                 upload = await receive_upload(request, folder=folder, limit=self.config.max_upload,
                                               idle_timeout=self.config.upload_timeout)
                 try:
-                    computed = await self._run(fingerprint_clip, upload.clip)
+                    computed = await self._run(fingerprint_clip, upload.clip, dense=True)
                 except InputError as exc:
                     status = 415 if isinstance(exc, UnsupportedFormatError) else 422
                     raise ServiceError(status, _scrub(exc.message, upload) or exc.message,
