@@ -235,10 +235,17 @@ class Repository:
                                 reason=None if has_fp else old_reason)
 
     def analyze(self) -> None:
-        """Refresh the query planner's statistics (after a bulk import)."""
+        """After a bulk import: refresh the planner's statistics, and let
+        lookups read the indexes alone (PostgreSQL: VACUUM sets the
+        visibility map index-only scans need; SQLite: the WAL is folded
+        into the file)."""
         conn = self.backend.connection()
         with self.backend.errors():
-            conn.execute("ANALYZE")
+            if self.backend.dialect == "postgresql":
+                conn.execute("VACUUM ANALYZE")
+            else:
+                conn.execute("ANALYZE")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- reading
 
