@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TESTDEPS := $(VENV)/.installed-test
 
-.PHONY: demo test typecheck bench bench-batch clean
+.PHONY: demo test typecheck bench bench-batch bench-repository clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ typecheck: $(TESTDEPS)
 
 bench-batch: $(RUNTIME)
 	$(BIN)/python benchmarks/bench_batch.py
+
+# starts its own PostgreSQL with the tests' helper, hence the test extra
+bench-repository: $(TESTDEPS)
+	$(BIN)/python benchmarks/bench_repository.py
 
 bench: $(RUNTIME)
 	$(BIN)/python benchmarks/bench_sign_verify.py --sizes 100 1000 --runs 5
