@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from provenance.errors import InputError
+from provenance.identity.signer import KeySigner
 from provenance.media.fingerprint import (
     ALGORITHM,
     MATCH_THRESHOLD,
@@ -155,3 +156,32 @@ def test_soft_binding_assertion_has_iscc_codes_per_timespan(original_fp: Fingerp
     dense = Fingerprint(algorithm=ALGORITHM, hashes=original_fp.hashes, duration=original_fp.duration)
     with pytest.raises(FingerprintError):
         soft_binding_assertion(dense)
+
+
+def test_c2pa_signs_and_reads_back_the_soft_binding_assertion(
+    original: Path, original_fp: Fingerprint, signer: KeySigner, tmp_path: Path
+) -> None:
+    import datetime as dt
+    import json
+
+    import c2pa
+
+    from provenance.credentials import bridge
+    from provenance.credentials.manifest import SourceType, definition
+
+    manifest = definition(
+        title="scene", author="Jane Doe", mime_type="video/mp4", source=SourceType.CAMERA,
+        published_at=dt.datetime.now(dt.timezone.utc), with_thumbnail=False,
+    )
+    data = soft_binding_assertion(original_fp)
+    manifest["assertions"].append({"label": "c2pa.soft-binding", "data": data})
+    signed = tmp_path / "signed.mp4"
+    with open(original, "rb") as source, open(signed, "wb") as dest:
+        bridge.sign_stream(manifest, signer=signer, mime_type="video/mp4", source=source, dest=dest, resources={}, parent=None, merkle=True)
+    store = json.loads(c2pa.Reader(str(signed)).json())
+    active = store["manifests"][store["active_manifest"]]
+    (found,) = [a["data"] for a in active["assertions"] if a["label"] == "c2pa.soft-binding"]
+    assert found["alg"] == "io.iscc.v0" and found["blocks"] == data["blocks"]
+    assert store["validation_state"] != "Invalid"
+    # the signed file's content still fingerprints as the original
+    assert compare(compute(signed, dense=True), original_fp).score == pytest.approx(1.0, abs=0.02)
