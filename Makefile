@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TESTDEPS := $(VENV)/.installed-test
 
-.PHONY: demo test typecheck bench bench-batch clean
+.PHONY: demo test typecheck bench bench-batch bench-recovery clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench-batch: $(RUNTIME)
 
 bench: $(RUNTIME)
 	$(BIN)/python benchmarks/bench_sign_verify.py --sizes 100 1000 --runs 5
+
+bench-recovery: $(RUNTIME)
+	$(BIN)/python benchmarks/bench_recovery.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

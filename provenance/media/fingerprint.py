@@ -194,6 +194,8 @@ def compute(path: Path, *, max_seconds: float | None = None, dense: bool = False
     """
     import pdqhash
 
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such file", hint="check the path")
     limit = min(max_seconds, MAX_SECONDS) if max_seconds is not None else MAX_SECONDS
     step = STEP / DENSE if dense else STEP
     hashes: list[tuple[float, bytes]] = []

@@ -111,6 +111,8 @@ def test_a_file_that_is_not_video_is_bad_input(clips: Path) -> None:
     junk.write_bytes(b"\x00\x00\x00\x18ftypisom" + b"garbage" * 100)
     with pytest.raises(InputError):
         compute(junk)
+    with pytest.raises(InputError, match="no such file"):
+        compute(clips / "missing.mp4")
 
 
 def test_fingerprint_bytes_round_trip_and_reject_damage(original_fp: Fingerprint) -> None:
