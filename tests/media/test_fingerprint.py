@@ -75,6 +75,9 @@ def test_other_clips_and_a_second_take_do_not_match(original_fp: Fingerprint, cl
     for clip in (other, take):
         assert compare(compute(clip, dense=True), original_fp).score < MATCH_THRESHOLD / 2, clip
     assert compare(original_fp, original_fp).score == 1.0
+    # a dense fingerprint as the candidate scores like a registered one
+    dense = compute(clips / "scene.mp4", dense=True)
+    assert compare(dense, dense).score == 1.0 and compare(compute(other, dense=True), dense).score < MATCH_THRESHOLD / 2
 
 
 def test_real_footage_matches_its_reencode_but_not_another_scene(corpus: Path, clips: Path) -> None:
