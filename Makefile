@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TESTDEPS := $(VENV)/.installed-test
 
-.PHONY: demo test typecheck bench bench-batch bench-repository clean
+.PHONY: demo test typecheck bench bench-batch bench-recovery bench-repository clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench-repository: $(TESTDEPS)
 
 bench: $(RUNTIME)
 	$(BIN)/python benchmarks/bench_sign_verify.py --sizes 100 1000 --runs 5
+
+bench-recovery: $(RUNTIME)
+	$(BIN)/python benchmarks/bench_recovery.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

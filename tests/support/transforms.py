@@ -56,9 +56,14 @@ def _even(value: float) -> int:
     return max(2, int(round(value / 2)) * 2)
 
 
-def apply(name: str, src: Path, dst_dir: Path, *, excerpt_start: float = 3.4, stem: str | None = None) -> tuple[Path, float, float]:
-    """Transform *src* into *dst_dir*; the output and the source span it holds."""
+def apply(
+    name: str, src: Path, dst_dir: Path, *, excerpt_start: float = 3.4, height: int | None = None, stem: str | None = None
+) -> tuple[Path, float, float]:
+    """Transform *src* into *dst_dir*; the output and the source span it
+    holds. *height* replaces the rescale target (360) for small sources."""
     recipe = TRANSFORMS[name]
+    if height and recipe.height:
+        recipe = Recipe(height=height)
     dst = dst_dir / f"{stem or src.stem}.{name}{recipe.suffix}"
     if recipe.codec == "copy":
         return _drop_audio(src, dst)
