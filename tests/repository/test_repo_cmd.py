@@ -93,3 +93,22 @@ def test_repository_errors_are_one_line_exit_9(run: CLI, tmp_path: Path, signed_
         assert result.exit_code == 9, (args, result.output)
         assert result.output.count("\n") == 1 and "error:" in result.output and "Traceback" not in result.output
         assert "pw@" not in result.output
+
+
+def test_a_clip_with_a_sidecar_store_is_registered(run: CLI, signer: KeySigner, tmp_path: Path) -> None:
+    from provenance.sign import sign_sidecar
+    from tests.support.scenes import make_scene_clip
+
+    clip = make_scene_clip(tmp_path / "scene.mp4", seed=21, seconds=5.0, audio=False)
+    result = sign_sidecar(clip, signer=signer)
+    store = Path(result.output)
+    location = str(tmp_path / "r.sqlite")
+    added = run("repo", "add", clip, "--manifest", store, "--repo", location, "--json")
+    assert added.exit_code == 0, added.output
+    reg = json.loads(added.output)
+    assert reg["manifest_id"] == result.manifest_id and reg["fingerprinted"]
+    from provenance.repository import open_repository
+
+    with open_repository(location) as repo:
+        stored = repo.manifest(result.manifest_id)
+    assert stored is not None and stored.store == store.read_bytes()  # the sidecar's bytes, as they are

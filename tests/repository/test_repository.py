@@ -262,3 +262,20 @@ def _band_indexes(repo: Repository) -> int:
     else:
         sql = "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'hashes' AND indexname LIKE 'hashes_b%'"
     return int(conn.execute(sql).fetchone()[0])
+
+
+def test_concurrent_registrations_of_one_manifest_store_it_once(repo_location: str,
+                                                                synthetic: Callable[..., Fingerprint]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    fp = synthetic()
+    with open_repository(repo_location, create=True) as repo:
+        with ThreadPoolExecutor(4) as pool:  # one repository, a connection per thread
+            results = list(pool.map(lambda _: repo.register(b"same", manifest_id="urn:c2pa:race", fingerprint=fp),
+                                    range(8)))
+        assert sum(r.created for r in results) == 1
+        stats = repo.stats()
+        assert (stats.manifests, stats.hashes) == (1, 60)
+        with ThreadPoolExecutor(4) as pool:
+            found = list(pool.map(lambda _: repo.lookup(fp), range(8)))
+        assert all([c.manifest_id for c in f] == ["urn:c2pa:race"] for f in found)
