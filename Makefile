@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TESTDEPS := $(VENV)/.installed-test
 
-.PHONY: demo test lint format typecheck bench bench-batch fuzz clean
+.PHONY: demo test lint format typecheck bench bench-batch bench-recovery bench-repository fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,15 @@ fuzz: $(TESTDEPS)
 bench-batch: $(RUNTIME)
 	$(BIN)/python benchmarks/bench_batch.py
 
+# starts its own PostgreSQL with the tests' helper, hence the test extra
+bench-repository: $(TESTDEPS)
+	$(BIN)/python benchmarks/bench_repository.py
+
 bench: $(RUNTIME)
 	$(BIN)/python benchmarks/bench_sign_verify.py --sizes 100 1000 --runs 5
+
+bench-recovery: $(RUNTIME)
+	$(BIN)/python benchmarks/bench_recovery.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -47,6 +47,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 5  # unreadable, malformed or unsupported input
     IDENTITY = 6  # key or certificate unusable (passphrase, permissions, profile)
     WRONG_SIGNER = 7  # verified, but not by whom the caller expected
+    REPOSITORY = 9  # the manifest repository is unreachable, corrupt or not a repository
     INTERNAL = 70  # a bug in provenance
 
 
@@ -141,3 +142,11 @@ class InvalidParentError(ProvenanceError):
     would hide that, so it is refused unless the caller allows it."""
 
     exit_code = ExitCode.FAILED
+
+
+class RepositoryError(ProvenanceError):
+    """The manifest repository cannot be used: unreachable, corrupt, not a
+    provenance repository, or of another schema version. Never a wrong
+    answer: a lookup that cannot be made fails with this."""
+
+    exit_code = ExitCode.REPOSITORY

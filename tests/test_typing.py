@@ -24,6 +24,7 @@ PUBLIC = [
     "provenance/credentials/manifest.py",
     "provenance/batch",
     "provenance/service",
+    "provenance/repository",
     "examples",
 ]
 

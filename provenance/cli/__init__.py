@@ -30,9 +30,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "keys": ("provenance.cli.keys_cmd", "keys", "Create and manage signing identities."),
     "remux": ("provenance.cli.edit_cmd", "remux",
               "Change INPUT's container without re-encoding and sign it, INPUT kept as parent."),
+    "repo": ("provenance.cli.repo_cmd", "repo",
+             "The manifest repository: signed clips' manifest stores with their content fingerprints, so that a copy "
+             "that lost its credentials (a re-encode, a cut) can be matched to the signed original."),
     "serve": ("provenance.cli.serve_cmd", "serve",
               "Run the HTTP service: POST /v1/verify, POST /v1/sign (bearer token), GET /healthz, "
-              "GET /openapi.json, and the verify page at /."),
+              "GET /openapi.json, and the verify page at /; with --repo, the C2PA Soft Binding Resolution API "
+              "(/matches/byBinding, /matches/byContent, /manifests/{id}, /services/supportedAlgorithms)."),
     "show": ("provenance.cli.show_cmd", "show",
              "List the chain of manifests in FILE, numbered, and extract thumbnails."),
     "sign": ("provenance.cli.sign_cmd", "sign",

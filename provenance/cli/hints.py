@@ -64,6 +64,8 @@ CLI_HINTS: dict[str, str] = {
     "sidecar_not_found": "check the --manifest path",
     "not_a_sidecar": "give the .c2pa file written by 'sign --sidecar'",
     "no_sidecar": "sign it with 'provenance sign --sidecar', or pass --manifest FILE",
+    "no_repository": "create it with 'provenance repo init' or register a clip with 'repo add'",
+    "not_a_repository": "create it with 'provenance repo init'",
 }
 
 

@@ -6,7 +6,7 @@ import contextlib
 import os
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,6 +31,9 @@ from provenance.service.config import (
     default_request_timeout,
     parse_size,
 )
+
+if TYPE_CHECKING:
+    from provenance.repository import Repository
 
 ENV = "PROVENANCE_"
 
@@ -101,6 +104,9 @@ def _bind(host: str, port: int) -> socket.socket:
                    "[env PROVENANCE_MAX_CONNECTIONS_PER_CLIENT].")
 @click.option("--tmp-dir", type=click.Path(path_type=Path, file_okay=False), envvar=ENV + "TMP_DIR",
               help="Where uploads are streamed to [default: the system temp folder; env PROVENANCE_TMP_DIR].")
+@click.option("--repo", "repository", metavar="URL|PATH", envvar=ENV + "REPO",
+              help="Serve the C2PA Soft Binding Resolution API over this manifest repository (an SQLite file "
+                   "or a postgresql:// URL); tokens also enable registering (POST /manifests) [env PROVENANCE_REPO].")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True, envvar=ENV + "LOG_LEVEL", help="Server log level [env PROVENANCE_LOG_LEVEL].")
 def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, ...], tsa: tuple[Path, ...],
@@ -108,9 +114,11 @@ def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, 
           max_verifications: int | None, queue: int, upload_timeout: float, request_timeout: float | None,
           header_timeout: float, min_upload_rate: str, upload_grace: float, max_uploads: int,
           max_uploads_per_client: int, max_connections_per_client: int, tmp_dir: Path | None,
-          log_level: str, **signing: Any) -> None:
+          repository: str | None, log_level: str, **signing: Any) -> None:
     """Run the HTTP service: POST /v1/verify, POST /v1/sign (bearer token),
-    GET /healthz, GET /openapi.json, and the verify page at /.
+    GET /healthz, GET /openapi.json, and the verify page at /; with --repo,
+    the C2PA Soft Binding Resolution API (/matches/byBinding,
+    /matches/byContent, /manifests/{id}, /services/supportedAlgorithms).
 
     Verification trusts what ``verify`` trusts (the trust store and
     --trust/--allowed/--tsa-trust). Signing is enabled by
@@ -125,18 +133,25 @@ def serve(host: str, port: int, anchors: tuple[Path, ...], allowed: tuple[Path, 
         signer = stack.enter_context(signer_from_options(signing)) if tokens else None
         if signer is not None:
             check_signer(signer)  # refuse at start what validators would reject, not at the first request
+        repo = None
+        if repository is not None:  # opened now: an unreachable repository stops the start, in one line
+            from provenance.repository import open_repository
+
+            repo = stack.enter_context(open_repository(repository, create=True))
         limits = dict(upload_timeout=upload_timeout, request_timeout=request_timeout, header_timeout=header_timeout,
                       min_upload_rate=parse_size(min_upload_rate), upload_grace=upload_grace, max_uploads=max_uploads,
                       max_uploads_per_client=max_uploads_per_client,
                       max_connections_per_client=max_connections_per_client)
         _run(host, port, trust=trust, signer=signer, tokens=tokens, max_upload=max_upload,
-             max_verifications=max_verifications, queue=queue, tmp_dir=tmp_dir, log_level=log_level, **limits)
+             max_verifications=max_verifications, queue=queue, tmp_dir=tmp_dir, log_level=log_level,
+             repository=repo, **limits)
 
 
 def _run(host: str, port: int, *, trust: TrustStore, signer: Signer | None, tokens: BearerTokens, max_upload: str,
          max_verifications: int | None, queue: int, tmp_dir: Path | None, log_level: str, upload_timeout: float,
          request_timeout: float | None, header_timeout: float, min_upload_rate: int, upload_grace: float,
-         max_uploads: int, max_uploads_per_client: int, max_connections_per_client: int) -> None:
+         max_uploads: int, max_uploads_per_client: int, max_connections_per_client: int,
+         repository: Repository | None = None) -> None:
     import uvicorn
 
     from provenance.service import create_app
@@ -150,7 +165,7 @@ def _run(host: str, port: int, *, trust: TrustStore, signer: Signer | None, toke
                            max_verifications=max_verifications or default_jobs(), queue=queue,
                            upload_timeout=upload_timeout, tmp_dir=tmp_dir, request_timeout=request_timeout,
                            min_upload_rate=min_upload_rate, upload_grace=upload_grace, max_uploads=max_uploads,
-                           max_uploads_per_client=max_uploads_per_client)
+                           max_uploads_per_client=max_uploads_per_client, repository=repository)
     # uvicorn's h11 protocol, with the header deadline, request backstop and
     # per-address connection cap it lacks (see provenance.service.protocol).
     protocol = deadline_protocol(header_timeout=header_timeout, request_timeout=request_timeout,
@@ -159,6 +174,8 @@ def _run(host: str, port: int, *, trust: TrustStore, signer: Signer | None, toke
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     signing = f"signing enabled for {len(tokens)} token(s)" if signer else "signing disabled (no tokens)"
+    if repository is not None:
+        signing += f"; resolving manifests from {repository.location}"
     console_err.print(f"provenance service listening on http://{shown}:{bound_port} ({signing})", highlight=False,
                       soft_wrap=True)
     server = uvicorn.Server(uvicorn.Config(

@@ -148,6 +148,53 @@ def read_resource(path: Path, *, mime_type: str, identifier: str, manifest_data:
             return buf.getvalue()
 
 
+def raw_manifest_store(path: Path, *, manifest_data: bytes | None = None) -> tuple[bytes, str] | None:
+    """The raw manifest store (JUMBF, as a ``.c2pa`` file holds it) that
+    *path* embeds, or *manifest_data* (a sidecar store), with its active
+    manifest label; ``None`` when *path* embeds none. c2pa's Reader reads
+    the bytes on their own to confirm they are a manifest store and to name
+    the active manifest (c2pa-python has no call that returns the bytes)."""
+    from provenance.media import boxes, formats
+
+    store = manifest_data
+    if store is None:
+        with _reading(path):
+            fmt = formats.detect(path)
+            for kind, offset, size, head in boxes.top_level(path, fmt):
+                if kind == b"C2PA" or (kind == b"uuid" and head == boxes.C2PA_UUID):
+                    with open(path, "rb") as fh:
+                        fh.seek(offset)
+                        store = _jumbf_in(fh.read(size), riff=kind == b"C2PA")
+                    break
+    if not store:
+        return None
+    with _reading(path):
+        try:
+            with c2pa.Reader("application/c2pa", io.BytesIO(store), context=_context()) as reader:
+                label = json.loads(reader.json()).get("active_manifest")
+        except c2pa.C2paError.ManifestNotFound:
+            return None
+    if not label:
+        raise InputError(f"{path}: its manifest store names no active manifest", hint="use an intact copy")
+    return store, str(label)
+
+
+def _jumbf_in(box: bytes, *, riff: bool) -> bytes:
+    """The JUMBF inside a C2PA ``uuid`` box (BMFF: after the UUID, version
+    and flags, a purpose C string and an 8-byte offset) or ``C2PA`` chunk
+    (RIFF: the chunk payload); the JUMBF superbox's own length ends it."""
+    if riff:
+        start = 8
+    else:
+        header = 16 if int.from_bytes(box[:4], "big") == 1 else 8
+        purpose_end = box.find(b"\x00", header + 16 + 4)
+        start = purpose_end + 1 + 8 if purpose_end >= 0 else len(box)
+    length = int.from_bytes(box[start:start + 4], "big")
+    if length < 8 or start + length > len(box) or box[start + 4:start + 8] != b"jumb":
+        return b""  # c2pa's Reader of the whole file reports what is wrong
+    return box[start:start + length]
+
+
 def _store_data(reader: c2pa.Reader) -> ManifestStore:
     """The model of *reader*'s manifest store: its report, the COSE headers
     of every claim signature, and the claim thumbnails."""

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -208,7 +208,8 @@ class Service:
         })
 
     async def openapi(self, request: Request) -> Response:
-        return JSONResponse(openapi_document(max_upload=self.config.max_upload))
+        return JSONResponse(openapi_document(max_upload=self.config.max_upload,
+                                             resolution=self.config.repository is not None))
 
     async def verify(self, request: Request) -> Response:
         try:
@@ -218,7 +219,7 @@ class Service:
             raise ServiceError(400, str(exc), hint="see /openapi.json") from None
         policy = expected.policy()
         async with upload_folder(self.config.tmp_dir) as folder:
-            upload = await self._receive(request, folder)
+            upload = await self.receive(request, folder)
             with self.gate.admit():
                 report = await self.gate.run(verify_upload, upload, self.config.trust, policy)
         body = report.to_dict(thumbnail=thumbnail)
@@ -226,7 +227,7 @@ class Service:
             body["expectation"] = check_expectation(report, expected)
         return JSONResponse(body, status_code=422 if report.verdict is Verdict.ERROR else 200)
 
-    async def _receive(self, request: Request, folder: Path) -> Upload:
+    async def receive(self, request: Request, folder: Path) -> Upload:
         """The whole body, on disk, within the request's deadline (counted
         from its first byte, headers included), holding an upload slot of
         this client's, and no work slot."""
@@ -261,7 +262,7 @@ class Service:
             raise ServiceError(400, f"source={query.get('source')!r} is not a source type",
                                hint="one of " + ", ".join(s.value for s in SourceType)) from None
         async with upload_folder(self.config.tmp_dir) as folder:
-            upload = await self._receive(request, folder)
+            upload = await self.receive(request, folder)
             if upload.sidecar is not None:
                 raise ServiceError(400, "signing takes no sidecar", hint="send only the clip")
             with self.gate.admit():
@@ -345,8 +346,14 @@ def create_app(config: ServiceConfig) -> Starlette:
     >>> app = create_app(ServiceConfig(trust=store))  # doctest: +SKIP
     """
     service = Service(config)
+    resolution: list[BaseRoute] = []
+    if config.repository is not None:
+        from provenance.service.resolution import Resolution
+
+        resolution = Resolution(service, config.repository).routes()
     app = Starlette(
         routes=[
+            *resolution,
             Route("/", service.page, methods=["GET"]),
             Route("/healthz", service.healthz, methods=["GET"]),
             Route("/openapi.json", service.openapi, methods=["GET"]),

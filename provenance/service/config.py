@@ -9,11 +9,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provenance.batch.pool import default_jobs
 from provenance.errors import UsageError
 from provenance.identity.signer import Signer
 from provenance.trust.store import TrustStore
+
+if TYPE_CHECKING:
+    from provenance.repository import Repository
 
 DEFAULT_MAX_UPLOAD = 2 * 1024**3  # 2 GiB
 DEFAULT_QUEUE = 32
@@ -111,6 +115,9 @@ class ServiceConfig:
     queue: int = DEFAULT_QUEUE
     upload_timeout: float = DEFAULT_UPLOAD_TIMEOUT
     tmp_dir: Path | None = None
+    # The manifest repository: serves the C2PA Soft Binding Resolution API
+    # (provenance.service.resolution); tokens also enable POST /manifests.
+    repository: Repository | None = None
     request_timeout: float | None = None
     min_upload_rate: int = DEFAULT_MIN_UPLOAD_RATE
     upload_grace: float = DEFAULT_UPLOAD_GRACE

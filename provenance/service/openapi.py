@@ -156,11 +156,12 @@ _PER_CLIENT = _error("Too many uploads at once from this client address; retry a
                      "The body is not read and the connection is closed.")
 
 
-def openapi_document(*, max_upload: int) -> dict[str, Any]:
-    """The document, with this service's upload limit written in."""
+def openapi_document(*, max_upload: int, resolution: bool = False) -> dict[str, Any]:
+    """The document, with this service's upload limit written in; with
+    *resolution*, the C2PA Soft Binding Resolution API (``serve --repo``)."""
     limit = f"Uploads larger than {max_upload} bytes are refused with 413."
     filename = _query("filename", "The clip's file name, for a raw body (a form carries its own).")
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "provenance",
@@ -252,4 +253,131 @@ def openapi_document(*, max_upload: int) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A token from the operator's tokens file or PROVENANCE_TOKENS."}},
         },
+    }
+    if resolution:
+        document["paths"].update(_resolution_paths(limit, filename))
+        document["components"]["schemas"] = {**SCHEMAS, **RESOLUTION_SCHEMAS}
+    return document
+
+
+# --- the C2PA Soft Binding Resolution API (serve --repo) -----------------------
+
+_SPEC = "C2PA Soft Binding Resolution API 1.1 (https://spec.c2pa.org)"
+
+RESOLUTION_SCHEMAS: dict[str, Any] = {
+    "c2pa.softBindingQuery": _obj({
+        "alg": {"type": "string", "description": "The soft binding algorithm (GET /services/supportedAlgorithms)."},
+        "value": {"type": "string", "contentEncoding": "base64",
+                  "description": "Base64 of a whole fingerprint (as embedded in the c2pa.soft-binding assertion) "
+                                 "or of one 32-byte per-second hash."},
+    }, description="A soft binding to look up."),
+    "c2pa.softBindingQueryResult": _obj({
+        "matches": {"type": "array", "items": {
+            "type": "object",
+            "required": ["manifestId"],
+            "properties": {
+                "manifestId": {"type": "string", "description": "The matched manifest (its store: GET /manifests/{id})."},
+                "endpoint": {"type": "string"},
+                "similarityScore": {"type": "integer", "minimum": 0, "maximum": 100},
+                "score": {"type": "number", "minimum": 0, "maximum": 1,
+                          "description": "provenance: the fingerprint comparison score, 0-1."},
+                "matchedSpan": {**_obj({"start": {"type": "number"}, "end": {"type": "number"}}),
+                                "description": "provenance: the seconds of the registered original the query "
+                                               "matches."},
+                "signer": {**_obj({"name": _NSTR, "organization": _NSTR, "issuer": _NSTR, "signed_at": _NSTR}),
+                           "description": "provenance: who signed, as registered (display only: validate the "
+                                          "manifest store)."},
+                "title": _NSTR,
+            },
+        }},
+    }, description="Matches, best first. " + _SPEC + " shapes, with provenance's additions."),
+    "c2pa.softBindingAlgList": _obj({
+        "fingerprints": {"type": "array", "items": _obj({"alg": _STR})},
+        "watermarks": {"type": "array", "items": _obj({"alg": _STR})},
+    }),
+    "Registration": _obj({
+        "manifestId": _STR,
+        "created": {"type": "boolean", "description": "false: it was registered already (nothing changed)."},
+        "fingerprinted": {"type": "boolean",
+                          "description": "false: too short or too uniform to fingerprint; stored without one."},
+        "hashes": {"type": "integer"},
+        "reason": _NSTR,
+    }),
+}
+
+
+def _resolution_paths(limit: str, filename: dict[str, Any]) -> dict[str, Any]:
+    max_results = _query("maxResults", "Matches returned at most.",
+                         {"type": "integer", "minimum": 1, "maximum": 100, "default": 10})
+    alg = _query("alg", "The soft binding algorithm.")
+    result = {"description": "Matches, best first (none: an empty list).",
+              "content": {"application/json": {"schema": _ref("c2pa.softBindingQueryResult")}}}
+    unavailable = _error("The repository is unavailable, or the service is busy.")
+    return {
+        "/matches/byBinding": {
+            "get": {
+                "operationId": "queryByBinding", "tags": ["query"],
+                "summary": "Manifests whose fingerprint matches a soft binding value",
+                "parameters": [{**alg, "required": True},
+                               {**_query("value", "Base64 soft binding value (see c2pa.softBindingQuery)."),
+                                "required": True}, max_results],
+                "responses": {"200": result, "400": _error("A missing or malformed alg, value or maxResults."),
+                              "503": unavailable},
+            },
+            "post": {
+                "operationId": "queryByLargeBinding", "tags": ["query"],
+                "summary": "The same, for a value too large for a URL",
+                "parameters": [max_results],
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("c2pa.softBindingQuery")}}},
+                "responses": {"200": result, "400": _error("A malformed query."), "413": _error("Too large."),
+                              "503": unavailable},
+            },
+        },
+        "/matches/byContent": {"post": {
+            "operationId": "uploadFile", "tags": ["query"],
+            "summary": "Manifests whose content matches an uploaded clip (fingerprinted here)",
+            "parameters": [alg, max_results, filename],
+            "requestBody": _upload_body(sidecar=False),
+            "responses": {"200": result, "400": _error("A malformed request or parameter."),
+                          "408": _error("The upload stalled."), "413": _error(limit),
+                          "415": _error("Not a video this service can decode."),
+                          "422": _error("Too short or too uniform to fingerprint, or damaged."),
+                          "503": unavailable},
+        }},
+        "/manifests/{manifestId}": {"get": {
+            "operationId": "getManifestById", "tags": ["fetch"],
+            "summary": "A registered manifest store (the whole store, also with returnActiveManifest)",
+            "parameters": [
+                {"name": "manifestId", "in": "path", "required": True, "schema": _STR},
+                _query("returnActiveManifest", "Accepted; the whole store is returned (validating the active "
+                                               "manifest needs its ingredients' manifests).", {"type": "boolean"}),
+            ],
+            "responses": {"200": {"description": "The C2PA manifest store (JUMBF).",
+                                  "content": {"application/c2pa": {"schema": {
+                                      "type": "string", "contentMediaType": "application/c2pa"}}}},
+                          "404": _error("No such manifest here."), "503": unavailable},
+        }},
+        "/manifests": {"post": {
+            "operationId": "registerClip", "tags": ["store"],
+            "summary": "Register a signed clip: its manifest store and its fingerprint (provenance)",
+            "security": [{"bearer": []}],
+            "parameters": [filename],
+            "requestBody": _upload_body(sidecar=True),
+            "responses": {
+                "201": {"description": "Registered.", "content": {"application/json": {"schema": _ref("Registration")}}},
+                "200": {"description": "Registered already; nothing changed.",
+                        "content": {"application/json": {"schema": _ref("Registration")}}},
+                "401": _error("No valid bearer token."), "408": _error("The upload stalled."),
+                "413": _error(limit), "415": _error("Not a container provenance reads."),
+                "422": _error("Unsigned, tampered or invalid credentials, or a damaged clip."),
+                "503": _error("Registering is not enabled, the repository is unavailable, or the service is busy."),
+            },
+        }},
+        "/services/supportedAlgorithms": {"get": {
+            "operationId": "getSupportedBindings", "tags": ["service"],
+            "summary": "The soft binding algorithms this service answers for",
+            "responses": {"200": {"description": "The algorithms.", "content": {
+                "application/json": {"schema": _ref("c2pa.softBindingAlgList")}}}, "503": unavailable},
+        }},
     }

@@ -1,0 +1,353 @@
+"""Recovery accuracy and speed of the video fingerprint.
+
+    python benchmarks/bench_recovery.py [--quick] [--originals 40] [--distractors 200]
+                                        [--seconds 14] [--size 640x360] [--sign-mb 100]
+
+Builds a labelled set from clips it makes: procedural scenes
+(tests/support/scenes.py: textured sets, a panning camera, moving shapes,
+cuts, sensor noise; one in five a static tripod shot) with different seeds,
+plus the bunny footage in ../shared/corpus/footage when present. Each
+original is put through every transform of tests/support/transforms.py
+(H.264 at 250 kbit/s, HEVC, VP9, rescale to half height (720p to 360p),
+15 fps, 5% crop a side, 4:3 letterbox, a logo, a 10 s excerpt, audio
+dropped). The distractors are other scenes, a quarter of them second takes
+of an original's set (same set, other shape motion, camera jitter and
+noise), and the other bunny clip.
+
+Prints recall per transform (a copy's dense fingerprint scores at least
+MATCH_THRESHOLD against its original; also whether the original is the best
+candidate and how far off the matched span is), the false-match rate over
+every distractor pair (each distractor against every original and every
+other distractor, and each transformed copy against the other originals),
+fingerprint speed as a multiple of realtime for 720p H.264 on one core, and
+how much fingerprinting adds to signing a --sign-mb clip. Writes
+benchmarks/out/bench_recovery.json.
+
+--quick: 8 originals, 40 distractors, 12 s at 320x180, a 10 MB signing
+clip, one speed run: about two minutes on one free core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # tests.support: the scene generator and transforms
+
+import av  # noqa: E402
+
+from provenance.media.fingerprint import MATCH_THRESHOLD, Fingerprint, FingerprintError, compare, compute  # noqa: E402
+from tests.support.scenes import make_scene_clip  # noqa: E402
+from tests.support.transforms import TRANSFORMS, apply, available  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+SHARED = Path(os.environ.get("PROVENANCE_SHARED", REPO.parent / "shared"))
+FOOTAGE = SHARED / "corpus" / "footage"
+
+
+def cpu_seconds(run: object) -> tuple[object, float]:
+    start = time.process_time()
+    value = run()  # type: ignore[operator]
+    return value, time.process_time() - start
+
+
+def media_seconds(path: Path) -> float:
+    with av.open(str(path)) as container:
+        return float(container.duration or 0) / 1_000_000
+
+
+def build_set(work: Path, args: argparse.Namespace) -> tuple[dict[str, Path], dict[str, Path], dict[str, str]]:
+    """Originals and distractors; near-duplicate distractors map to the
+    original whose set they share."""
+    width, height = args.size
+    originals: dict[str, Path] = {}
+    distractors: dict[str, Path] = {}
+    takes: dict[str, str] = {}
+    for i in range(args.originals):
+        static = i % 5 == 4
+        name = f"scene{i:03d}{'-static' if static else ''}"
+        originals[name] = make_scene_clip(
+            work / f"{name}.mp4", seed=1000 + i, seconds=args.seconds, width=width, height=height, static=static
+        )
+    bunny = FOOTAGE / "bunny-16s.mp4"
+    if bunny.is_file():
+        originals["bunny-16s"] = bunny
+        distractors["bunny-10s"] = FOOTAGE / "bunny-10s.mp4"
+    dw, dh = max(160, width // 2) // 2 * 2, max(96, height // 2) // 2 * 2
+    n_takes = args.distractors // 4
+    for j in range(args.distractors - len(distractors)):
+        if j < n_takes:
+            i = j % args.originals
+            static = i % 5 == 4
+            name = f"take{j:03d}-of-scene{i:03d}"
+            takes[name] = f"scene{i:03d}{'-static' if static else ''}"
+            distractors[name] = make_scene_clip(
+                work / f"{name}.mp4", seed=1000 + i, take=1 + j // args.originals, seconds=args.seconds,
+                width=dw, height=dh, static=static, audio=False,
+            )
+        else:
+            name = f"other{j:03d}"
+            distractors[name] = make_scene_clip(
+                work / f"{name}.mp4", seed=5000 + j, seconds=args.distractors_seconds, width=dw, height=dh,
+                static=j % 5 == 4, audio=False,
+            )
+    return originals, distractors, takes
+
+
+def fingerprint(path: Path, *, dense: bool) -> Fingerprint | None:
+    try:
+        return compute(path, dense=dense)
+    except FingerprintError:
+        return None
+
+
+def accuracy(work: Path, args: argparse.Namespace) -> dict[str, object]:
+    t0 = time.perf_counter()
+    originals, distractors, takes = build_set(work, args)
+    built = time.perf_counter() - t0
+    registered = {name: compute(path) for name, path in originals.items()}
+    copies_dir = work / "copies"
+    copies_dir.mkdir()
+    per_transform: dict[str, dict[str, object]] = {}
+    cross_pairs = cross_false = 0
+    worst: list[tuple[float, str, str]] = []
+    for transform in TRANSFORMS:
+        if not available(transform):
+            per_transform[transform] = {"skipped": "encoder missing"}
+            continue
+        hits = top1 = total = 0
+        scores: list[float] = []
+        span_errors: list[float] = []
+        for name, path in originals.items():
+            source_height = _height(path)
+            height = 360 if source_height >= 720 else max(90, source_height // 2) // 2 * 2
+            # excerpts start anywhere between whole seconds, 1 to 3.4 s in
+            start_at = 1.0 + (zlib.crc32(name.encode()) % 25) / 10 if media_seconds(path) >= 13.5 else 0.0
+            if transform == "excerpt" and media_seconds(path) < start_at + 10.0:
+                continue
+            copy, start, end = apply(transform, path, copies_dir, excerpt_start=start_at, height=height, stem=name)
+            query = fingerprint(copy, dense=True)
+            total += 1
+            if query is None:
+                scores.append(0.0)
+                continue
+            matches = {other: compare(query, fp) for other, fp in registered.items()}
+            match = matches[name]
+            scores.append(match.score)
+            if match.score >= MATCH_THRESHOLD:
+                hits += 1
+                span_errors.append(max(abs(match.start - start), abs(match.end - end)))
+            if max(matches, key=lambda o: matches[o].score) == name:
+                top1 += 1
+            for other, m in matches.items():
+                if other != name:
+                    cross_pairs += 1
+                    cross_false += m.score >= MATCH_THRESHOLD
+                    worst.append((m.score, f"{transform} copy of {name}", other))
+            copy.unlink()
+        per_transform[transform] = {
+            "copies": total,
+            "recall": round(hits / total, 4) if total else None,
+            "top1": round(top1 / total, 4) if total else None,
+            "median_score": round(statistics.median(scores), 3) if scores else None,
+            "min_score": round(min(scores), 3) if scores else None,
+            "median_span_error_s": round(statistics.median(span_errors), 2) if span_errors else None,
+            "max_span_error_s": round(max(span_errors), 2) if span_errors else None,
+        }
+    # distractor pairs: every distractor as a (dense) query against every
+    # original and every other distractor as a registered clip
+    queries = {name: fingerprint(path, dense=True) for name, path in distractors.items()}
+    regs = dict(registered)
+    regs.update({name: fp for name, path in distractors.items() if (fp := fingerprint(path, dense=False))})
+    pairs = false = near_pairs = near_false = 0
+    near_scores: list[float] = []
+    for qname, query in queries.items():
+        if query is None:
+            continue
+        for rname, fp in regs.items():
+            if rname == qname:
+                continue
+            score = compare(query, fp).score
+            pairs += 1
+            false += score >= MATCH_THRESHOLD
+            worst.append((score, qname, rname))
+            if takes.get(qname) == rname:
+                near_pairs += 1
+                near_false += score >= MATCH_THRESHOLD
+                near_scores.append(score)
+    worst.sort(reverse=True)
+    return {
+        "originals": len(originals),
+        "distractors": len(distractors),
+        "unfingerprintable_distractors": sum(q is None for q in queries.values()),
+        "set_build_s": round(built, 1),
+        "threshold": MATCH_THRESHOLD,
+        "transforms": per_transform,
+        "distractor_pairs": pairs,
+        "false_matches": false,
+        "false_match_rate": round(false / pairs, 6) if pairs else None,
+        "near_duplicate_pairs": near_pairs,
+        "near_duplicate_false_matches": near_false,
+        "near_duplicate_max_score": round(max(near_scores), 3) if near_scores else None,
+        "copy_vs_other_original_pairs": cross_pairs,
+        "copy_vs_other_original_false_matches": cross_false,
+        "highest_non_matching_scores": [{"score": s, "query": q, "candidate": c} for s, q, c in worst[:5]],
+    }
+
+
+def _height(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return int(container.streams.video[0].codec_context.height)
+
+
+def speed(work: Path, args: argparse.Namespace) -> dict[str, object]:
+    """CPU seconds of compute() on one thread (process time: the other
+    sessions on a shared machine do not count) for 720p H.264."""
+    clips = {"scene-720p": make_scene_clip(work / "speed720.mp4", seed=77, seconds=args.seconds, width=1280, height=720, audio=False)}
+    bunny = FOOTAGE / "bunny-16s.mp4"
+    if bunny.is_file():
+        clips["bunny-720p"] = bunny
+    out: dict[str, object] = {}
+    for name, path in clips.items():
+        seconds = media_seconds(path)
+        runs = {mode: min(cpu_seconds(lambda: compute(path, dense=dense))[1] for _ in range(args.runs))
+                for mode, dense in (("register", False), ("lookup", True))}
+        out[name] = {
+            "seconds": round(seconds, 2),
+            "mbit_s": round(path.stat().st_size * 8 / seconds / 1e6, 2),
+            **{f"{mode}_x_realtime": round(seconds / cpu, 1) for mode, cpu in runs.items()},
+        }
+    return out
+
+
+def sign_overhead(work: Path, args: argparse.Namespace) -> dict[str, object]:
+    """Signing a --sign-mb 720p clip vs fingerprinting it, both CPU seconds
+    on one core."""
+    from provenance.identity.certificates import Subject
+    from provenance.identity.pki import init_dev_pki
+    from provenance.identity.signer import KeySigner
+    from provenance.signing import sign
+
+    piece = make_scene_clip(work / "piece.mp4", seed=78, seconds=10, width=1280, height=720, audio=False)
+    big = _loop(piece, work / "big.mp4", megabytes=args.sign_mb)
+    pki = init_dev_pki(work / "keys", subject=Subject("Bench", "Bench Newsroom", "US"))
+    signer = KeySigner.from_files(key=pki.signer_key, chain=pki.chain)
+    _, sign_cpu = cpu_seconds(lambda: sign(big, work / "big.signed.mp4", signer=signer))
+    start = time.perf_counter()
+    sign(big, work / "big.signed2.mp4", signer=signer)
+    sign_wall = time.perf_counter() - start
+    _, fp_cpu = cpu_seconds(lambda: compute(big))
+    seconds = media_seconds(big)
+    return {
+        "clip_mb": round(big.stat().st_size / 1e6, 1),
+        "clip_seconds": round(seconds, 1),
+        "mbit_s": round(big.stat().st_size * 8 / seconds / 1e6, 1),
+        "sign_cpu_s": round(sign_cpu, 2),
+        "sign_wall_s": round(sign_wall, 2),
+        "fingerprint_cpu_s": round(fp_cpu, 2),
+        "fingerprint_adds": round(fp_cpu / sign_cpu, 2),
+    }
+
+
+def _loop(src: Path, dst: Path, *, megabytes: float) -> Path:
+    """*src*'s video packets again and again, shifted in time, up to *megabytes*."""
+    with av.open(str(dst), "w") as out:
+        written = 0
+        shift = 0
+        while written < megabytes * 1e6:
+            with av.open(str(src)) as inp:
+                vin = inp.streams.video[0]
+                if not out.streams.video:
+                    vout = out.add_stream_from_template(vin)
+                last = 0
+                for packet in inp.demux(vin):
+                    if packet.dts is None:
+                        continue
+                    last = max(last, packet.pts + (packet.duration or 0), packet.dts + (packet.duration or 0))
+                    packet.pts += shift
+                    packet.dts += shift
+                    packet.stream = vout
+                    written += packet.size
+                    out.mux(packet)
+                shift += last
+    return dst
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small run: under two minutes")
+    parser.add_argument("--originals", type=int)
+    parser.add_argument("--distractors", type=int)
+    parser.add_argument("--seconds", type=float, help="length of originals and takes (>= 12 for the excerpt)")
+    parser.add_argument("--size", type=lambda s: tuple(int(v) for v in s.split("x")), help="originals' WxH")
+    parser.add_argument("--sign-mb", type=float)
+    parser.add_argument("--runs", type=int, help="speed runs, the fastest counts (3; 1 with --quick)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["accuracy", "speed", "sign"])
+    args = parser.parse_args()
+    quick = {"originals": 8, "distractors": 40, "seconds": 12.0, "size": (320, 180), "sign_mb": 10.0, "runs": 1}
+    full = {"originals": 40, "distractors": 200, "seconds": 14.0, "size": (640, 360), "sign_mb": 100.0, "runs": 3}
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.distractors_seconds = min(args.seconds, 12.0)
+
+    work = Path(tempfile.mkdtemp(prefix="bench-recovery-"))
+    result: dict[str, object] = {"machine": platform.machine(), "python": platform.python_version(), "quick": args.quick}
+    started = time.perf_counter()
+    try:
+        if "speed" not in args.skip:
+            result["speed_720p_one_core"] = speed(work, args)
+            print(json.dumps(result["speed_720p_one_core"], indent=1))
+        if "sign" not in args.skip:
+            result["sign_overhead"] = sign_overhead(work, args)
+            print(json.dumps(result["sign_overhead"], indent=1))
+        if "accuracy" not in args.skip:
+            result["accuracy"] = accuracy(work, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result["elapsed_s"] = round(time.perf_counter() - started, 1)
+    report(result)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "bench_recovery.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+def report(result: dict[str, object]) -> None:
+    acc = result.get("accuracy")
+    if isinstance(acc, dict):
+        print(f"{acc['originals']} originals, {acc['distractors']} distractors, threshold {acc['threshold']}")
+        print(f"{'transform':<10} {'copies':>6} {'recall':>7} {'top-1':>6} {'median':>7} {'min':>6} {'span err':>8}")
+        for name, row in acc["transforms"].items():
+            if "skipped" in row:
+                print(f"{name:<10} skipped ({row['skipped']})")
+                continue
+            print(f"{name:<10} {row['copies']:>6} {row['recall']:>7} {row['top1']:>6} {row['median_score']:>7} "
+                  f"{row['min_score']:>6} {row['median_span_error_s']!s:>8}")
+        print(f"false matches: {acc['false_matches']} of {acc['distractor_pairs']} distractor pairs "
+              f"(rate {acc['false_match_rate']}); near-duplicate takes {acc['near_duplicate_false_matches']} of "
+              f"{acc['near_duplicate_pairs']} (max score {acc['near_duplicate_max_score']}); transformed copies vs "
+              f"other originals {acc['copy_vs_other_original_false_matches']} of {acc['copy_vs_other_original_pairs']}")
+    speed_rows = result.get("speed_720p_one_core")
+    if isinstance(speed_rows, dict):
+        for name, row in speed_rows.items():
+            print(f"speed {name} ({row['mbit_s']} Mbit/s): register ×{row['register_x_realtime']} realtime, "
+                  f"lookup ×{row['lookup_x_realtime']} realtime (one core)")
+    sign_row = result.get("sign_overhead")
+    if isinstance(sign_row, dict):
+        print(f"sign {sign_row['clip_mb']} MB ({sign_row['clip_seconds']} s at {sign_row['mbit_s']} Mbit/s): "
+              f"{sign_row['sign_cpu_s']} s CPU; fingerprint {sign_row['fingerprint_cpu_s']} s CPU "
+              f"(adds {sign_row['fingerprint_adds']:.0%})")
+    print(f"elapsed {result['elapsed_s']} s")
+
+
+if __name__ == "__main__":
+    main()
