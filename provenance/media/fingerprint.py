@@ -1,7 +1,7 @@
 """Content fingerprints of video: what survives a platform's re-encode.
 
 A :class:`Fingerprint` is one 256-bit PDQ hash (Meta's perceptual image
-hash, through the ``pdqhash`` bindings) per second of video, taken from the
+hash, computed by :mod:`provenance.media.pdq`) per second of video, taken from the
 first frame at or after each whole second, on a small grey copy of the frame
 with uniform borders (letterbox, pillarbox) trimmed. PDQ survives
 re-encoding, rescaling and overlays, and a second hash of the frame's centre
@@ -19,7 +19,7 @@ codes, one block per second with its timespan, in the embedded
 
 With :mod:`provenance.media.video` and :mod:`provenance.media.transcode`,
 one of the modules that import ``av`` (and the only one importing
-``pdqhash`` and ``iscc_core``).
+``iscc_core``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import av.error
 import numpy as np
 
 from provenance.errors import InputError, MalformedMediaError
+from provenance.media.pdq import pdq_hash
 
 ALGORITHM = "org.provenance.pdq-1s.v1"
 """Fingerprint.algorithm of :func:`compute`: PDQ per second, as above. Not on
@@ -193,8 +194,6 @@ def compute(path: Path, *, max_seconds: float | None = None, dense: bool = False
     Raises :class:`FingerprintError` for a clip under 2 s or without two
     informative frames, :class:`MalformedMediaError` for an undecodable file.
     """
-    import pdqhash
-
     if not Path(path).is_file():
         raise InputError(f"{path}: no such file", hint="check the path")
     limit = min(max_seconds, MAX_SECONDS) if max_seconds is not None else MAX_SECONDS
@@ -233,7 +232,7 @@ def compute(path: Path, *, max_seconds: float | None = None, dense: bool = False
                 # one sample per frame: a jump in timestamps skips samples
                 # rather than hashing one frame many times
                 next_t = (math.floor(rel / step + 1e-3) + 1) * step
-                sample = _hash_frame(frame, pdqhash, extras=not dense)
+                sample = _hash_frame(frame, extras=not dense)
                 if sample is not None:
                     hashes.append((round(rel, 3), sample[0]))
                     if not dense:
@@ -260,13 +259,11 @@ def compute(path: Path, *, max_seconds: float | None = None, dense: bool = False
     )
 
 
-def _pdq(grey: np.ndarray, pdqhash: Any) -> tuple[bytes, int]:
-    # PDQ takes RGB and reduces it to luma; grey in all three is that luma
-    bits, quality = pdqhash.compute(np.repeat(grey[:, :, None], 3, axis=2))
-    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes(), int(quality)
+def _pdq(grey: np.ndarray) -> tuple[bytes, int]:
+    return pdq_hash(grey)
 
 
-def _hash_frame(frame: av.VideoFrame, pdqhash: Any, *, extras: bool) -> tuple[bytes, bytes, bytes] | None:
+def _hash_frame(frame: av.VideoFrame, *, extras: bool) -> tuple[bytes, bytes, bytes] | None:
     """PDQ hash, ISCC Image-Code digest and PDQ hash of the centre 90% of one
     frame (the last two empty unless *extras*), or None when it is flat."""
     height = max(2, round(frame.height * _WORK_WIDTH / max(frame.width, 1)))
@@ -274,7 +271,7 @@ def _hash_frame(frame: av.VideoFrame, pdqhash: Any, *, extras: bool) -> tuple[by
     trimmed = _trim_borders(grey)
     if trimmed is None:
         return None
-    digest, quality = _pdq(trimmed, pdqhash)
+    digest, quality = _pdq(trimmed)
     if quality < MIN_QUALITY:
         return None
     if not extras:
@@ -283,7 +280,7 @@ def _hash_frame(frame: av.VideoFrame, pdqhash: Any, *, extras: bool) -> tuple[by
 
     h, w = trimmed.shape
     dy, dx = round(h * (1 - ZOOM) / 2), round(w * (1 - ZOOM) / 2)
-    zoom, _ = _pdq(np.ascontiguousarray(trimmed[dy : h - dy, dx : w - dx]), pdqhash)
+    zoom, _ = _pdq(np.ascontiguousarray(trimmed[dy : h - dy, dx : w - dx]))
     small = av.VideoFrame.from_ndarray(np.ascontiguousarray(trimmed), format="gray")
     pixels = small.reformat(width=32, height=32, interpolation="BICUBIC").to_ndarray()
     code = iscc_core.soft_hash_image_v0(pixels.flatten().tolist(), bits=CODE_BYTES * 8)
