@@ -47,6 +47,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 5  # unreadable, malformed or unsupported input
     IDENTITY = 6  # key or certificate unusable (passphrase, permissions, profile)
     WRONG_SIGNER = 7  # verified, but not by whom the caller expected
+    RECOVERED = 8  # no valid credentials in the file; its content matches a signed original
     REPOSITORY = 9  # the manifest repository is unreachable, corrupt or not a repository
     INTERNAL = 70  # a bug in provenance
 

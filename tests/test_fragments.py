@@ -95,10 +95,10 @@ def test_cli_reports_each_segment(dash: Path, run) -> None:
     assert "dash1.m4s" in out and "dash2.m4s" in out and "TAMPERED" in out
 
     data = json.loads(run("verify", dash / "dashinit.mp4", "--segments", str(dash / "dash1.m4s"), "--json").output)
-    assert data["schema"] == "provenance.verification.fragments/1"
+    assert data["schema"] == "provenance.verify.fragments/1"
     assert data["verdict"] == "untrusted" and data["missing"] == []
     assert [s["verdict"] for s in data["segments"]] == ["untrusted"]
-    assert data["manifest"]["schema"] == "provenance.verification/1"
+    assert data["manifest"]["schema"] == "provenance.verify/1"
 
 
 def test_segment_glob_falls_back_to_the_init_folder(

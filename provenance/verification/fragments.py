@@ -25,7 +25,7 @@ from provenance.verification.report import Status, Verdict, VerificationReport
 from provenance.verification.rules import apply_policy, worst
 from provenance.verification.verifier import Credentials, report_from_store
 
-SCHEMA = "provenance.verification.fragments/1"
+SCHEMA = "provenance.verify.fragments/1"
 
 
 @dataclass(frozen=True)

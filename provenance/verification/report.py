@@ -19,6 +19,8 @@ __all__ = [
     "SCHEMA",
     "Action",
     "Ingredient",
+    "Recovery",
+    "RecoveryCandidate",
     "SignerIdentity",
     "Status",
     "StatusKind",
@@ -29,7 +31,7 @@ __all__ = [
     "Verdict",
 ]
 
-SCHEMA = "provenance.verification/1"
+SCHEMA = "provenance.verify/1"
 
 
 class Verdict(str, enum.Enum):
@@ -42,6 +44,9 @@ class Verdict(str, enum.Enum):
     NO_CREDENTIALS = "no_credentials"
     ERROR = "error"
     WRONG_SIGNER = "wrong_signer"  # verified, but not what the caller's policy expects
+    # no valid credentials in the file, but its content matches a signed,
+    # trusted original in a repository: matched by content, not by bytes
+    RECOVERED = "recovered"
 
     @property
     def exit_code(self) -> ExitCode:
@@ -161,6 +166,51 @@ class Ingredient:
 
 
 @dataclass(frozen=True)
+class RecoveryCandidate:
+    """A signed original whose content the file matches, as the repository
+    answered, with the verdict its manifest store gets on its own."""
+
+    manifest_id: str
+    score: float  # 0..1: how well the content matches
+    start: float  # the span of the original (seconds) this file covers
+    end: float
+    verdict: Verdict  # of the original's manifest store, judged without the original's bytes
+    accepted: bool  # shown as the recovered original (valid, trusted, meets the policy, content confirmed)
+    signer: SignerIdentity | None = None
+    signed_at: str | None = None
+    title: str | None = None
+    chain_summary: str | None = None
+    why_not: str | None = None  # when not accepted: why
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "manifest_id": self.manifest_id, "score": round(self.score, 4),
+            "matched_span": {"start": round(self.start, 3), "end": round(self.end, 3)},
+            "verdict": self.verdict.value, "accepted": self.accepted,
+            "signer": self.signer.to_dict() if self.signer else None, "signed_at": self.signed_at,
+            "title": self.title, "chain_summary": self.chain_summary, "why_not": self.why_not,
+        }
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What a repository lookup found for a file without valid credentials."""
+
+    repository: str  # where it looked (a path or URL, no password)
+    file_verdict: Verdict  # the file's own verdict before the lookup (no_credentials or tampered)
+    candidates: tuple[RecoveryCandidate, ...] = ()  # best first
+    note: str | None = None  # why nothing was looked up or found
+
+    @property
+    def accepted(self) -> RecoveryCandidate | None:
+        return next((c for c in self.candidates if c.accepted), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"repository": self.repository, "file_verdict": self.file_verdict.value,
+                "candidates": [c.to_dict() for c in self.candidates], "note": self.note}
+
+
+@dataclass(frozen=True)
 class VerificationReport:
     """The outcome of verifying one file.
 
@@ -196,6 +246,7 @@ class VerificationReport:
     # identity problems, status codes provenance does not know
     warnings: tuple[Status, ...] = ()
     error_reason: str | None = None  # for verdict error: the stable reason key (see provenance.errors)
+    recovery: Recovery | None = None  # what a repository lookup (verify --lookup) found
     # the library's hint inside ``error``, so a front end can put its own in its place
     error_hint: str | None = field(default=None, repr=False, compare=False)
     # Kept out of the default JSON (it is large); see to_dict(thumbnail=True).
@@ -239,6 +290,7 @@ class VerificationReport:
             "policy_unmet": list(self.policy_unmet),
             "warnings": [s.to_dict() for s in self.warnings],
             "error_reason": self.error_reason,
+            "recovery": self.recovery.to_dict() if self.recovery else None,
         }
         if thumbnail:
             out["thumbnail"] = self.thumbnail.to_dict() if self.thumbnail else None

@@ -81,7 +81,7 @@ def test_unreadable_input_is_an_error_verdict(tmp_path: Path) -> None:
 def test_json_contract(signed_clip: Path, signer, trust, tmp_path: Path) -> None:
     resigned = sign(signed_clip, tmp_path / "chain.mp4", signer=signer).output
     doc = json.loads(json.dumps(verify(resigned, trust=trust).to_dict()))
-    assert doc["schema"] == SCHEMA
+    assert doc["schema"] == SCHEMA == "provenance.verify/1"  # the documented contract, literally
     assert {
         "file",
         "verdict",
