@@ -148,6 +148,20 @@ def read_resource(path: Path, *, mime_type: str, identifier: str, manifest_data:
             return buf.getvalue()
 
 
+def read_detached_store(store: bytes, *, trust: TrustStore, origin: str) -> ManifestStore:
+    """Read and validate the manifest store *store* on its own (a
+    repository's answer, without the asset it was signed for): every check
+    c2pa-rs can make without the asset's bytes; the hard binding then
+    reports a mismatch, which the verdict rules expect. *origin* names the
+    store in errors."""
+    try:
+        with c2pa.Reader("application/c2pa", io.BytesIO(store), context=_context(trust.c2pa_settings())) as reader:
+            return _store_data(reader)
+    except c2pa.C2paError as exc:
+        raise InputError(f"{origin}: not a readable C2PA manifest store ({_detail(exc)})",
+                         hint="the repository answered with a damaged store") from None
+
+
 def raw_manifest_store(path: Path, *, manifest_data: bytes | None = None) -> tuple[bytes, str] | None:
     """The raw manifest store (JUMBF, as a ``.c2pa`` file holds it) that
     *path* embeds, or *manifest_data* (a sidecar store), with its active

@@ -36,6 +36,13 @@ Rules
      with the reasons recorded.
   9. Severity and exit codes (:data:`SEVERITY`, :data:`EXIT_CODES`): the
      worst verdict of a batch or a chain is the most severe.
+ 10. Recovery (:func:`judge_detached`, :func:`recovered`): a file without
+     credentials, or with tampered ones, whose content matches a signed
+     original in a repository is ``recovered`` when the original's manifest
+     store, judged on its own, is ``verified`` (its hard-binding mismatch
+     is expected: the original's bytes are not at hand), its signed
+     soft-binding confirms the content match, and it meets the policy.
+     Anything less is listed but never shown as good.
 
 Exceptions
   - ``timeStamp.untrusted`` and ``timeStamp.outsideValidity`` are failures
@@ -474,11 +481,12 @@ def apply_policy(report: VerificationReport, policy: Policy) -> VerificationRepo
 SEVERITY: dict[Verdict, int] = {
     Verdict.VERIFIED: 0,
     Verdict.UNTRUSTED: 1,
-    Verdict.WRONG_SIGNER: 2,
-    Verdict.NO_CREDENTIALS: 3,
-    Verdict.INVALID: 4,
-    Verdict.TAMPERED: 5,
-    Verdict.ERROR: 6,
+    Verdict.RECOVERED: 2,  # vouched-for content, but these bytes carry no valid credentials
+    Verdict.WRONG_SIGNER: 3,
+    Verdict.NO_CREDENTIALS: 4,
+    Verdict.INVALID: 5,
+    Verdict.TAMPERED: 6,
+    Verdict.ERROR: 7,
 }
 
 #: The exit code of ``provenance verify`` for each verdict.
@@ -490,4 +498,39 @@ EXIT_CODES: dict[Verdict, ExitCode] = {
     Verdict.NO_CREDENTIALS: ExitCode.NO_CREDENTIALS,
     Verdict.ERROR: ExitCode.BAD_INPUT,
     Verdict.WRONG_SIGNER: ExitCode.WRONG_SIGNER,
+    Verdict.RECOVERED: ExitCode.RECOVERED,
 }
+
+
+# --- 10. recovery --------------------------------------------------------------
+
+#: The hard-binding mismatches of a manifest store judged without its asset.
+HARD_BINDING_MISMATCH = frozenset({
+    "assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch",
+    "assertion.collectionHash.mismatch",
+})
+
+#: What a file's own verdict must be for a lookup to be worth making.
+RECOVERABLE = frozenset({Verdict.NO_CREDENTIALS, Verdict.TAMPERED})
+
+
+def judge_detached(manifest: Manifest, trust: TrustStore) -> Judgement:
+    """Judge a manifest read from a detached store (a repository's answer):
+    the hard-binding mismatch is expected, since the original's bytes are
+    not at hand; every other check counts, so a forged or altered store is
+    still tampered or invalid."""
+    kept = tuple(s for s in manifest.statuses
+                 if not (s.kind is StatusKind.FAILURE and s.code in HARD_BINDING_MISMATCH))
+    return judge(manifest, trust, statuses=kept)
+
+
+def recovered(candidate_verdict: Verdict, *, content_confirmed: bool, policy_failures: Sequence[str]) -> str | None:
+    """``None`` when a repository's candidate is shown as the recovered
+    original, else why not."""
+    if candidate_verdict is not Verdict.VERIFIED:
+        return f"its manifest store is {candidate_verdict.value}"
+    if not content_confirmed:
+        return "its signed soft binding does not match this content"
+    if policy_failures:
+        return "; ".join(policy_failures)
+    return None
