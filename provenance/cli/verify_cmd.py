@@ -90,7 +90,7 @@ def build_policy(*, signer: str | None, org: str | None, issuer: str | None, req
     help="When the clip has no credentials or tampered ones, look its content up in a repository of signed "
     "originals (an SQLite file, a postgresql:// URL, or the http(s) URL of a Soft Binding Resolution API; "
     "alone: $PROVENANCE_REPO, else the default one): verdict 'recovered' (exit 8) when a trusted original "
-    "matches. Not for a batch.",
+    "matches.",
 )
 @batch_options
 def verify(
@@ -131,9 +131,6 @@ def verify(
             "--segments verifies one fragmented MP4 and does not apply to a batch",
             hint="give only the init segment: provenance verify init.mp4 --segments 'seg*.m4s'",
         )
-    if batch_mode and lookup is not None:
-        raise UsageError("--lookup recovers one clip and does not apply to a batch (yet)",
-                         hint="give one clip, or look each one up with 'provenance repo lookup'")
     if batch_mode and manifest is not None:
         raise UsageError(
             "--manifest names the sidecar of one clip and does not apply to a batch",
@@ -143,12 +140,14 @@ def verify(
         signer=expect_signer, org=expect_org, issuer=expect_issuer, require_timestamp=require_timestamp
     )
     trust = build_trust(anchors=anchors, allowed=allowed, tsa=tsa, trust_dir=trust_dir, use_store=not no_trust_store)
+    if lookup is not None:
+        lookup = lookup or os.environ.get("PROVENANCE_REPO") or ""  # "": the default repository
     if batch_mode:
         code = run_batch(
             paths,
             batch,
             json_stdout=as_json,
-            start=lambda items, jobs: verify_batch(items, trust=trust, policy=policy, jobs=jobs),
+            start=lambda items, jobs: verify_batch(items, trust=trust, policy=policy, jobs=jobs, lookup=lookup),
         )
         ctx.exit(int(code))
     file = paths[0]
@@ -165,7 +164,7 @@ def verify(
     else:
         from provenance.verification.recovery import open_source
 
-        source = open_source(lookup or os.environ.get("PROVENANCE_REPO") or None)
+        source = open_source(lookup or None)
         try:
             report = verify_clip(file, trust=trust, manifest=manifest, policy=policy, lookup=source)
         finally:
