@@ -106,6 +106,30 @@ def read_store(
             return None
 
 
+def read_crjson(
+    path: Path,
+    *,
+    mime_type: str,
+    trust: TrustStore,
+    manifest_data: bytes | None = None,
+) -> tuple[ManifestStore | None, dict[str, Any]]:
+    """As :func:`read_store`, and the crJSON document (the C2PA conformance
+    program's JSON form of the store with c2pa-rs's validation results)
+    from the same Reader, so the asset is hashed once. ``(None, {})`` when
+    there is no store (c2pa-rs's crJSON of an asset without credentials)."""
+    with _reading(path):
+        try:
+            with open_input(path) as raw:
+                ctx = _context(trust.c2pa_settings())
+                with c2pa.Reader(mime_type, raw, manifest_data, context=ctx) as reader:
+                    document = json.loads(reader.crjson())
+                    if not isinstance(document, dict):
+                        raise InputError(f"{path}: c2pa gave no crJSON document", hint="use an intact copy")
+                    return _store_data(reader), document
+        except c2pa.C2paError.ManifestNotFound:
+            return None, {}
+
+
 @contextlib.contextmanager
 def _reading(path: Path) -> Iterator[None]:
     """Turn c2pa and OS errors while reading *path* into provenance errors."""

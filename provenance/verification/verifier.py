@@ -8,9 +8,10 @@ puts the rules' judgements into the report's shape.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from provenance._files import open_input
 from provenance.credentials import bridge
@@ -222,18 +223,21 @@ def load_credentials(
     manifest: Path | None = None,
     find_sidecar: bool = True,
     any_format: bool = False,
+    read: Callable[..., ManifestStore | None] | None = None,
 ) -> Credentials:
     """Find and validate the credentials of *path*: the sidecar *manifest*
     when given; else the embedded store; else (no embedded store, or a
     container that cannot embed, such as WebM) a sidecar next to the clip
     (``NAME.c2pa``). Raises :class:`InputError` for an unreadable clip or
     sidecar, and for a container that cannot embed and has no sidecar unless
-    *any_format* (then: no credentials)."""
+    *any_format* (then: no credentials). *read* reads a store in place of
+    :func:`bridge.read_store` (same arguments)."""
+    read = read or bridge.read_store
     if manifest is not None:
         fmt = formats.detect_any(path)
         store = _read_sidecar(manifest)
         try:
-            data = bridge.read_store(path, mime_type=fmt.mime_type, trust=trust, manifest_data=store)
+            data = read(path, mime_type=fmt.mime_type, trust=trust, manifest_data=store)
         except ProvenanceError as exc:
             raise InputError(
                 f"{manifest}: not a readable C2PA manifest store ({exc.message.removeprefix(f'{path}: ')})",
@@ -259,13 +263,13 @@ def load_credentials(
                 hint="sign it with a sidecar manifest, or give its sidecar manifest",
                 reason="no_sidecar",
             ) from None
-        return load_credentials(path, trust=trust, manifest=found)
+        return load_credentials(path, trust=trust, manifest=found, read=read)
     boxes.check_structure(path, fmt)
-    data = bridge.read_store(path, mime_type=fmt.mime_type, trust=trust)
+    data = read(path, mime_type=fmt.mime_type, trust=trust)
     if data is None and find_sidecar:
         found = sidecars.find_sidecar(path)
         if found is not None:
-            return load_credentials(path, trust=trust, manifest=found)
+            return load_credentials(path, trust=trust, manifest=found, read=read)
     return Credentials(fmt, data, "embedded" if data is not None else None)
 
 
@@ -341,10 +345,48 @@ def verify(
     >>> verify("signed.mp4", trust=store).verdict  # doctest: +SKIP
     <Verdict.VERIFIED: 'verified'>
     """
-    path = Path(path)
-    trust = trust or TrustStore()
+    return _verify(Path(path), trust=trust or TrustStore(), manifest=manifest, find_sidecar=find_sidecar, policy=policy)
+
+
+def verify_crjson(
+    path: Path | str,
+    *,
+    trust: TrustStore | None = None,
+    manifest: Path | None = None,
+    policy: Policy | None = None,
+) -> tuple[VerificationReport, dict[str, Any] | None]:
+    """:func:`verify`, and the crJSON document of the credentials it judged
+    (the conformance program's output format; ``{}`` without credentials,
+    ``None`` when the clip or its credentials cannot be read), from one
+    c2pa Reader: the clip is hashed once."""
+    documents: list[dict[str, Any]] = []
+
+    def read(path: Path, **options: Any) -> ManifestStore | None:
+        store, document = bridge.read_crjson(path, **options)
+        documents.append(document)
+        return store
+
+    report = _verify(
+        Path(path), trust=trust or TrustStore(), manifest=manifest, find_sidecar=True, policy=policy, read=read
+    )
+    if report.error:
+        return report, None
+    # The last read is the store judged (an embedded one, or the sidecar
+    # found after an embedded read that found none).
+    return report, documents[-1] if documents else {}
+
+
+def _verify(
+    path: Path,
+    *,
+    trust: TrustStore,
+    manifest: Path | None,
+    find_sidecar: bool,
+    policy: Policy | None,
+    read: Callable[..., ManifestStore | None] | None = None,
+) -> VerificationReport:
     try:
-        credentials = load_credentials(path, trust=trust, manifest=manifest, find_sidecar=find_sidecar)
+        credentials = load_credentials(path, trust=trust, manifest=manifest, find_sidecar=find_sidecar, read=read)
         report = report_from_store(path, credentials, trust=trust)
     except ProvenanceError as exc:
         # Whatever is wrong with the input (the clip, a sidecar, credentials
