@@ -53,6 +53,17 @@ MERKLE_LEAF_KB = 1024
 _SIGN_SETTINGS: dict[str, Any] = {
     "verify": {"verify_after_sign": True},
     "core": {"backing_store_memory_threshold_in_mb": 0},
+    # The standard assertions provenance makes (c2pa-rs writes the ingredient
+    # and the thumbnails for it) are created, not gathered, assertions, as the
+    # conformance program expects of a generator.
+    "builder": {
+        "created_assertion_labels": [
+            "c2pa.actions.v2",
+            "c2pa.ingredient",
+            "c2pa.thumbnail.claim",
+            "c2pa.thumbnail.ingredient",
+        ],
+    },
 }
 _MERKLE_SETTINGS: dict[str, Any] = {
     "core": {"merkle_tree_chunk_size_in_kb": MERKLE_LEAF_KB, "merkle_tree_max_proofs": 0},
