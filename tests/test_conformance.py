@@ -159,6 +159,33 @@ def test_the_tsa_list_makes_the_time_stamp_trusted(
     assert "signingCredential.trusted" in _codes(stamped, "success")
 
 
+def test_a_signer_root_in_the_tsa_list_only_is_untrusted(run, signed_clip: Path, pki: DevPKI) -> None:
+    # c2pa-rs pools TSA roots with the signer anchors; the crJSON says what
+    # the verdict says: TSA roots vouch for signing times, never for signers.
+    result = run("verify", signed_clip, "--format", "crjson", "--no-trust-store", "--tsa-trust", pki.root_cert)
+    assert result.exit_code == 3, result.output
+    manifest = _active(json.loads(result.stdout))
+    assert "signingCredential.trusted" not in _codes(manifest, "success")
+    assert "signingCredential.untrusted" in _codes(manifest, "failure")
+
+
+def test_a_tsa_root_in_the_trust_list_only_does_not_trust_the_time_stamp(
+    run, make_clip: Callable[..., Path], pki: DevPKI, tsa, tsa_identity, tmp_path: Path
+) -> None:
+    stamping = KeySigner.from_files(key=pki.signer_key, chain=pki.chain, tsa_url=tsa.url)
+    clip = sign(make_clip("mp4"), tmp_path / "stamped.mp4", signer=stamping).output
+    tsa_root = tmp_path / "tsa-root.pem"
+    tsa_root.write_bytes(tsa_identity.root_pem)
+    result = run(
+        "verify", clip, "--format", "crjson", "--no-trust-store", "--trust", pki.root_cert, "--trust", tsa_root
+    )
+    assert result.exit_code == 0, result.output
+    manifest = _active(json.loads(result.stdout))
+    assert "timeStamp.trusted" not in _codes(manifest, "success")
+    assert "timeStamp.untrusted" in _codes(manifest, "failure")
+    assert "signingCredential.trusted" in _codes(manifest, "success")
+
+
 def test_crjson_of_a_tampered_clip_reports_the_mismatch_and_exits_1(run, signed_clip: Path, pki: DevPKI) -> None:
     boxes.flip_media_byte(signed_clip, at=100)
     result = run("verify", signed_clip, "--format", "crjson", "--no-trust-store", "--trust", pki.root_cert)

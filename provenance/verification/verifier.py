@@ -8,6 +8,7 @@ puts the rules' judgements into the report's shape.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -359,21 +360,61 @@ def verify_crjson(
     (the conformance program's output format; ``{}`` without credentials,
     ``None`` when the clip or its credentials cannot be read), from one
     c2pa Reader: the clip is hashed once."""
-    documents: list[dict[str, Any]] = []
+    trust = trust or TrustStore()
+    reads: list[tuple[ManifestStore | None, dict[str, Any]]] = []
 
     def read(path: Path, **options: Any) -> ManifestStore | None:
-        store, document = bridge.read_crjson(path, **options)
-        documents.append(document)
-        return store
+        reads.append(bridge.read_crjson(path, **options))
+        return reads[-1][0]
 
-    report = _verify(
-        Path(path), trust=trust or TrustStore(), manifest=manifest, find_sidecar=True, policy=policy, read=read
-    )
+    report = _verify(Path(path), trust=trust, manifest=manifest, find_sidecar=True, policy=policy, read=read)
     if report.error:
         return report, None
+    if not reads:
+        return report, {}
     # The last read is the store judged (an embedded one, or the sidecar
     # found after an embedded read that found none).
-    return report, documents[-1] if documents else {}
+    store, document = reads[-1]
+    return report, _separated(document, store, trust)
+
+
+def _separated(document: dict[str, Any], store: ManifestStore | None, trust: TrustStore) -> dict[str, Any]:
+    """*document* with the active manifest's trust results as the verdict
+    rules judge them. c2pa-rs keeps one anchor pool
+    (:meth:`TrustStore.c2pa_settings`), so its crJSON would call a signer
+    trusted that only a TSA list vouches for, and a time-stamp trusted whose
+    authority only a signer anchor vouches for (rules 4 and 5)."""
+    active = store.active if store is not None else None
+    if active is None:
+        return document
+    judged = rules.judge(active, trust)
+    fixes: dict[str, tuple[str, str]] = {}
+    if judged.tsa_only:
+        fixes["signingCredential.trusted"] = (
+            "signingCredential.untrusted",
+            f"the signer chains only to {judged.tsa_only}, a time-stamping authority list",
+        )
+    if judged.timestamp is not None and not judged.timestamp.trusted:
+        fixes["timeStamp.trusted"] = (
+            "timeStamp.untrusted",
+            "no time-stamping authority list vouches for the time-stamp authority",
+        )
+    manifests = document.get("manifests")
+    if not fixes or not isinstance(manifests, list):
+        return document
+    out = copy.deepcopy(document)
+    for entry in out["manifests"]:
+        results = entry.get("validationResults") if isinstance(entry, dict) else None
+        if entry.get("label") != store.active_label or not isinstance(results, dict):
+            continue
+        success = results.get("success") or []
+        moved = [e for e in success if isinstance(e, dict) and e.get("code") in fixes]
+        results["success"] = [e for e in success if e not in moved]
+        results["failure"] = [
+            *(results.get("failure") or []),
+            *({**e, "code": fixes[e["code"]][0], "explanation": fixes[e["code"]][1]} for e in moved),
+        ]
+    return out
 
 
 def _verify(
