@@ -384,9 +384,9 @@ def _separated(document: dict[str, Any], store: ManifestStore | None, trust: Tru
     (:meth:`TrustStore.c2pa_settings`), so its crJSON would call a signer
     trusted that only a TSA list vouches for, and a time-stamp trusted whose
     authority only a signer anchor vouches for (rules 4 and 5)."""
-    active = store.active if store is not None else None
-    if active is None:
+    if store is None or store.active is None:
         return document
+    active = store.active
     judged = rules.judge(active, trust)
     fixes: dict[str, tuple[str, str]] = {}
     if judged.tsa_only:
