@@ -35,15 +35,25 @@ def _crjson(path: Path, *, trust: TrustStore) -> dict[str, Any]:
 def _active(document: dict[str, Any]) -> dict[str, Any]:
     """The active manifest of a crJSON document (c2pa-rs lists it first),
     after checking the structure the format requires."""
+    # What c2pa-rs's crJSON schema (export_schema/crJSON-schema.json) and
+    # the conformance harness rely on, asserted field by field.
     assert set(document) >= {"@context", "manifests", "jsonGenerator"}
+    assert isinstance(document["@context"]["@vocab"], str)
     assert document["jsonGenerator"]["name"] == "c2pa-rs"
     manifests = document["manifests"]
     assert isinstance(manifests, list) and manifests
     for manifest in manifests:
         assert set(manifest) >= {"label", "assertions", "signature", "validationResults"}
         assert manifest["label"].startswith("urn:c2pa:")
+        claim = manifest.get("claim.v2") or manifest["claim"]
+        for ref in claim["created_assertions"] + claim.get("gathered_assertions", []):
+            assert isinstance(ref["url"], str) and isinstance(ref["hash"], str)
+        actions = next(v for k, v in manifest["assertions"].items() if k.startswith("c2pa.actions"))
+        assert actions["actions"] and all(isinstance(a["action"], str) for a in actions["actions"])
         results = manifest["validationResults"]
         assert all(isinstance(results[k], list) for k in ("success", "informational", "failure"))
+        for entry in results["success"] + results["informational"] + results["failure"]:
+            assert isinstance(entry["code"], str) and entry["code"]
     return manifests[0]
 
 
