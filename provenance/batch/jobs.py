@@ -71,8 +71,9 @@ class VerifyJob:
         try:
             report = verify(item.path, trust=self.trust, policy=self.policy, lookup=self._source)
         except ProvenanceError as exc:  # the repository failed: this file's record says so
-            report = VerificationReport(file=str(item.path), verdict=Verdict.ERROR, error=exc.diagnostics(),
-                                        error_reason=exc.reason)
+            report = VerificationReport(
+                file=str(item.path), verdict=Verdict.ERROR, error=exc.diagnostics(), error_reason=exc.reason
+            )
         except Exception as exc:  # noqa: BLE001 - one file must not stop the batch
             report = VerificationReport(
                 file=str(item.path), verdict=Verdict.ERROR, error=f"internal error: {type(exc).__name__}: {exc}"
