@@ -1,16 +1,23 @@
 """The layout work of one-pass BMFF signing (MP4, MOV, M4V), read and
 rewritten without decoding media (no PyAV, no c2pa).
 
-One-pass signing copies a clip while inserting a manifest box right after
-``ftyp``, so every byte after it moves by the size of that box. The only
-absolute file offsets a plain (non-fragmented) movie holds are the chunk
-offset tables (``stco``, ``co64``) under ``moov``; :func:`read_layout`
-accepts a file only when that is all there is to patch, and says why not
-otherwise, so the caller can take the general path instead.
+One-pass signing writes a clip in the layout every known validator hashes
+the same way: ``ftyp``, the manifest box, the other boxes (``moov``
+among them), then one ``mdat`` with a 64-bit header, last in the file. The
+BMFF hash's Merkle leaves cover an ``mdat`` past its 16-byte exclusion
+(c2pa-rs) or past its header (c2pa-ts, which also reads its last leaf to a
+full leaf size); with a 16-byte header at the end of the file the two are
+the same bytes. Every ``mdat``'s payload is copied into that one, in order,
+so the media moves; the only absolute file offsets a plain (non-fragmented)
+movie holds are the chunk offset tables (``stco``, ``co64``) under
+``moov``, and :func:`read_layout` accepts a file only when that is all
+there is to patch, and says why not otherwise, so the caller can take the
+general path instead.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import struct
 from dataclasses import dataclass
@@ -46,6 +53,10 @@ class LayoutNotSupported(Exception):
     message says why. Callers take the general signing path."""
 
 
+# The header one-pass signing gives the mdat: size 1, then a 64-bit largesize.
+MDAT_HEADER = 16
+
+
 @dataclass(frozen=True)
 class BmffLayout:
     """The top-level boxes of a flat movie, in file order."""
@@ -54,10 +65,6 @@ class BmffLayout:
     boxes: tuple[Box, ...]
     largest_stco_offset: int | None  # the largest 32-bit chunk offset; None without stco
 
-    def fits(self, shift: int) -> bool:
-        """Whether every 32-bit chunk offset still fits after moving *shift* bytes."""
-        return self.largest_stco_offset is None or self.largest_stco_offset + shift < 1 << 32
-
     @property
     def insert_at(self) -> int:
         """Where the manifest box goes: right after ``ftyp``."""
@@ -65,13 +72,56 @@ class BmffLayout:
 
     @property
     def media(self) -> tuple[Box, ...]:
-        """The ``mdat`` boxes, in file order (their Merkle tree ids)."""
+        """The ``mdat`` boxes, in file order: their payloads, in this order,
+        become the payload of the one ``mdat`` written."""
         return tuple(b for b in self.boxes if b.kind == b"mdat")
 
+    @property
+    def structure(self) -> tuple[Box, ...]:
+        """The boxes written between the manifest box and the ``mdat``:
+        all but ``ftyp`` and the ``mdat`` boxes, in file order."""
+        return tuple(b for b in self.boxes[1:] if b.kind != b"mdat")
+
+    @property
+    def media_size(self) -> int:
+        return sum(b.payload_size for b in self.media)
+
+    def mdat_header(self) -> bytes:
+        """The 64-bit header of the one ``mdat`` written."""
+        return struct.pack(">I4sQ", 1, b"mdat", MDAT_HEADER + self.media_size)
+
     def merkle_leaves(self, leaf_bytes: int) -> int:
-        """How many Merkle leaves of *leaf_bytes* cover the media: each
-        ``mdat`` is hashed from its 16th byte on."""
-        return sum(-(-(b.size - 16) // leaf_bytes) for b in self.media)
+        """How many Merkle leaves of *leaf_bytes* cover the media: the one
+        ``mdat`` is hashed from its 16th byte on, its whole payload."""
+        return -(-self.media_size // leaf_bytes)
+
+    def relocate(self, box: bytes, media_at: int) -> bytes:
+        """*box* (a whole top-level ``moov`` or ``meta`` box of this file)
+        with every chunk offset moved to where its media goes when the
+        ``mdat`` payload starts at *media_at*. Raises
+        :class:`LayoutNotSupported` for an offset outside every ``mdat``
+        payload, or a 32-bit ``stco`` offset that would pass 4 GiB (the
+        general path handles such files; rewriting ``stco`` as ``co64``
+        would grow ``moov`` and move the media again)."""
+        starts = [b.payload_start for b in self.media]
+        # where each source payload starts inside the written one
+        placed, at = [], media_at
+        for b in self.media:
+            placed.append(at)
+            at += b.payload_size
+        buf = bytearray(box)
+        for table in _check_tree(buf):
+            fmt = f">{table.count}{'Q' if table.wide else 'I'}"
+            moved = []
+            for offset in struct.unpack_from(fmt, buf, table.entries):
+                i = bisect.bisect_right(starts, offset) - 1
+                if i < 0 or offset >= self.media[i].end:
+                    raise LayoutNotSupported(f"a chunk offset ({offset}) outside the media")
+                moved.append(placed[i] + offset - starts[i])
+            if not table.wide and moved and max(moved) >= 1 << 32:
+                raise LayoutNotSupported("a 32-bit chunk offset (stco) would pass 4 GiB")
+            struct.pack_into(fmt, buf, table.entries, *moved)
+        return bytes(buf)
 
 
 def read_layout(path: Path) -> BmffLayout:
@@ -100,10 +150,8 @@ def read_layout(path: Path) -> BmffLayout:
     for box in boxes:
         if box.kind in _REFUSED_TOP:
             raise LayoutNotSupported(f"the file holds {_REFUSED_TOP[box.kind]}")
-        if box.kind == b"mdat" and box.size <= 16:
-            raise LayoutNotSupported("an mdat box with no media past its 16th byte")
-    if not any(b.kind == b"mdat" for b in boxes):
-        raise LayoutNotSupported("no mdat box")
+    if not any(b.kind == b"mdat" and b.payload_size for b in boxes):
+        raise LayoutNotSupported("no media (no mdat box with a payload)")
     return BmffLayout(size, tuple(boxes), largest)
 
 
@@ -163,22 +211,6 @@ def _tables(reader: BoxReader, buf: bytes | bytearray, parent: Box) -> list[_Off
                 raise LayoutNotSupported(f"a {box.name} box shorter than its entry count")
             tables.append(_OffsetTable(box.payload_start + 8, count, wide))
     return tables
-
-
-def shift_chunk_offsets(moov: bytes, delta: int) -> bytes:
-    """*moov* (a whole top-level ``moov`` box) with every ``stco``/``co64``
-    chunk offset moved by *delta* bytes. Raises :class:`LayoutNotSupported`
-    when a 32-bit ``stco`` offset would overflow (the file is then close to
-    4 GiB; the general path handles it)."""
-    buf = bytearray(moov)
-    for table in _check_tree(buf):
-        fmt = f">{table.count}{'Q' if table.wide else 'I'}"
-        offsets = struct.unpack_from(fmt, buf, table.entries)
-        moved = [o + delta for o in offsets]
-        if not table.wide and moved and max(moved) >= 1 << 32:
-            raise LayoutNotSupported("a 32-bit chunk offset (stco) would pass 4 GiB")
-        struct.pack_into(fmt, buf, table.entries, *moved)
-    return bytes(buf)
 
 
 def _composed(composed: bytes, *, start: int = 0) -> Box:
