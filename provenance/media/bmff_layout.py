@@ -22,6 +22,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from provenance.media.bmff import Box as Box  # the record one_pass copies by
 from provenance.media.bmff import BoxReader, MalformedBoxError
@@ -30,6 +31,7 @@ from provenance.media.boxes import C2PA_UUID
 # A moov box is patched in memory; bigger ones (hours of many-track media)
 # take the general path rather than the memory.
 MAX_MOOV_BYTES = 64 << 20
+_COPY_BYTES = 4 << 20
 
 # Boxes whose payload is more boxes, on the way from moov down to stbl.
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"udta"}
@@ -244,3 +246,36 @@ def manifest_store(composed: bytes) -> bytes:
     purpose_end = composed.index(b"\x00", 28)
     store = _composed(composed, start=purpose_end + 1 + 8)
     return composed[store.offset : store.end]
+
+
+def write_interop_copy(layout: BmffLayout, source: BinaryIO, dest: BinaryIO) -> None:
+    """Copy the file *source* (read as *layout*) into the empty *dest* in
+    the layout one-pass signing writes, without a manifest: ``ftyp``, the
+    other boxes with chunk offsets relocated, one 64-bit ``mdat`` last.
+    For media that c2pa-rs then signs itself (edits with a parent), so
+    that its Merkle leaves are the bytes c2pa-ts hashes too."""
+    src = source.fileno()
+    media_at = layout.insert_at + sum(b.size for b in layout.structure) + MDAT_HEADER
+
+    def copy(offset: int, size: int) -> None:
+        while size:
+            chunk = os.pread(src, min(size, _COPY_BYTES), offset)
+            if not chunk:
+                raise LayoutNotSupported("the file changed while it was read")
+            dest.write(chunk)
+            offset, size = offset + len(chunk), size - len(chunk)
+
+    parts = [
+        layout.relocate(os.pread(src, b.size, b.offset), media_at) if b.kind in (b"moov", b"meta") else b
+        for b in layout.structure
+    ]
+    copy(layout.boxes[0].offset, layout.boxes[0].size)
+    for part in parts:
+        if isinstance(part, bytes):
+            dest.write(part)
+        else:
+            copy(part.offset, part.size)
+    dest.write(layout.mdat_header())
+    for box in layout.media:
+        copy(box.payload_start, box.payload_size)
+    dest.flush()

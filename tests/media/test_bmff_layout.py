@@ -6,7 +6,7 @@ import pytest
 from provenance.media import bmff_layout
 from provenance.media.bmff_layout import BmffLayout, LayoutNotSupported, read_layout
 from provenance.media.boxes import C2PA_UUID
-from tests.support.bmff import remux, with_co64
+from tests.support.bmff import packets, remux, with_co64
 
 
 def _box(kind: bytes, payload: bytes) -> bytes:
@@ -203,3 +203,39 @@ def test_a_composed_box_that_is_no_c2pa_box_is_a_bug_not_bad_input() -> None:
     for composed in (_box(b"free", b"\0" * 32), b"\0\0\0\3uuid", _box(b"uuid", bytes(16) + b"\0" * 8)):
         with pytest.raises(ValueError, match="not a composed C2PA uuid box"):
             bmff_layout.manifest_box(composed, 4096)
+
+
+@pytest.mark.parametrize("movflags", [None, "faststart"])
+def test_the_interop_copy_puts_one_64_bit_mdat_last_and_keeps_every_packet(movflags, make_clip, tmp_path: Path) -> None:
+    src = remux(make_clip("mp4"), tmp_path / "in.mp4", movflags=movflags)
+    layout = read_layout(src)
+    out = tmp_path / "interop.mp4"
+    with open(src, "rb") as fh, open(out, "wb") as dst:
+        bmff_layout.write_interop_copy(layout, fh, dst)
+    copied = read_layout(out)
+    assert copied.boxes[-1].kind == b"mdat" and copied.boxes[-1].header == 16 and len(copied.media) == 1
+    assert [b.kind for b in copied.structure] == [b.kind for b in layout.structure]
+    assert copied.media_size == layout.media_size and copied.file_size == layout.file_size + 8
+    assert packets(out) == packets(src)  # bytes, pts and dts
+
+
+def test_edits_are_signed_in_the_interop_layout(make_clip, signer, trust, tmp_path: Path) -> None:
+    from provenance import edit
+    from provenance.signing import sign
+    from provenance.verification.report import Verdict
+    from provenance.verification.verifier import verify
+
+    parent = sign(make_clip("mp4"), tmp_path / "parent.mp4", signer=signer).output
+    out = edit.trim(parent, tmp_path / "trimmed.mp4", signer=signer, trust=trust, start=0.5).output
+    kinds = [b.kind for b in _top(out)]
+    assert kinds[:2] == [b"ftyp", b"uuid"] and kinds.index(b"moov") < kinds.index(b"mdat") == len(kinds) - 1
+    assert _top(out)[-1].header == 16
+    assert verify(out, trust=trust).verdict is Verdict.VERIFIED
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "parent.mp4", "trimmed.mp4"]  # no scratch left
+
+
+def _top(path: Path) -> list[bmff_layout.Box]:
+    from provenance.media.bmff import BoxReader
+
+    with open(path, "rb") as fh:
+        return list(BoxReader.of_file(fh).boxes())
