@@ -35,7 +35,7 @@ def node() -> str:
     require(
         (NODE_DIR / "node_modules" / "@trustnxt" / "c2pa-ts").is_dir(),
         "c2pa-ts (tests/interop/node/node_modules)",
-        hint="run `npm ci` in tests/interop/node, as .ci/run does",
+        hint="run `npm install` in tests/interop/node, as .ci/run does",
     )
     assert exe is not None
     return exe

@@ -4,9 +4,13 @@
 // and validated against ASSET; otherwise from the manifest ASSET embeds.
 // Prints {"valid": bool, "statuses": [{"code", "success", "url", "explanation"}]}.
 import * as fs from 'node:fs/promises';
+import { webcrypto } from 'node:crypto';
 import { BMFF } from '@trustnxt/c2pa-ts/asset';
 import { SuperBox } from '@trustnxt/c2pa-ts/jumbf';
 import { ManifestStore, ValidationResult } from '@trustnxt/c2pa-ts/manifest';
+
+// c2pa-ts uses the global WebCrypto, which Node 18 (Debian 12's) lacks.
+globalThis.crypto ??= webcrypto;
 
 // c2pa-ts 0.9.4 opens only HEIF brands (heic, mif1), although its BMFF code
 // reads any ISO BMFF; widen its public brand set for video (no code patched).
