@@ -107,23 +107,29 @@ class BmffLayout:
         would grow ``moov`` and move the media again)."""
         starts = [b.payload_start for b in self.media]
         # where each source payload starts inside the written one
-        placed, at = [], media_at
+        placed: list[int] = []
+        at = media_at
         for b in self.media:
             placed.append(at)
             at += b.payload_size
         buf = bytearray(box)
         for table in _check_tree(buf):
             fmt = f">{table.count}{'Q' if table.wide else 'I'}"
-            moved = []
-            for offset in struct.unpack_from(fmt, buf, table.entries):
-                i = bisect.bisect_right(starts, offset) - 1
-                if i < 0 or offset >= self.media[i].end:
-                    raise LayoutNotSupported(f"a chunk offset ({offset}) outside the media")
-                moved.append(placed[i] + offset - starts[i])
+            offsets = struct.unpack_from(fmt, buf, table.entries)
+            if len(starts) == 1 and offsets and starts[0] <= min(offsets) and max(offsets) < self.media[0].end:
+                moved = [o + placed[0] - starts[0] for o in offsets]  # the usual one mdat: one shift
+            else:
+                moved = [self._moved(o, starts, placed) for o in offsets]
             if not table.wide and moved and max(moved) >= 1 << 32:
                 raise LayoutNotSupported("a 32-bit chunk offset (stco) would pass 4 GiB")
             struct.pack_into(fmt, buf, table.entries, *moved)
         return bytes(buf)
+
+    def _moved(self, offset: int, starts: list[int], placed: list[int]) -> int:
+        i = bisect.bisect_right(starts, offset) - 1
+        if i < 0 or offset >= self.media[i].end:
+            raise LayoutNotSupported(f"a chunk offset ({offset}) outside the media")
+        return placed[i] + offset - starts[i]
 
 
 def read_layout(path: Path) -> BmffLayout:
