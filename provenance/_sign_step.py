@@ -161,11 +161,12 @@ def sign_with_parent(
     ingredient, resources = parent.ingredient(label=PARENT_LABEL)
     if thumbnail:
         resources[THUMBNAIL_ID] = thumbnail
-    with (
-        open_input(media_file) as media_fh,
-        open_input(parent.path) as parent_fh,
-        atomic_output(output, replace=force) as out_fh,
-    ):
+    with contextlib.ExitStack() as stack:
+        if fmt is not formats.AVI and not flat_hash:
+            media_file = _interop_layout(media_file, output, stack)
+        media_fh = stack.enter_context(open_input(media_file))
+        parent_fh = stack.enter_context(open_input(parent.path))
+        out_fh = stack.enter_context(atomic_output(output, replace=force))
         store = bridge.sign_stream(
             manifest,
             signer=signer,
@@ -190,6 +191,23 @@ def sign_with_parent(
         signed_at=done.timestamped_at or when.isoformat(),
     )
     return replace(done, soft_binding=bool(binding.assertions), registration_note=binding.reason)
+
+
+def _interop_layout(media_file: Path, output: Path, stack: contextlib.ExitStack) -> Path:
+    """*media_file* copied (to a scratch file *stack* removes) with moov
+    first and one 64-bit mdat last, the layout whose Merkle leaves c2pa-rs
+    and c2pa-ts hash alike (see provenance.media.bmff_layout); *media_file*
+    itself when its layout is not one that copy rewrites."""
+    from provenance.media import bmff_layout
+
+    try:
+        layout = bmff_layout.read_layout(media_file)
+        scratch = stack.enter_context(scratch_file(output))
+        with open_input(media_file) as src, open(scratch, "wb") as dst:
+            bmff_layout.write_interop_copy(layout, src, dst)
+    except bmff_layout.LayoutNotSupported:
+        return media_file
+    return scratch
 
 
 @dataclass(frozen=True)

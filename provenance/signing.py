@@ -111,8 +111,9 @@ def sign(
 
     MP4/MOV/M4V media is bound by a Merkle tree of 1 MiB leaves (BMFF hash
     v3), which keeps signing and verifying within ~50 MB of memory at any
-    size; *flat_hash* writes one flat hash instead, for validators that
-    predate Merkle trees (it costs c2pa-rs ~550 MB of RAM to sign or verify).
+    size; *flat_hash* writes one flat hash instead (also BMFF hash v3), for
+    validators without Merkle-tree support (it costs c2pa-rs ~550 MB of RAM
+    to sign or verify).
 
     The manifest records ``c2pa.created`` with the source type (or
     ``c2pa.opened`` of the input's own credentials, kept as the parent

@@ -73,7 +73,7 @@ def edit_options(f: F) -> F:
             "--flat-hash",
             is_flag=True,
             help="Bind MP4/MOV output with one flat hash instead of 1 MiB Merkle leaves "
-            "(for validators older than BMFF hash v3).",
+            "(also BMFF hash v3, for validators without Merkle-tree support).",
         ),
         click.option("--force", is_flag=True, help="Replace OUTPUT if it exists."),
         click.option(

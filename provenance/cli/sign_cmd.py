@@ -47,7 +47,7 @@ from provenance.text import inert_markup as shown
     "--flat-hash",
     is_flag=True,
     help="Bind MP4/MOV media with one flat hash instead of 1 MiB Merkle leaves "
-    "(for validators older than BMFF hash v3; costs ~550 MB RAM to sign and verify).",
+    "(also BMFF hash v3, for validators without Merkle-tree support; costs ~550 MB RAM to sign and verify).",
 )
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option(

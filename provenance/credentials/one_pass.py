@@ -5,11 +5,15 @@ temp file with a placeholder, hash it, copy it out) in 8 KiB steps. Here
 provenance writes the output itself, once:
 
 * ``ftyp``, then a C2PA ``uuid`` box of reserved size (the placeholder c2pa-rs
-  composes, padded with zeros), then every other top-level box in order, with
-  the ``stco``/``co64`` chunk offsets in ``moov`` moved by the reserved size;
-* each ``mdat`` is copied in 4 MiB ``pread``/``write`` steps while a second
-  thread feeds the previous step to c2pa-rs's Merkle accumulator (1 MiB
-  leaves, as in the general path), so hashing overlaps the I/O;
+  composes, padded with zeros), then every other top-level box but ``mdat``
+  in order, with the ``stco``/``co64`` chunk offsets in ``moov`` moved to
+  where the media goes, then one ``mdat`` with a 64-bit header, last: the
+  layout c2pa-rs and c2pa-ts hash alike (see
+  :mod:`provenance.media.bmff_layout`);
+* each source ``mdat``'s payload is copied into it in 4 MiB
+  ``pread``/``write`` steps while a second thread feeds the previous step
+  to c2pa-rs's Merkle accumulator (1 MiB leaves, as in the general path),
+  so hashing overlaps the I/O;
 * c2pa-rs then hashes what the Merkle leaves do not cover (``moov`` and the
   small boxes) from the written file, signs, and the signed box, padded to
   the reserved size, overwrites the placeholder.
@@ -96,14 +100,13 @@ def _sign(
         reserve = (
             len(embedding.placeholder)
             + layout.merkle_leaves(embedding.leaf_bytes) * _BYTES_PER_LEAF
-            + len(layout.media) * _BYTES_PER_MDAT
+            + _BYTES_PER_MDAT
             + _SLACK_BYTES
         )
-        if not layout.fits(reserve):
-            raise LayoutNotSupported("a 32-bit chunk offset (stco) would pass 4 GiB")
         src, dst = source_fh.fileno(), dest.fileno()
+        structure = _structure(layout, src, media_at=layout.insert_at + reserve)
         dest.flush()
-        _copy(layout, embedding, src, dst, placeholder=bmff_layout.manifest_box(embedding.placeholder, reserve))
+        _copy(layout, embedding, src, dst, bmff_layout.manifest_box(embedding.placeholder, reserve), structure)
         dest.seek(0)
         embedding.hash_structure(dest)
         composed = embedding.sign()
@@ -112,23 +115,39 @@ def _sign(
         return bmff_layout.manifest_store(composed)
 
 
-def _copy(layout: BmffLayout, embedding: bridge.BmffEmbedding, src: int, dst: int, *, placeholder: bytes) -> None:
-    ftyp, *rest = layout.boxes
+def _structure(layout: BmffLayout, src: int, *, media_at: int) -> list[bytes | bmff_layout.Box]:
+    """What goes between the manifest box and the ``mdat``, for a manifest
+    box ending at *media_at*: ``moov`` and ``meta`` patched in memory (this
+    raises :class:`LayoutNotSupported` before anything is written), other
+    boxes to copy as they are."""
+    media_at += sum(b.size for b in layout.structure) + bmff_layout.MDAT_HEADER
+    return [
+        layout.relocate(_read(src, b.size, b.offset), media_at) if b.kind in (b"moov", b"meta") else b
+        for b in layout.structure
+    ]
+
+
+def _copy(
+    layout: BmffLayout,
+    embedding: bridge.BmffEmbedding,
+    src: int,
+    dst: int,
+    placeholder: bytes,
+    structure: list[bytes | bmff_layout.Box],
+) -> None:
+    buffers = [bytearray(CHUNK_BYTES), bytearray(CHUNK_BYTES)]
+    ftyp = layout.boxes[0]
     _write(dst, _read(src, ftyp.size, ftyp.offset))
     _write(dst, placeholder)
-    buffers = [bytearray(CHUNK_BYTES), bytearray(CHUNK_BYTES)]
-    media_index = 0
+    for part in structure:
+        if isinstance(part, bytes):
+            _write(dst, part)
+        else:
+            _copy_span(buffers[0], src, dst, part.offset, part.size)
+    _write(dst, layout.mdat_header())
     # One worker: it hashes one buffer while this thread fills the other.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="provenance-hash") as pool:
-        for box in rest:
-            if box.kind == b"mdat":
-                _write(dst, _read(src, box.header, box.offset))
-                _copy_media(embedding, pool, buffers, src, dst, box, media_index)
-                media_index += 1
-            elif box.kind == b"moov":
-                _write(dst, bmff_layout.shift_chunk_offsets(_read(src, box.size, box.offset), len(placeholder)))
-            else:
-                _copy_span(buffers[0], src, dst, box.offset, box.size)
+        _copy_media(embedding, pool, buffers, src, dst, layout.media)
 
 
 def _copy_media(
@@ -137,20 +156,23 @@ def _copy_media(
     buffers: list[bytearray],
     src: int,
     dst: int,
-    box: bmff_layout.Box,
-    index: int,
+    media: tuple[bmff_layout.Box, ...],
 ) -> None:
-    pos, left, which = box.offset + box.header, box.size - box.header, 0
+    """Copy the payloads of *media* one after the other, and hash them as
+    the payload of the one 64-bit ``mdat`` (Merkle tree 0)."""
+    which = 0
     pending: Future[None] | None = None
     try:
-        while left:
-            buf = buffers[which]
-            got = _read_into(src, buf, min(left, CHUNK_BYTES), pos)
-            _write(dst, memoryview(buf)[:got])
-            if pending is not None:
-                pending.result()  # the other buffer is free again
-            pending = pool.submit(embedding.hash_media, index, buf, got, large=box.header == 16)
-            pos, left, which = pos + got, left - got, which ^ 1
+        for box in media:
+            pos, left = box.payload_start, box.payload_size
+            while left:
+                buf = buffers[which]
+                got = _read_into(src, buf, min(left, CHUNK_BYTES), pos)
+                _write(dst, memoryview(buf)[:got])
+                if pending is not None:
+                    pending.result()  # the other buffer is free again
+                pending = pool.submit(embedding.hash_media, 0, buf, got, large=True)
+                pos, left, which = pos + got, left - got, which ^ 1
     finally:
         if pending is not None:
             pending.result()

@@ -1,20 +1,28 @@
 """The layout work of one-pass BMFF signing (MP4, MOV, M4V), read and
 rewritten without decoding media (no PyAV, no c2pa).
 
-One-pass signing copies a clip while inserting a manifest box right after
-``ftyp``, so every byte after it moves by the size of that box. The only
-absolute file offsets a plain (non-fragmented) movie holds are the chunk
-offset tables (``stco``, ``co64``) under ``moov``; :func:`read_layout`
-accepts a file only when that is all there is to patch, and says why not
-otherwise, so the caller can take the general path instead.
+One-pass signing writes a clip in the layout every known validator hashes
+the same way: ``ftyp``, the manifest box, the other boxes (``moov``
+among them), then one ``mdat`` with a 64-bit header, last in the file. The
+BMFF hash's Merkle leaves cover an ``mdat`` past its 16-byte exclusion
+(c2pa-rs) or past its header (c2pa-ts, which also reads its last leaf to a
+full leaf size); with a 16-byte header at the end of the file the two are
+the same bytes. Every ``mdat``'s payload is copied into that one, in order,
+so the media moves; the only absolute file offsets a plain (non-fragmented)
+movie holds are the chunk offset tables (``stco``, ``co64``) under
+``moov``, and :func:`read_layout` accepts a file only when that is all
+there is to patch, and says why not otherwise, so the caller can take the
+general path instead.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from provenance.media.bmff import Box as Box  # the record one_pass copies by
 from provenance.media.bmff import BoxReader, MalformedBoxError
@@ -23,6 +31,7 @@ from provenance.media.boxes import C2PA_UUID
 # A moov box is patched in memory; bigger ones (hours of many-track media)
 # take the general path rather than the memory.
 MAX_MOOV_BYTES = 64 << 20
+_COPY_BYTES = 4 << 20
 
 # Boxes whose payload is more boxes, on the way from moov down to stbl.
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"udta"}
@@ -46,6 +55,10 @@ class LayoutNotSupported(Exception):
     message says why. Callers take the general signing path."""
 
 
+# The header one-pass signing gives the mdat: size 1, then a 64-bit largesize.
+MDAT_HEADER = 16
+
+
 @dataclass(frozen=True)
 class BmffLayout:
     """The top-level boxes of a flat movie, in file order."""
@@ -54,10 +67,6 @@ class BmffLayout:
     boxes: tuple[Box, ...]
     largest_stco_offset: int | None  # the largest 32-bit chunk offset; None without stco
 
-    def fits(self, shift: int) -> bool:
-        """Whether every 32-bit chunk offset still fits after moving *shift* bytes."""
-        return self.largest_stco_offset is None or self.largest_stco_offset + shift < 1 << 32
-
     @property
     def insert_at(self) -> int:
         """Where the manifest box goes: right after ``ftyp``."""
@@ -65,13 +74,62 @@ class BmffLayout:
 
     @property
     def media(self) -> tuple[Box, ...]:
-        """The ``mdat`` boxes, in file order (their Merkle tree ids)."""
+        """The ``mdat`` boxes, in file order: their payloads, in this order,
+        become the payload of the one ``mdat`` written."""
         return tuple(b for b in self.boxes if b.kind == b"mdat")
 
+    @property
+    def structure(self) -> tuple[Box, ...]:
+        """The boxes written between the manifest box and the ``mdat``:
+        all but ``ftyp`` and the ``mdat`` boxes, in file order."""
+        return tuple(b for b in self.boxes[1:] if b.kind != b"mdat")
+
+    @property
+    def media_size(self) -> int:
+        return sum(b.payload_size for b in self.media)
+
+    def mdat_header(self) -> bytes:
+        """The 64-bit header of the one ``mdat`` written."""
+        return struct.pack(">I4sQ", 1, b"mdat", MDAT_HEADER + self.media_size)
+
     def merkle_leaves(self, leaf_bytes: int) -> int:
-        """How many Merkle leaves of *leaf_bytes* cover the media: each
-        ``mdat`` is hashed from its 16th byte on."""
-        return sum(-(-(b.size - 16) // leaf_bytes) for b in self.media)
+        """How many Merkle leaves of *leaf_bytes* cover the media: the one
+        ``mdat`` is hashed from its 16th byte on, its whole payload."""
+        return -(-self.media_size // leaf_bytes)
+
+    def relocate(self, box: bytes, media_at: int) -> bytes:
+        """*box* (a whole top-level ``moov`` or ``meta`` box of this file)
+        with every chunk offset moved to where its media goes when the
+        ``mdat`` payload starts at *media_at*. Raises
+        :class:`LayoutNotSupported` for an offset outside every ``mdat``
+        payload, or a 32-bit ``stco`` offset that would pass 4 GiB (the
+        general path handles such files; rewriting ``stco`` as ``co64``
+        would grow ``moov`` and move the media again)."""
+        starts = [b.payload_start for b in self.media]
+        # where each source payload starts inside the written one
+        placed: list[int] = []
+        at = media_at
+        for b in self.media:
+            placed.append(at)
+            at += b.payload_size
+        buf = bytearray(box)
+        for table in _check_tree(buf):
+            fmt = f">{table.count}{'Q' if table.wide else 'I'}"
+            offsets = struct.unpack_from(fmt, buf, table.entries)
+            if len(starts) == 1 and offsets and starts[0] <= min(offsets) and max(offsets) < self.media[0].end:
+                moved = [o + placed[0] - starts[0] for o in offsets]  # the usual one mdat: one shift
+            else:
+                moved = [self._moved(o, starts, placed) for o in offsets]
+            if not table.wide and moved and max(moved) >= 1 << 32:
+                raise LayoutNotSupported("a 32-bit chunk offset (stco) would pass 4 GiB")
+            struct.pack_into(fmt, buf, table.entries, *moved)
+        return bytes(buf)
+
+    def _moved(self, offset: int, starts: list[int], placed: list[int]) -> int:
+        i = bisect.bisect_right(starts, offset) - 1
+        if i < 0 or offset >= self.media[i].end:
+            raise LayoutNotSupported(f"a chunk offset ({offset}) outside the media")
+        return placed[i] + offset - starts[i]
 
 
 def read_layout(path: Path) -> BmffLayout:
@@ -100,10 +158,8 @@ def read_layout(path: Path) -> BmffLayout:
     for box in boxes:
         if box.kind in _REFUSED_TOP:
             raise LayoutNotSupported(f"the file holds {_REFUSED_TOP[box.kind]}")
-        if box.kind == b"mdat" and box.size <= 16:
-            raise LayoutNotSupported("an mdat box with no media past its 16th byte")
-    if not any(b.kind == b"mdat" for b in boxes):
-        raise LayoutNotSupported("no mdat box")
+    if not any(b.kind == b"mdat" and b.payload_size for b in boxes):
+        raise LayoutNotSupported("no media (no mdat box with a payload)")
     return BmffLayout(size, tuple(boxes), largest)
 
 
@@ -165,22 +221,6 @@ def _tables(reader: BoxReader, buf: bytes | bytearray, parent: Box) -> list[_Off
     return tables
 
 
-def shift_chunk_offsets(moov: bytes, delta: int) -> bytes:
-    """*moov* (a whole top-level ``moov`` box) with every ``stco``/``co64``
-    chunk offset moved by *delta* bytes. Raises :class:`LayoutNotSupported`
-    when a 32-bit ``stco`` offset would overflow (the file is then close to
-    4 GiB; the general path handles it)."""
-    buf = bytearray(moov)
-    for table in _check_tree(buf):
-        fmt = f">{table.count}{'Q' if table.wide else 'I'}"
-        offsets = struct.unpack_from(fmt, buf, table.entries)
-        moved = [o + delta for o in offsets]
-        if not table.wide and moved and max(moved) >= 1 << 32:
-            raise LayoutNotSupported("a 32-bit chunk offset (stco) would pass 4 GiB")
-        struct.pack_into(fmt, buf, table.entries, *moved)
-    return bytes(buf)
-
-
 def _composed(composed: bytes, *, start: int = 0) -> Box:
     """The first box of *composed* from *start*; ValueError when there is
     none (c2pa-rs composed something else: a bug, not bad input)."""
@@ -212,3 +252,36 @@ def manifest_store(composed: bytes) -> bytes:
     purpose_end = composed.index(b"\x00", 28)
     store = _composed(composed, start=purpose_end + 1 + 8)
     return composed[store.offset : store.end]
+
+
+def write_interop_copy(layout: BmffLayout, source: BinaryIO, dest: BinaryIO) -> None:
+    """Copy the file *source* (read as *layout*) into the empty *dest* in
+    the layout one-pass signing writes, without a manifest: ``ftyp``, the
+    other boxes with chunk offsets relocated, one 64-bit ``mdat`` last.
+    For media that c2pa-rs then signs itself (edits with a parent), so
+    that its Merkle leaves are the bytes c2pa-ts hashes too."""
+    src = source.fileno()
+    media_at = layout.insert_at + sum(b.size for b in layout.structure) + MDAT_HEADER
+
+    def copy(offset: int, size: int) -> None:
+        while size:
+            chunk = os.pread(src, min(size, _COPY_BYTES), offset)
+            if not chunk:
+                raise LayoutNotSupported("the file changed while it was read")
+            dest.write(chunk)
+            offset, size = offset + len(chunk), size - len(chunk)
+
+    parts = [
+        layout.relocate(os.pread(src, b.size, b.offset), media_at) if b.kind in (b"moov", b"meta") else b
+        for b in layout.structure
+    ]
+    copy(layout.boxes[0].offset, layout.boxes[0].size)
+    for part in parts:
+        if isinstance(part, bytes):
+            dest.write(part)
+        else:
+            copy(part.offset, part.size)
+    dest.write(layout.mdat_header())
+    for box in layout.media:
+        copy(box.payload_start, box.payload_size)
+    dest.flush()
