@@ -101,3 +101,20 @@ def test_readme_commands_run(tmp_path: Path) -> None:
     # what the walk-throughs promise they leave behind
     assert (work / "clip.signed.mp4").is_file() and (work / "report.json").is_file()
     assert len((work / "reports.jsonl").read_text().splitlines()) == 2
+
+
+def _slug(heading: str) -> str:
+    """The anchor GitHub and MkDocs give a heading (for the headings used here)."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return re.sub(r"[\s]+", "-", text)
+
+
+def test_readme_links_reach_pages_and_headings() -> None:
+    links = re.findall(r"\]\(((?!https?:)[^)#\s]+)(?:#([^)\s]+))?\)", README.read_text(encoding="utf-8"))
+    assert len(links) >= 20
+    for target, anchor in links:
+        page = REPO / target
+        assert page.is_file(), f"README links to {target}, which does not exist"
+        if anchor:
+            headings = re.findall(r"^#{1,6} (.+)$", page.read_text(encoding="utf-8"), re.M)
+            assert anchor in {_slug(h) for h in headings}, f"README links to {target}#{anchor}: no such heading"
