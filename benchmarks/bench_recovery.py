@@ -92,14 +92,25 @@ def build_set(work: Path, args: argparse.Namespace) -> tuple[dict[str, Path], di
             name = f"take{j:03d}-of-scene{i:03d}"
             takes[name] = f"scene{i:03d}{'-static' if static else ''}"
             distractors[name] = make_scene_clip(
-                work / f"{name}.mp4", seed=1000 + i, take=1 + j // args.originals, seconds=args.seconds,
-                width=dw, height=dh, static=static, audio=False,
+                work / f"{name}.mp4",
+                seed=1000 + i,
+                take=1 + j // args.originals,
+                seconds=args.seconds,
+                width=dw,
+                height=dh,
+                static=static,
+                audio=False,
             )
         else:
             name = f"other{j:03d}"
             distractors[name] = make_scene_clip(
-                work / f"{name}.mp4", seed=5000 + j, seconds=args.distractors_seconds, width=dw, height=dh,
-                static=j % 5 == 4, audio=False,
+                work / f"{name}.mp4",
+                seed=5000 + j,
+                seconds=args.distractors_seconds,
+                width=dw,
+                height=dh,
+                static=j % 5 == 4,
+                audio=False,
             )
     return originals, distractors, takes
 
@@ -217,15 +228,21 @@ def speed(work: Path, args: argparse.Namespace) -> dict[str, object]:
     import pdqhash  # noqa: F401
 
     seconds = 6.0 if args.quick else args.seconds
-    clips = {"scene-720p": make_scene_clip(work / "speed720.mp4", seed=77, seconds=seconds, width=1280, height=720, audio=False)}
+    clips = {
+        "scene-720p": make_scene_clip(
+            work / "speed720.mp4", seed=77, seconds=seconds, width=1280, height=720, audio=False
+        )
+    }
     bunny = FOOTAGE / "bunny-16s.mp4"
     if bunny.is_file():
         clips["bunny-720p"] = bunny
     out: dict[str, object] = {}
     for name, path in clips.items():
         seconds = media_seconds(path)
-        runs = {mode: min(cpu_seconds(lambda: compute(path, dense=dense))[1] for _ in range(args.runs))
-                for mode, dense in (("register", False), ("lookup", True))}
+        runs = {
+            mode: min(cpu_seconds(lambda p=path, d=dense: compute(p, dense=d))[1] for _ in range(args.runs))
+            for mode, dense in (("register", False), ("lookup", True))
+        }
         out[name] = {
             "seconds": round(seconds, 2),
             "mbit_s": round(path.stat().st_size * 8 / seconds / 1e6, 2),
@@ -306,7 +323,11 @@ def main() -> None:
     args.distractors_seconds = min(args.seconds, 12.0)
 
     work = Path(tempfile.mkdtemp(prefix="bench-recovery-"))
-    result: dict[str, object] = {"machine": platform.machine(), "python": platform.python_version(), "quick": args.quick}
+    result: dict[str, object] = {
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "quick": args.quick,
+    }
     started = time.perf_counter()
     try:
         if "speed" not in args.skip:
@@ -334,22 +355,30 @@ def report(result: dict[str, object]) -> None:
             if "skipped" in row:
                 print(f"{name:<10} skipped ({row['skipped']})")
                 continue
-            print(f"{name:<10} {row['copies']:>6} {row['recall']:>7} {row['top1']:>6} {row['median_score']:>7} "
-                  f"{row['min_score']:>6} {row['median_span_error_s']!s:>8}")
-        print(f"false matches: {acc['false_matches']} of {acc['distractor_pairs']} distractor pairs "
-              f"(rate {acc['false_match_rate']}); near-duplicate takes {acc['near_duplicate_false_matches']} of "
-              f"{acc['near_duplicate_pairs']} (max score {acc['near_duplicate_max_score']}); transformed copies vs "
-              f"other originals {acc['copy_vs_other_original_false_matches']} of {acc['copy_vs_other_original_pairs']}")
+            print(
+                f"{name:<10} {row['copies']:>6} {row['recall']:>7} {row['top1']:>6} {row['median_score']:>7} "
+                f"{row['min_score']:>6} {row['median_span_error_s']!s:>8}"
+            )
+        print(
+            f"false matches: {acc['false_matches']} of {acc['distractor_pairs']} distractor pairs "
+            f"(rate {acc['false_match_rate']}); near-duplicate takes {acc['near_duplicate_false_matches']} of "
+            f"{acc['near_duplicate_pairs']} (max score {acc['near_duplicate_max_score']}); transformed copies vs "
+            f"other originals {acc['copy_vs_other_original_false_matches']} of {acc['copy_vs_other_original_pairs']}"
+        )
     speed_rows = result.get("speed_720p_one_core")
     if isinstance(speed_rows, dict):
         for name, row in speed_rows.items():
-            print(f"speed {name} ({row['mbit_s']} Mbit/s): register ×{row['register_x_realtime']} realtime, "
-                  f"lookup ×{row['lookup_x_realtime']} realtime (one core)")
+            print(
+                f"speed {name} ({row['mbit_s']} Mbit/s): register ×{row['register_x_realtime']} realtime, "
+                f"lookup ×{row['lookup_x_realtime']} realtime (one core)"
+            )
     sign_row = result.get("sign_overhead")
     if isinstance(sign_row, dict):
-        print(f"sign {sign_row['clip_mb']} MB ({sign_row['clip_seconds']} s at {sign_row['mbit_s']} Mbit/s): "
-              f"{sign_row['sign_cpu_s']} s CPU; fingerprint {sign_row['fingerprint_cpu_s']} s CPU "
-              f"(adds {sign_row['fingerprint_adds']:.0%})")
+        print(
+            f"sign {sign_row['clip_mb']} MB ({sign_row['clip_seconds']} s at {sign_row['mbit_s']} Mbit/s): "
+            f"{sign_row['sign_cpu_s']} s CPU; fingerprint {sign_row['fingerprint_cpu_s']} s CPU "
+            f"(adds {sign_row['fingerprint_adds']:.0%})"
+        )
     print(f"elapsed {result['elapsed_s']} s")
 
 

@@ -44,14 +44,17 @@ SIGNER = SignerInfo("Jane Doe", "Example News", "Example News Root", "2026-11-30
 
 def clip_fingerprint(index: int) -> Fingerprint:
     rng = random.Random(index)
-    return Fingerprint(algorithm="org.example.synthetic.1",
-                       hashes=tuple((float(t), rng.randbytes(32)) for t in range(HASHES)), duration=float(HASHES))
+    return Fingerprint(
+        algorithm="org.example.synthetic.1",
+        hashes=tuple((float(t), rng.randbytes(32)) for t in range(HASHES)),
+        duration=float(HASHES),
+    )
 
 
 def excerpt(fp: Fingerprint, rng: random.Random, *, seconds: int = 15, bits: int = 16) -> Fingerprint:
     start = rng.randrange(0, len(fp.hashes) - seconds)
     out = []
-    for i, (_, digest) in enumerate(fp.hashes[start:start + seconds]):
+    for i, (_, digest) in enumerate(fp.hashes[start : start + seconds]):
         value = int.from_bytes(digest, "big")
         for bit in rng.sample(range(256), bits):
             value ^= 1 << bit
@@ -65,8 +68,13 @@ def fill(repo: Repository, start: int, stop: int, *, chunk: int = 2000) -> float
         for base in range(start, stop, chunk):
             with repo.batch():
                 for i in range(base, min(stop, base + chunk)):
-                    repo.register(b"manifest-store-%08d" % i + bytes(480), manifest_id=f"urn:c2pa:bench-{i:08d}",
-                                  signer=SIGNER, title=f"clip {i}", fingerprint=clip_fingerprint(i))
+                    repo.register(
+                        b"manifest-store-%08d" % i + bytes(480),
+                        manifest_id=f"urn:c2pa:bench-{i:08d}",
+                        signer=SIGNER,
+                        title=f"clip {i}",
+                        fingerprint=clip_fingerprint(i),
+                    )
     repo.analyze()
     return time.perf_counter() - began
 
@@ -88,8 +96,13 @@ def measure(repo: Repository, size: int, queries: int, rng: random.Random) -> di
             hits += bool(found) and found[0].manifest_id == want
     registered = queries - queries // 5
     cuts = statistics.quantiles(times, n=100)
-    return {"p50_ms": round(cuts[49], 2), "p95_ms": round(cuts[94], 2), "max_ms": round(max(times), 2),
-            "top1": round(hits / registered, 4), "false_matches": false}
+    return {
+        "p50_ms": round(cuts[49], 2),
+        "p95_ms": round(cuts[94], 2),
+        "max_ms": round(max(times), 2),
+        "top1": round(hits / registered, 4),
+        "false_matches": false,
+    }
 
 
 @contextlib.contextmanager
@@ -101,7 +114,9 @@ def location(backend: str, folder: Path, postgres: str | None) -> Iterator[str]:
     else:
         from tests.support.postgres import running_postgres
 
-        with running_postgres(settings=("shared_buffers=512MB", "max_wal_size=4GB", "maintenance_work_mem=512MB")) as url:
+        with running_postgres(
+            settings=("shared_buffers=512MB", "max_wal_size=4GB", "maintenance_work_mem=512MB")
+        ) as url:
             yield url
 
 
@@ -114,22 +129,43 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     for backend in args.backends:
-        with tempfile.TemporaryDirectory(prefix="bench-repo-") as tmp, location(backend, Path(tmp), args.postgres) as url:
-            with open_repository(url, create=True) as repo:
-                have = 0
-                for size in sorted(args.sizes):
-                    load = fill(repo, have, size)
-                    have = size
-                    row = {"backend": backend, "clips": size, "hashes": size * HASHES, "load_s": round(load, 1),
-                           **measure(repo, size, args.queries, random.Random(size))}
-                    results.append(row)
-                    print(f"{backend:10} {size:>7} clips  p50 {row['p50_ms']:7.2f} ms  p95 {row['p95_ms']:7.2f} ms  "
-                          f"max {row['max_ms']:7.2f} ms  top-1 {row['top1']:.3f}  false {row['false_matches']}  "
-                          f"(loaded in {row['load_s']} s)", flush=True)
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-repo-") as tmp,
+            location(backend, Path(tmp), args.postgres) as url,
+            open_repository(url, create=True) as repo,
+        ):
+            have = 0
+            for size in sorted(args.sizes):
+                load = fill(repo, have, size)
+                have = size
+                row = {
+                    "backend": backend,
+                    "clips": size,
+                    "hashes": size * HASHES,
+                    "load_s": round(load, 1),
+                    **measure(repo, size, args.queries, random.Random(size)),
+                }
+                results.append(row)
+                print(
+                    f"{backend:10} {size:>7} clips  p50 {row['p50_ms']:7.2f} ms  p95 {row['p95_ms']:7.2f} ms  "
+                    f"max {row['max_ms']:7.2f} ms  top-1 {row['top1']:.3f}  false {row['false_matches']}  "
+                    f"(loaded in {row['load_s']} s)",
+                    flush=True,
+                )
     OUT.mkdir(exist_ok=True)
-    (OUT / "bench_repository.json").write_text(json.dumps({
-        "machine": platform.platform(), "python": platform.python_version(), "queries": args.queries,
-        "hashes_per_clip": HASHES, "results": results}, indent=2) + "\n")
+    (OUT / "bench_repository.json").write_text(
+        json.dumps(
+            {
+                "machine": platform.platform(),
+                "python": platform.python_version(),
+                "queries": args.queries,
+                "hashes_per_clip": HASHES,
+                "results": results,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import datetime as dt
 import os
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,9 @@ from provenance.identity.signer import Signer
 from provenance.media import formats
 
 if TYPE_CHECKING:
+    from provenance.media.fingerprint import Fingerprint
     from provenance.parent import Parent
+    from provenance.repository import Registration, Repository
     from provenance.trust.store import TrustStore
 
 PARENT_LABEL = "parent"
@@ -46,6 +48,8 @@ class Signed:
     manifest_id: str
     timestamped_at: str | None
     timestamp_authority: str | None
+    soft_binding: bool = False  # the manifest records the content fingerprint
+    registration_note: str | None = None  # why it has no fingerprint
 
 
 def check_signer(signer: Signer) -> None:
@@ -134,6 +138,7 @@ def sign_with_parent(
     when: dt.datetime,
     flat_hash: bool = False,
     force: bool = True,
+    register: Repository | None = None,
 ) -> Signed:
     """Sign *media_file* (the edited media) into *output*: ``c2pa.opened``
     of *parent*, then *actions*, with a claim thumbnail of the result.
@@ -141,6 +146,7 @@ def sign_with_parent(
     from provenance.media import video  # PyAV: only when media is signed
 
     thumbnail = video.thumbnail_jpeg(media_file)
+    binding = content_binding(media_file) if register is not None else None
     manifest = definition(
         title=title or output.name,
         author=None,
@@ -150,6 +156,7 @@ def sign_with_parent(
         with_thumbnail=thumbnail is not None,
         parent_title=PARENT_LABEL,
         actions=actions,
+        extra_assertions=binding.assertions if binding else (),
     )
     ingredient, resources = parent.ingredient(label=PARENT_LABEL)
     if thumbnail:
@@ -171,4 +178,73 @@ def sign_with_parent(
             intent="edit",
             merkle=not flat_hash,
         )
-    return signed(store, signer)
+    done = signed(store, signer)
+    if register is None or binding is None:
+        return done
+    binding.register(
+        register,
+        store,
+        manifest_id=done.manifest_id,
+        signer=signer,
+        title=title or output.name,
+        signed_at=done.timestamped_at or when.isoformat(),
+    )
+    return replace(done, soft_binding=bool(binding.assertions), registration_note=binding.reason)
+
+
+@dataclass(frozen=True)
+class ContentBinding:
+    """A clip's content fingerprint for its manifest (the ``c2pa.soft-binding``
+    assertion) and its repository, or why it has none (too short, too
+    uniform: the clip is then signed and registered without one)."""
+
+    fingerprint: Fingerprint | None
+    reason: str | None = None
+
+    @property
+    def assertions(self) -> tuple[dict[str, Any], ...]:
+        from provenance.media.fingerprint import soft_binding_assertion
+
+        if self.fingerprint is None:
+            return ()
+        return ({"label": "c2pa.soft-binding", "data": soft_binding_assertion(self.fingerprint)},)
+
+    def register(
+        self,
+        repository: Repository,
+        store: bytes,
+        *,
+        manifest_id: str,
+        signer: Signer,
+        title: str,
+        signed_at: str | None,
+    ) -> Registration:
+        """Store the signed *store* and this fingerprint in *repository*."""
+        from provenance.repository import SignerInfo
+
+        subject, issuer = signer.certificate.subject, signer.certificate.issuer
+        info = SignerInfo(
+            name=signer_name(signer),
+            organization=attribute(subject, NameOID.ORGANIZATION_NAME),
+            issuer=attribute(issuer, NameOID.COMMON_NAME) or attribute(issuer, NameOID.ORGANIZATION_NAME),
+            signed_at=signed_at,
+        )
+        return repository.register(
+            store,
+            manifest_id=manifest_id,
+            signer=info,
+            title=title,
+            fingerprint=self.fingerprint,
+            no_fingerprint=self.reason,
+        )
+
+
+def content_binding(path: Path) -> ContentBinding:
+    """Fingerprint *path* for its manifest and repository (PyAV; about 1/20
+    of the clip's duration)."""
+    from provenance.media import fingerprint
+
+    try:
+        return ContentBinding(fingerprint.compute(path))
+    except fingerprint.FingerprintError as exc:
+        return ContentBinding(None, f"not fingerprinted: {exc.message.removeprefix(f'{path}: ')}")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provenance._sign_step import check_signer, embeddable_output, scratch_file, sign_with_parent, signer_name
 from provenance.credentials.manifest import action
@@ -27,6 +27,9 @@ from provenance.media import formats
 from provenance.media import transcode as media
 from provenance.parent import Parent, read_parent
 from provenance.trust.store import TrustStore
+
+if TYPE_CHECKING:
+    from provenance.repository import Repository
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class EditResult:
     actions: tuple[Mapping[str, Any], ...]  # the actions recorded after c2pa.opened
     timestamped_at: str | None = None  # the RFC 3161 time-stamp's time, with --tsa
     timestamp_authority: str | None = None  # the TSA that stamped it
+    registered_in: str | None = None  # the repository the new manifest was registered in
+    soft_binding: bool = False  # the manifest records the content fingerprint (with a repository)
+    registration_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +64,9 @@ class EditResult:
             "actions": [dict(a) for a in self.actions],
             "timestamped_at": self.timestamped_at,
             "timestamp_authority": self.timestamp_authority,
+            "registered_in": self.registered_in,
+            "soft_binding": self.soft_binding,
+            "registration_note": self.registration_note,
         }
 
 
@@ -75,6 +84,7 @@ def sign_edit(
     when: dt.datetime,
     flat_hash: bool = False,
     force: bool = True,
+    register: Repository | None = None,
 ) -> EditResult:
     """Sign *media_file* (the edited media) into *output*: ``c2pa.opened``
     of *parent*, then *actions*, with a claim thumbnail of the result.
@@ -91,6 +101,7 @@ def sign_edit(
         when=when,
         flat_hash=flat_hash,
         force=force,
+        register=register,
     )
     return EditResult(
         operation=operation,
@@ -104,6 +115,9 @@ def sign_edit(
         actions=tuple(actions),
         timestamped_at=done.timestamped_at,
         timestamp_authority=done.timestamp_authority,
+        registered_in=register.location if register is not None else None,
+        soft_binding=done.soft_binding,
+        registration_note=done.registration_note,
     )
 
 
@@ -119,6 +133,7 @@ def _edit(
     force: bool,
     title: str | None,
     flat_hash: bool,
+    register: Repository | None = None,
     produce: Callable[[Path, formats.MediaFormat, Parent, dt.datetime], list[dict[str, Any]]],
 ) -> EditResult:
     src, dst = Path(input), Path(output)
@@ -144,6 +159,7 @@ def _edit(
             when=when,
             flat_hash=flat_hash,
             force=force,
+            register=register,
         )
 
 
@@ -164,6 +180,7 @@ def transcode(
     force: bool = False,
     title: str | None = None,
     flat_hash: bool = False,
+    register: Repository | None = None,
 ) -> EditResult:
     """Re-encode *input* into *output* (container by extension) and sign it.
 
@@ -224,6 +241,7 @@ def transcode(
         force=force,
         title=title,
         flat_hash=flat_hash,
+        register=register,
         produce=produce,
     )
 
@@ -242,6 +260,7 @@ def trim(
     force: bool = False,
     title: str | None = None,
     flat_hash: bool = False,
+    register: Repository | None = None,
 ) -> EditResult:
     """Keep [*start*, *end*) seconds of *input* in *output* and sign it.
 
@@ -287,6 +306,7 @@ def trim(
         force=force,
         title=title,
         flat_hash=flat_hash,
+        register=register,
         produce=produce,
     )
 
@@ -302,6 +322,7 @@ def remux(
     force: bool = False,
     title: str | None = None,
     flat_hash: bool = False,
+    register: Repository | None = None,
 ) -> EditResult:
     """Copy the streams of *input* into the container of *output* (e.g.
     WebM, MKV or MOV → MP4) without re-encoding, and sign it. Records
@@ -332,6 +353,7 @@ def remux(
         force=force,
         title=title,
         flat_hash=flat_hash,
+        register=register,
         produce=produce,
     )
 

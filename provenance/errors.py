@@ -64,8 +64,14 @@ class ProvenanceError(Exception):
     reason: str | None = None
     default_hint: str | None = None
 
-    def __init__(self, message: str, *, hint: str | None = None, reason: str | None = None,
-                 details: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        reason: str | None = None,
+        details: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint if hint is not None else self.default_hint

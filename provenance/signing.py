@@ -8,16 +8,27 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provenance._files import atomic_output, atomic_write, check_output_name, open_input, same_file
-from provenance._sign_step import check_signer, embeddable_output, scratch_file, sign_with_parent, signed, signer_name
+from provenance._sign_step import (
+    check_signer,
+    content_binding,
+    embeddable_output,
+    scratch_file,
+    sign_with_parent,
+    signed,
+    signer_name,
+)
 from provenance.credentials import bridge, one_pass
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
 from provenance.credentials.sidecar import sidecar_path
 from provenance.errors import OutputExistsError, UsageError
 from provenance.identity.signer import Signer
 from provenance.media import boxes, formats
+
+if TYPE_CHECKING:
+    from provenance.repository import Repository
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,9 @@ class SignResult:
     timestamped_at: str | None = None  # the RFC 3161 time-stamp's time, with --tsa
     timestamp_authority: str | None = None  # the TSA that stamped it
     method: str = "c2pa-rs"  # "one-pass" (provenance writes the file, see credentials.one_pass) or "c2pa-rs"
+    soft_binding: bool = False  # the manifest records the content fingerprint (c2pa.soft-binding)
+    registered_in: str | None = None  # the repository the manifest store was registered in
+    registration_note: str | None = None  # e.g. why it carries no fingerprint
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +61,9 @@ class SignResult:
             "timestamped_at": self.timestamped_at,
             "timestamp_authority": self.timestamp_authority,
             "method": self.method,
+            "soft_binding": self.soft_binding,
+            "registered_in": self.registered_in,
+            "registration_note": self.registration_note,
         }
 
 
@@ -81,8 +98,16 @@ def sign(
     allow_invalid_parent: bool = False,
     published_at: dt.datetime | None = None,
     flat_hash: bool = False,
+    soft_binding: bool = False,
+    register: Repository | None = None,
 ) -> SignResult:
     """Sign the clip *input* into *output* with *signer*.
+
+    With *soft_binding* (implied by *register*) the manifest also records
+    the clip's content fingerprint as a ``c2pa.soft-binding`` assertion
+    (:mod:`provenance.media.fingerprint`), so that a copy which loses its
+    credentials can be matched to it; with *register*, the signed manifest
+    store and the fingerprint are then stored in that repository.
 
     MP4/MOV/M4V media is bound by a Merkle tree of 1 MiB leaves (BMFF hash
     v3), which keeps signing and verifying within ~50 MB of memory at any
@@ -115,14 +140,17 @@ def sign(
 
     thumbnail = video.thumbnail_jpeg(src)
     name = signer_name(signer)
+    binding = content_binding(src) if soft_binding or register is not None else None
+    when = published_at or dt.datetime.now(dt.UTC)
     manifest = definition(
         title=title or src.name,
         author=author or name,
         mime_type=fmt.mime_type,
         source=source,
-        published_at=published_at or dt.datetime.now(dt.UTC),
+        published_at=when,
         with_thumbnail=thumbnail is not None,
         parent_title=src.name if has_parent else None,
+        extra_assertions=binding.assertions if binding else (),
     )
     resources = {THUMBNAIL_ID: thumbnail} if thumbnail else {}
     with open_input(src) as source_fh, atomic_output(dst, replace=force) as dest_fh:
@@ -154,6 +182,15 @@ def sign(
                 flat_hash=flat_hash,
             )
     done = signed(store, signer)
+    if register is not None and binding is not None:
+        binding.register(
+            register,
+            store,
+            manifest_id=done.manifest_id,
+            signer=signer,
+            title=title or src.name,
+            signed_at=done.timestamped_at or when.isoformat(),
+        )
     return SignResult(
         input=src,
         output=dst,
@@ -164,6 +201,9 @@ def sign(
         timestamped_at=done.timestamped_at,
         timestamp_authority=done.timestamp_authority,
         method=method,
+        soft_binding=bool(binding and binding.assertions),
+        registered_in=register.location if register is not None else None,
+        registration_note=binding.reason if binding else None,
     )
 
 

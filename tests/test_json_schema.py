@@ -102,3 +102,16 @@ def test_a_field_the_schema_does_not_know_fails(
     del missing["warnings"]
     with pytest.raises(jsonschema.ValidationError, match="warnings"):
         validator.validate(missing)
+
+
+def test_recovered(run: CLI, tmp_path: Path, validator: jsonschema.Draft202012Validator) -> None:
+    from provenance.media.video import make_sample_clip
+
+    original = make_sample_clip(tmp_path / "original.mp4", seconds=4.0)
+    repository = tmp_path / "repository.sqlite"
+    signed = tmp_path / "signed.mp4"
+    assert run("sign", original, "-o", signed, "--register", repository).exit_code == 0
+    # the unsigned original has the signed clip's content and no credentials
+    data = verify_json(run, original, "--lookup", repository, exit_code=8)
+    assert data["verdict"] == "recovered" and data["recovery"]["candidates"][0]["accepted"] is True
+    validator.validate(data)

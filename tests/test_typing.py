@@ -32,6 +32,9 @@ PUBLIC = [
 def test_mypy_strict_on_public_modules() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", *PUBLIC],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

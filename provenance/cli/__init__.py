@@ -25,30 +25,49 @@ from provenance.text import MESSAGE_LIMIT, inert_markup
 
 # name -> (module, attribute, short help as `provenance --help` lists it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "demo": ("provenance.cli.demo_cmd", "demo",
-             "Sign a sample clip, then tamper with it, strip it and re-encode it."),
+    "demo": (
+        "provenance.cli.demo_cmd",
+        "demo",
+        "Sign a sample clip, then tamper with it, strip it and re-encode it, and recover the re-encoded copy's "
+        "provenance by its content.",
+    ),
     "keys": ("provenance.cli.keys_cmd", "keys", "Create and manage signing identities."),
-    "remux": ("provenance.cli.edit_cmd", "remux",
-              "Change INPUT's container without re-encoding and sign it, INPUT kept as parent."),
-    "repo": ("provenance.cli.repo_cmd", "repo",
-             "The manifest repository: signed clips' manifest stores with their content fingerprints, so that a copy "
-             "that lost its credentials (a re-encode, a cut) can be matched to the signed original."),
-    "serve": ("provenance.cli.serve_cmd", "serve",
-              "Run the HTTP service: POST /v1/verify, POST /v1/sign (bearer token), GET /healthz, "
-              "GET /openapi.json, and the verify page at /; with --repo, the C2PA Soft Binding Resolution API "
-              "(/matches/byBinding, /matches/byContent, /manifests/{id}, /services/supportedAlgorithms)."),
-    "show": ("provenance.cli.show_cmd", "show",
-             "List the chain of manifests in FILE, numbered, and extract thumbnails."),
-    "sign": ("provenance.cli.sign_cmd", "sign",
-             "Sign a clip (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT."),
-    "transcode": ("provenance.cli.edit_cmd", "transcode",
-                  "Re-encode INPUT and sign the result, INPUT kept as parent."),
-    "trim": ("provenance.cli.edit_cmd", "trim",
-             "Keep a time span of INPUT and sign the result, INPUT kept as parent."),
+    "remux": (
+        "provenance.cli.edit_cmd",
+        "remux",
+        "Change INPUT's container without re-encoding and sign it, INPUT kept as parent.",
+    ),
+    "repo": (
+        "provenance.cli.repo_cmd",
+        "repo",
+        "The manifest repository: signed clips' manifest stores with their content fingerprints, so that a copy "
+        "that lost its credentials (a re-encode, a cut) can be matched to the signed original.",
+    ),
+    "serve": (
+        "provenance.cli.serve_cmd",
+        "serve",
+        "Run the HTTP service: POST /v1/verify, POST /v1/sign (bearer token), GET /healthz, "
+        "GET /openapi.json, and the verify page at /; with --repo, the C2PA Soft Binding Resolution API "
+        "(/matches/byBinding, /matches/byContent, /manifests/{id}, /services/supportedAlgorithms).",
+    ),
+    "show": (
+        "provenance.cli.show_cmd",
+        "show",
+        "List the chain of manifests in FILE, numbered, and extract thumbnails.",
+    ),
+    "sign": (
+        "provenance.cli.sign_cmd",
+        "sign",
+        "Sign a clip (MP4, MOV, M4V or AVI) and write the signed copy to OUTPUT.",
+    ),
+    "transcode": ("provenance.cli.edit_cmd", "transcode", "Re-encode INPUT and sign the result, INPUT kept as parent."),
+    "trim": ("provenance.cli.edit_cmd", "trim", "Keep a time span of INPUT and sign the result, INPUT kept as parent."),
     "trust": ("provenance.cli.trust_cmd", "trust", "Manage the trust lists that `verify` loads by default."),
-    "verify": ("provenance.cli.verify_cmd", "verify",
-               "Verify the content credentials of each PATH: a file, a folder (walked recursively) "
-               "or - (paths on stdin)."),
+    "verify": (
+        "provenance.cli.verify_cmd",
+        "verify",
+        "Verify the content credentials of each PATH: a file, a folder (walked recursively) or - (paths on stdin).",
+    ),
 }
 
 
@@ -90,8 +109,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except ProvenanceError as exc:
             # The message names files, box types and c2pa text: shown inert.
-            console_err.print(f"[bold red]error:[/] {inert_markup(cli_diagnostics(exc), limit=MESSAGE_LIMIT)}",
-                              highlight=False, soft_wrap=True)
+            console_err.print(
+                f"[bold red]error:[/] {inert_markup(cli_diagnostics(exc), limit=MESSAGE_LIMIT)}",
+                highlight=False,
+                soft_wrap=True,
+            )
             ctx.exit(int(exc.exit_code))
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -104,7 +126,8 @@ class _Group(click.Group):
             console_err.print(
                 f"[bold red]internal error:[/] {inert_markup(f'{type(exc).__name__}: {exc}', limit=MESSAGE_LIMIT)}; "
                 "please report it (set PROVENANCE_DEBUG=1 for details)",
-                highlight=False, soft_wrap=True,
+                highlight=False,
+                soft_wrap=True,
             )
             ctx.exit(int(ExitCode.INTERNAL))
         return None

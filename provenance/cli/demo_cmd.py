@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,8 +16,10 @@ from provenance.cli.render import card, headline
 from provenance.identity.certificates import Subject
 from provenance.identity.pki import DevPKI, default_keys_dir, init_dev_pki
 from provenance.media import boxes, video
+from provenance.repository import open_repository
 from provenance.signing import sign
 from provenance.trust.store import SourceKind, TrustStore
+from provenance.verification.recovery import LocalSource
 from provenance.verification.report import Verdict
 from provenance.verification.verifier import verify
 
@@ -36,7 +39,8 @@ from provenance.verification.verifier import verify
 )
 @passphrase_option
 def demo(out_dir: Path | None, keys_dir: Path | None, passphrase_env: str | None) -> None:
-    """Sign a sample clip, then tamper with it, strip it and re-encode it."""
+    """Sign a sample clip, then tamper with it, strip it and re-encode it, and
+    recover the re-encoded copy's provenance by its content."""
     keep = out_dir is not None
     work = out_dir or Path(tempfile.mkdtemp(prefix="provenance-demo-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -58,8 +62,8 @@ def _step(n: int, text: str) -> None:
 def _run(work: Path, keys_dir: Path, passphrase_env: str | None) -> bool:
     results: list[tuple[str, Verdict, Verdict]] = []
 
-    _step(1, "Make a 2-second sample clip with PyAV")
-    clip = video.make_sample_clip(work / "clip.mp4")
+    _step(1, "Make a 6-second sample clip with PyAV")
+    clip = video.make_sample_clip(work / "clip.mp4", seconds=6.0, scene=True)
     console.print(f"   made {clip} ({clip.stat().st_size:,} bytes)")
 
     _step(2, "Ensure a development PKI")
@@ -72,8 +76,15 @@ def _run(work: Path, keys_dir: Path, passphrase_env: str | None) -> bool:
     signer = load_signer(key=None, cert=None, keys_dir=keys_dir, passphrase_env=passphrase_env)
     trust = TrustStore().with_pem_file(pki.root_cert, kind=SourceKind.ANCHORS, name="development root")
 
-    _step(3, "Sign the clip → expect verified")
-    signed = sign(clip, work / "clip.signed.mp4", signer=signer, title="Demo clip", force=True).output
+    _step(3, "Sign the clip, with its content fingerprint, and register it in a local repository → expect verified")
+    repository = open_repository(str(work / "repository.sqlite"), create=True)
+    try:
+        signed = sign(
+            clip, work / "clip.signed.mp4", signer=signer, title="Demo clip", force=True, register=repository
+        ).output
+    except BaseException:
+        repository.close()
+        raise
     report = verify(signed, trust=trust)
     console.print(card(report))
     results.append(("signed", Verdict.VERIFIED, report.verdict))
@@ -99,16 +110,24 @@ def _run(work: Path, keys_dir: Path, passphrase_env: str | None) -> bool:
     console.print(Text.assemble("   ", headline(report)))
     results.append(("re-encoded", Verdict.NO_CREDENTIALS, report.verdict))
 
+    _step(7, "Look the re-encoded copy up by its content in the repository → expect recovered")
+    with contextlib.closing(LocalSource(repository)) as source:
+        report = verify(reencoded, trust=trust, lookup=source)
+    console.print(card(report))
+    results.append(("recovered by content", Verdict.RECOVERED, report.verdict))
+
     console.print("\n[bold]Summary[/]")
     all_ok = True
     for what, expected, got in results:
         ok = expected is got
         all_ok &= ok
         mark = "[green]✓[/]" if ok else "[red]✗[/]"
-        console.print(f"  {mark} {what:<18} {got.value}" + ("" if ok else f" (expected {expected.value})"))
+        console.print(f"  {mark} {what:<22} {got.value}" + ("" if ok else f" (expected {expected.value})"))
     if all_ok:
         console.print(
-            "\nA signed clip proves who published it; any changed byte shows as tampered, and a stripped or "
-            "re-encoded copy has no credentials left."
+            "\nA signed clip proves who published it. A changed byte of its media, or of its signed manifest, "
+            "shows as tampered (the manifest box's own padding and framing are not signed: changing them "
+            "changes nothing that is claimed). A stripped or re-encoded copy has no credentials left, "
+            "but its content still leads back to the signed original through the repository."
         )
     return all_ok

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -75,6 +76,16 @@ def edit_options(f: F) -> F:
             "(for validators older than BMFF hash v3).",
         ),
         click.option("--force", is_flag=True, help="Replace OUTPUT if it exists."),
+        click.option(
+            "--register",
+            "register_at",
+            is_flag=False,
+            flag_value="",
+            default=None,
+            metavar="[REPO]",
+            help="Record the output's content fingerprint (c2pa.soft-binding) and register its manifest in a "
+            "repository [alone: $PROVENANCE_REPO, else the default one].",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
     ]
     for decorator in reversed(decorators):
@@ -86,8 +97,17 @@ def edit_options(f: F) -> F:
 def _common(kw: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Turn the shared options into the library's keyword arguments; the
     signer is open (a token session, say) until the block ends."""
-    with signer_from_options(kw) as signer:
+    with contextlib.ExitStack() as stack:
+        signer = stack.enter_context(signer_from_options(kw))
         kw.pop("keys_dir")  # the signer's; trust never comes from a keys folder
+        register_at = kw.pop("register_at")
+        repository = None
+        if register_at is not None:
+            from provenance.repository import open_repository
+
+            repository = stack.enter_context(
+                open_repository(register_at or os.environ.get("PROVENANCE_REPO") or None, create=True)
+            )
         trust = build_trust(
             anchors=kw.pop("anchors"),
             allowed=kw.pop("allowed"),
@@ -102,6 +122,7 @@ def _common(kw: dict[str, Any]) -> Iterator[dict[str, Any]]:
             "force": kw.pop("force"),
             "title": kw.pop("title"),
             "flat_hash": kw.pop("flat_hash"),
+            "register": repository,
         }
 
 
@@ -125,6 +146,9 @@ def _report(result: edit.EditResult, as_json: bool) -> None:
     console.print(f"  manifest {shown(result.manifest_id)}")
     if result.timestamped_at:
         console.print(f"  time-stamped {shown(result.timestamped_at)} by {shown(result.timestamp_authority)}")
+    if result.registered_in:
+        how = "with its content fingerprint" if result.soft_binding else f"({shown(result.registration_note)})"
+        console.print(f"  registered in {shown(result.registered_in)} {how}")
 
 
 def _bitrate(text: str | None) -> int | None:

@@ -44,6 +44,7 @@ _CHAIN_STYLES = {
     Verdict.INVALID: "bold red",
     Verdict.ERROR: "bold red",
     Verdict.WRONG_SIGNER: "bold red",
+    Verdict.RECOVERED: "cyan",
 }
 
 BADGES: dict[Verdict, tuple[str, str]] = {
@@ -54,6 +55,7 @@ BADGES: dict[Verdict, tuple[str, str]] = {
     Verdict.NO_CREDENTIALS: ("○ NO CREDENTIALS", "bold"),
     Verdict.ERROR: ("! ERROR", "bold red"),
     Verdict.WRONG_SIGNER: ("✗ WRONG SIGNER", "bold red"),
+    Verdict.RECOVERED: ("↺ RECOVERED", "bold cyan"),
 }
 
 
@@ -186,6 +188,44 @@ def _statuses(statuses: tuple[Status, ...], *, verbose: bool) -> Table | None:
     return table
 
 
+def _recovery_rows(rows: Table, report: VerificationReport) -> None:
+    """What a repository lookup found: the original this content matches."""
+    recovery = report.recovery
+    assert recovery is not None
+    best = recovery.accepted
+    if best is None:
+        why = recovery.note or (
+            f"{len(recovery.candidates)} candidate(s), none trusted and confirmed: {recovery.candidates[0].why_not}"
+            if recovery.candidates
+            else "no match"
+        )
+        rows.add_row("Lookup", Text(inert(f"{recovery.repository}: {why}", limit=MESSAGE_LIMIT), style="yellow"))
+        return
+    who = best.signer.display() if best.signer else "an unknown signer"
+    vouched = f", vouched for by {best.signer.trusted_by}" if best.signer and best.signer.trusted_by else ""
+    rows.add_row(
+        "Original",
+        Text(
+            inert(
+                f"{best.title or best.manifest_id}, signed by {who}{vouched}"
+                + (f" on {best.signed_at}" if best.signed_at else ""),
+                limit=MESSAGE_LIMIT,
+            ),
+            style="cyan",
+        ),
+    )
+    rows.add_row(
+        "Match",
+        Text(
+            f"{best.score:.0%} by content, seconds {best.start:.0f}–{best.end:.0f} of the original; "
+            "not by bytes: this copy may be re-encoded or cut"
+        ),
+    )
+    if best.chain_summary:
+        rows.add_row("Its chain", Text(inert(best.chain_summary, limit=MESSAGE_LIMIT)))
+    rows.add_row("Repository", Text(inert(recovery.repository)))
+
+
 def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType:
     """The full card for one report."""
     badge, style = badge_for(report)
@@ -209,6 +249,8 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
             ),
         )
     rows.add_row("File", Text(inert(report.file)))
+    if report.recovery is not None:
+        _recovery_rows(rows, report)
     if report.signer is not None:
         untrusted = report.verdict is Verdict.UNTRUSTED
         rows.add_row(

@@ -17,9 +17,12 @@ F = Any
 
 def repo_option(f: F) -> F:
     return click.option(
-        "--repo", "location", metavar="URL|PATH", envvar="PROVENANCE_REPO",
+        "--repo",
+        "location",
+        metavar="URL|PATH",
+        envvar="PROVENANCE_REPO",
         help="The repository: an SQLite file or a postgresql:// URL "
-             "[default: $PROVENANCE_REPO, else repository.sqlite in the user data dir].",
+        "[default: $PROVENANCE_REPO, else repository.sqlite in the user data dir].",
     )(f)
 
 
@@ -48,10 +51,18 @@ def init(location: str | None) -> None:
 @repo.command("add")
 @click.argument("clip", type=click.Path(path_type=Path, dir_okay=False))
 @repo_option
-@click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
-              help="The clip's sidecar manifest store (.c2pa), for a clip that embeds none.")
-@click.option("--trust", "anchors", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="PEM file of trust anchors, added to the trust store for this call. Repeatable.")
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The clip's sidecar manifest store (.c2pa), for a clip that embeds none.",
+)
+@click.option(
+    "--trust",
+    "anchors",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="PEM file of trust anchors, added to the trust store for this call. Repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the registration as JSON.")
 def add(clip: Path, location: str | None, manifest: Path | None, anchors: tuple[Path, ...], as_json: bool) -> None:
     """Register the signed CLIP: its manifest store and its fingerprint.
@@ -72,18 +83,25 @@ def add(clip: Path, location: str | None, manifest: Path | None, anchors: tuple[
         return
     what = "registered" if registration.created else "already registered"
     if registration.fingerprinted:
-        console.print(f"[green]✓[/] {what} {registration.manifest_id} with a fingerprint of "
-                      f"{registration.hashes} per-second hash(es) in {where}", soft_wrap=True)
+        console.print(
+            f"[green]✓[/] {what} {registration.manifest_id} with a fingerprint of "
+            f"{registration.hashes} per-second hash(es) in {where}",
+            soft_wrap=True,
+        )
     else:
-        console.print(f"[yellow]![/] {what} {registration.manifest_id} in {where} without a fingerprint: "
-                      f"{registration.reason}; it cannot be matched by content", soft_wrap=True)
+        console.print(
+            f"[yellow]![/] {what} {registration.manifest_id} in {where} without a fingerprint: "
+            f"{registration.reason}; it cannot be matched by content",
+            soft_wrap=True,
+        )
 
 
 @repo.command("lookup")
 @click.argument("clip", type=click.Path(path_type=Path, dir_okay=False))
 @repo_option
-@click.option("--max-results", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Candidates shown at most.")
+@click.option(
+    "--max-results", type=click.IntRange(min=1), default=10, show_default=True, help="Candidates shown at most."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the candidates as JSON.")
 def lookup(clip: Path, location: str | None, max_results: int, as_json: bool) -> None:
     """Which signed clips does CLIP's content match? Best first, with the
@@ -97,16 +115,23 @@ def lookup(clip: Path, location: str | None, max_results: int, as_json: bool) ->
         candidates = lookup_clip(repository, clip, max_results=max_results)
         where = repository.location
     if as_json:
-        click.echo(json.dumps({"repository": where, "file": str(clip),
-                               "candidates": [c.to_dict() for c in candidates]}, indent=2))
+        click.echo(
+            json.dumps(
+                {"repository": where, "file": str(clip), "candidates": [c.to_dict() for c in candidates]}, indent=2
+            )
+        )
     elif not candidates:
         console.print(f"○ no signed clip in {where} matches {clip}", soft_wrap=True)
     else:
         for rank, c in enumerate(candidates, 1):
             who = ", ".join(x for x in (c.signer.name, c.signer.organization) if x) or "an unknown signer"
             when = f" on {c.signer.signed_at[:10]}" if c.signer.signed_at else ""
-            console.print(f"{rank}. {c.manifest_id}  score {c.score:.2f}  matches {c.start:.1f}–{c.end:.1f} s of "
-                          f"the original, signed by {who}{when}", soft_wrap=True, markup=False)
+            console.print(
+                f"{rank}. {c.manifest_id}  score {c.score:.2f}  matches {c.start:.1f}–{c.end:.1f} s of "
+                f"the original, signed by {who}{when}",
+                soft_wrap=True,
+                markup=False,
+            )
     if not candidates:
         click.get_current_context().exit(int(ExitCode.NO_CREDENTIALS))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -55,6 +56,17 @@ from provenance.text import inert_markup as shown
     help="Sign an INPUT whose own credentials are tampered or invalid, recording the failure "
     "(refused otherwise: the new signature would hide it).",
 )
+@click.option(
+    "--register",
+    "register_at",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[REPO]",
+    help="Record the clip's content fingerprint in the manifest (c2pa.soft-binding) and register the signed "
+    "manifest in a repository (an SQLite file or postgresql:// URL; alone: $PROVENANCE_REPO, else the default "
+    "one), so copies that lose their credentials can be recovered with 'verify --lookup'. One clip only.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (a batch: JSON lines).")
 @click.option(
     "--sidecar",
@@ -77,6 +89,7 @@ def sign(
     flat_hash: bool,
     force: bool,
     allow_invalid_parent: bool,
+    register_at: str | None,
     as_json: bool,
     sidecar: bool,
     remux: bool,
@@ -103,6 +116,11 @@ def sign(
     output = Path(output_arg) if output_arg is not None else None
     into_folder = output_arg is not None and (os.path.isdir(output_arg) or output_arg.endswith(os.sep))
     if is_batch(paths, batch) or (into_folder and not (sidecar or remux)):
+        if register_at is not None:
+            raise UsageError(
+                "--register signs one clip and does not apply to a batch (yet)",
+                hint="sign the batch, then register each output with 'provenance repo add'",
+            )
         if sidecar or remux:
             used = "--sidecar" if sidecar else "--remux"
             raise UsageError(
@@ -141,8 +159,21 @@ def sign(
         "force": force,
         "allow_invalid_parent": allow_invalid_parent,
     }
-    with signer_from_options(signing) as signer:
-        if sidecar or output is None:
+    with contextlib.ExitStack() as stack:
+        signer = stack.enter_context(signer_from_options(signing))
+        if register_at is not None:
+            if sidecar or remux:
+                raise UsageError(
+                    "--register applies to clips signed with embedded credentials",
+                    hint="drop --sidecar/--remux, or register the result with 'provenance repo add'",
+                )
+            from provenance.repository import open_repository
+
+            repository = stack.enter_context(
+                open_repository(register_at or os.environ.get("PROVENANCE_REPO") or None, create=True)
+            )
+            result = sign_clip(input, output, signer=signer, flat_hash=flat_hash, register=repository, **options)
+        elif sidecar or output is None:
             result = sign_sidecar(input, output, signer=signer, **options)
         elif remux:
             result = sign_remuxed(input, output, signer=signer, flat_hash=flat_hash, **options)
@@ -162,3 +193,6 @@ def sign(
     console.print(f"  manifest {shown(result.manifest_id)}")
     if result.timestamped_at:
         console.print(f"  time-stamped {shown(result.timestamped_at)} by {shown(result.timestamp_authority)}")
+    if result.registered_in:
+        how = "with its content fingerprint" if result.soft_binding else f"({shown(result.registration_note)})"
+        console.print(f"  registered in {shown(result.registered_in)} {how}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -80,6 +81,17 @@ def build_policy(*, signer: str | None, org: str | None, issuer: str | None, req
     help="The one clip given is a fragmented-MP4 init segment: verify it with the media segments "
     "matching GLOB. Not for a batch.",
 )
+@click.option(
+    "--lookup",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[REPO|URL]",
+    help="When the clip has no credentials or tampered ones, look its content up in a repository of signed "
+    "originals (an SQLite file, a postgresql:// URL, or the http(s) URL of a Soft Binding Resolution API; "
+    "alone: $PROVENANCE_REPO, else the default one): verdict 'recovered' (exit 8) when a trusted original "
+    "matches. Not for a batch.",
+)
 @batch_options
 def verify(
     paths: tuple[Path, ...],
@@ -96,6 +108,7 @@ def verify(
     verbose: bool,
     manifest: Path | None,
     segments: str | None,
+    lookup: str | None,
     batch: BatchOptions,
 ) -> None:
     """Verify the content credentials of each PATH: a file, a folder
@@ -108,7 +121,8 @@ def verify(
 
     Exit codes (of the worst file in a batch): 0 verified, 1 tampered or
     invalid, 3 untrusted, 4 no credentials, 5 unreadable or unsupported
-    input, 7 verified but not by whom --expect-*/--require-timestamp say.
+    input, 7 verified but not by whom --expect-*/--require-timestamp say,
+    8 recovered (--lookup), 9 the repository cannot be used.
     """
     ctx = click.get_current_context()
     batch_mode = is_batch(paths, batch)
@@ -117,6 +131,9 @@ def verify(
             "--segments verifies one fragmented MP4 and does not apply to a batch",
             hint="give only the init segment: provenance verify init.mp4 --segments 'seg*.m4s'",
         )
+    if batch_mode and lookup is not None:
+        raise UsageError("--lookup recovers one clip and does not apply to a batch (yet)",
+                         hint="give one clip, or look each one up with 'provenance repo lookup'")
     if batch_mode and manifest is not None:
         raise UsageError(
             "--manifest names the sidecar of one clip and does not apply to a batch",
@@ -143,7 +160,16 @@ def verify(
             )
         _verify_fragments(file, segments, trust=trust, policy=policy, as_json=as_json, verbose=verbose)
         return
-    report = verify_clip(file, trust=trust, manifest=manifest, policy=policy)
+    if lookup is None:
+        report = verify_clip(file, trust=trust, manifest=manifest, policy=policy)
+    else:
+        from provenance.verification.recovery import open_source
+
+        source = open_source(lookup or os.environ.get("PROVENANCE_REPO") or None)
+        try:
+            report = verify_clip(file, trust=trust, manifest=manifest, policy=policy, lookup=source)
+        finally:
+            source.close()
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif report.error:

@@ -23,7 +23,14 @@ import c2pa
 from provenance._files import open_input
 from provenance.credentials.cose import SignatureHeaders, signature_headers
 from provenance.credentials.model import ManifestStore, claim_thumbnail_ids, parse_store
-from provenance.errors import CredentialError, IdentityError, ProvenanceError, InputError, MalformedMediaError, UnsupportedFormatError
+from provenance.errors import (
+    CredentialError,
+    IdentityError,
+    InputError,
+    MalformedMediaError,
+    ProvenanceError,
+    UnsupportedFormatError,
+)
 from provenance.identity.signer import Signer
 from provenance.trust.store import TrustStore
 
@@ -141,11 +148,14 @@ def read_fragment(init: Path, segment: Path, *, trust: TrustStore) -> ManifestSt
 def read_resource(path: Path, *, mime_type: str, identifier: str, manifest_data: bytes | None = None) -> bytes:
     """The bytes of one resource (a thumbnail, say) of *path*'s manifest
     store, named by its ``identifier`` in the Reader JSON."""
-    with _reading(path), open_input(path) as raw:
-        with c2pa.Reader(mime_type, raw, manifest_data, context=_context()) as reader:
-            buf = io.BytesIO()
-            reader.resource_to_stream(identifier, buf)
-            return buf.getvalue()
+    with (
+        _reading(path),
+        open_input(path) as raw,
+        c2pa.Reader(mime_type, raw, manifest_data, context=_context()) as reader,
+    ):
+        buf = io.BytesIO()
+        reader.resource_to_stream(identifier, buf)
+        return buf.getvalue()
 
 
 def read_detached_store(store: bytes, *, trust: TrustStore, origin: str) -> ManifestStore:

@@ -106,6 +106,7 @@ def definition(
     with_thumbnail: bool,
     parent_title: str | None = None,
     actions: Sequence[Mapping[str, Any]] | None = None,
+    extra_assertions: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The manifest JSON c2pa's Builder takes.
 
@@ -148,6 +149,7 @@ def definition(
                 },
             }
         )
+    manifest["assertions"].extend(dict(a) for a in extra_assertions)  # e.g. c2pa.soft-binding
     if with_thumbnail:
         manifest["thumbnail"] = {"format": "image/jpeg", "identifier": THUMBNAIL_ID}
     return manifest

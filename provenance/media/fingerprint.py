@@ -168,9 +168,17 @@ class Fingerprint:
             last = t
             hashes.append((t, bytes(data[pos + 4 : pos + 4 + HASH_BYTES])))
             pos += 4 + HASH_BYTES
-        codes = tuple(bytes(data[pos + i * CODE_BYTES : pos + (i + 1) * CODE_BYTES]) for i in range(count)) if has_codes else ()
+        codes = (
+            tuple(bytes(data[pos + i * CODE_BYTES : pos + (i + 1) * CODE_BYTES]) for i in range(count))
+            if has_codes
+            else ()
+        )
         pos += count * CODE_BYTES * has_codes
-        zoom = tuple(bytes(data[pos + i * HASH_BYTES : pos + (i + 1) * HASH_BYTES]) for i in range(count)) if has_zoom else ()
+        zoom = (
+            tuple(bytes(data[pos + i * HASH_BYTES : pos + (i + 1) * HASH_BYTES]) for i in range(count))
+            if has_zoom
+            else ()
+        )
         return cls(algorithm=alg, hashes=tuple(hashes), duration=duration, image_codes=codes, zoom_hashes=zoom)
 
 
@@ -388,7 +396,7 @@ def soft_binding_assertion(fp: Fingerprint) -> dict[str, Any]:
         raise FingerprintError("this fingerprint carries no ISCC image codes for a soft-binding assertion")
     blocks = []
     times = [t for t, _ in fp.hashes]
-    for i, (t, code) in enumerate(zip(times, fp.image_codes)):
+    for i, (t, code) in enumerate(zip(times, fp.image_codes, strict=True)):
         end = times[i + 1] if i + 1 < len(times) else fp.duration
         end = min(end, t + STEP, fp.duration)
         iscc = iscc_core.encode_component(

@@ -85,7 +85,9 @@ def confirm(query_codes: Sequence[tuple[float, bytes]], signed: Sequence[tuple[f
         pairs = [(code, theirs[t + shift]) for t, code in mine.items() if t + shift in theirs]
         if not pairs:
             continue
-        close = sum(1 for a, b in pairs if (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count() <= NEAR_BITS)
+        close = sum(
+            1 for a, b in pairs if (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count() <= NEAR_BITS
+        )
         found = Confirmation(close / len(pairs), len(pairs), float(shift))
         if (found.confirmed, found.share, found.seconds) > (best.confirmed, best.share, best.seconds):
             best = found

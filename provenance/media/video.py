@@ -64,8 +64,12 @@ def make_sample_clip(
     container: str | None = None,
     codec: str | None = None,
     audio: bool = True,
+    scene: bool = False,
 ) -> Path:
-    """Encode a short synthetic clip (moving bars and a tone) at *path*.
+    """Encode a short synthetic clip (moving bars and a tone) at *path*;
+    with *scene*, a slowly moving picture instead (soft shapes over a
+    drifting gradient), which a content fingerprint can follow through a
+    re-encode the way it follows real footage.
 
     The container follows the extension unless *container* is given. AVI gets
     MPEG-4 Part 2 video, WebM gets VP9 and Opus, everything else H.264.
@@ -92,10 +96,7 @@ def make_sample_clip(
         ys = np.arange(height, dtype=np.int32)[:, None]
         xs = np.arange(width, dtype=np.int32)[None, :]
         for i in range(frames):
-            img = np.empty((height, width, 3), dtype=np.uint8)
-            img[..., 0] = ((xs + i * 4) % 256).astype(np.uint8)
-            img[..., 1] = ((ys * 2 + i) % 256).astype(np.uint8)
-            img[..., 2] = 255 if (i // fps) % 2 else 64
+            img = _scene_frame(xs, ys, i / fps) if scene else _bars_frame(xs, ys, i, fps)
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             frame.pts = i
             frame.time_base = Fraction(1, fps)
@@ -106,6 +107,30 @@ def make_sample_clip(
         if astream is not None:
             _encode_tone(out, astream, seconds)
     return path
+
+
+def _bars_frame(xs: np.ndarray, ys: np.ndarray, i: int, fps: int) -> np.ndarray:
+    img = np.empty((ys.shape[0], xs.shape[1], 3), dtype=np.uint8)
+    img[..., 0] = ((xs + i * 4) % 256).astype(np.uint8)
+    img[..., 1] = ((ys * 2 + i) % 256).astype(np.uint8)
+    img[..., 2] = 255 if (i // fps) % 2 else 64
+    return img
+
+
+def _scene_frame(xs: np.ndarray, ys: np.ndarray, t: float) -> np.ndarray:
+    """A drifting gradient with three soft shapes crossing it: smooth enough
+    to survive compression, different from second to second."""
+    height, width = ys.shape[0], xs.shape[1]
+    base = 110 + 50 * np.sin(xs / 41.0 + t * 0.7) * np.cos(ys / 33.0 - t * 0.4)
+    for k, (speed, size, level) in enumerate(((23.0, 0.22, 90.0), (-17.0, 0.16, -80.0), (11.0, 0.3, 60.0))):
+        cx = (width * (0.2 + 0.3 * k) + speed * t) % width
+        cy = height * (0.3 + 0.2 * k) + 0.15 * height * np.sin(t * (0.5 + 0.3 * k))
+        r = size * height
+        base = base + level * np.exp(-(((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * r * r)))
+    grey = np.clip(base, 0, 255)
+    return np.stack([grey, np.clip(grey * 0.9 + 20, 0, 255), np.clip(255 - grey * 0.8, 0, 255)], axis=-1).astype(
+        np.uint8
+    )
 
 
 def _encode_tone(out: av.container.OutputContainer, stream: av.audio.stream.AudioStream, seconds: float) -> None:
@@ -196,8 +221,10 @@ def reencode(src: Path, dst: Path, *, crf: int = 28) -> Path:
             vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
             if codec == "libx264":
                 vout.options = {"crf": str(crf)}
-            for frame in inp.decode(vin):
-                frame.pts = None
+            # Frames numbered in the output's time base keep their timing
+            # (pts None would stamp every frame 0: a clip of no duration).
+            for index, frame in enumerate(inp.decode(vin)):
+                frame.pts, frame.time_base = index, 1 / Fraction(rate)
                 for packet in vout.encode(frame):
                     out.mux(packet)
             for packet in vout.encode():

@@ -86,14 +86,18 @@ class SqliteBackend(Backend):
             raise RepositoryError(f"{path}: is a folder, not a repository file", hint="give the repository file's path")
         if not path.exists():
             if not create:
-                raise RepositoryError(f"{path}: no repository here",
-                                      hint="create it first (open it with create=True), or register a clip",
-                                      reason="no_repository")
+                raise RepositoryError(
+                    f"{path}: no repository here",
+                    hint="create it first (open it with create=True), or register a clip",
+                    reason="no_repository",
+                )
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise RepositoryError(f"{path.parent}: cannot create the repository folder ({exc.strerror})",
-                                      hint="check the path and permissions") from None
+                raise RepositoryError(
+                    f"{path.parent}: cannot create the repository folder ({exc.strerror})",
+                    hint="check the path and permissions",
+                ) from None
 
     def _connect(self) -> sqlite3.Connection:
         # Autocommit; writes take BEGIN IMMEDIATE (see transaction).
@@ -112,13 +116,17 @@ class SqliteBackend(Backend):
         except sqlite3.Error as exc:
             detail = _first_line(exc)
             if "not a database" in detail:
-                raise RepositoryError(f"{self.path}: not a provenance repository (not an SQLite database)",
-                                      hint="give the repository file, or another path for a new one") from None
+                raise RepositoryError(
+                    f"{self.path}: not a provenance repository (not an SQLite database)",
+                    hint="give the repository file, or another path for a new one",
+                ) from None
             if "malformed" in detail or isinstance(exc, sqlite3.DatabaseError) and "corrupt" in detail:
-                raise RepositoryError(f"{self.path}: the repository is corrupt ({detail})",
-                                      hint="restore it from a backup") from None
-            raise RepositoryError(f"{self.path}: repository error ({detail})",
-                                  hint="check the file, its permissions and the free space") from None
+                raise RepositoryError(
+                    f"{self.path}: the repository is corrupt ({detail})", hint="restore it from a backup"
+                ) from None
+            raise RepositoryError(
+                f"{self.path}: repository error ({detail})", hint="check the file, its permissions and the free space"
+            ) from None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -147,8 +155,10 @@ class PostgresBackend(Backend):
         try:
             params = psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
-            raise RepositoryError(f"not a valid PostgreSQL URL ({_first_line(exc)})",
-                                  hint="use postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME") from None
+            raise RepositoryError(
+                f"not a valid PostgreSQL URL ({_first_line(exc)})",
+                hint="use postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME",
+            ) from None
         self.url = url
         self.params = params
         user = f"{params['user']}@" if params.get("user") else ""
@@ -167,8 +177,10 @@ class PostgresBackend(Backend):
         try:
             return psycopg.connect(self.url, autocommit=True, **extra)
         except psycopg.OperationalError as exc:
-            raise RepositoryError(f"cannot reach the repository at {self.location} ({_first_line(exc)})",
-                                  hint="check the URL, that the server runs, and the credentials") from None
+            raise RepositoryError(
+                f"cannot reach the repository at {self.location} ({_first_line(exc)})",
+                hint="check the URL, that the server runs, and the credentials",
+            ) from None
 
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
@@ -181,11 +193,14 @@ class PostgresBackend(Backend):
             yield
         except psycopg.OperationalError as exc:
             self._forget()
-            raise RepositoryError(f"{self.location}: the repository connection failed ({_first_line(exc)})",
-                                  hint="check that the server runs; then retry") from None
+            raise RepositoryError(
+                f"{self.location}: the repository connection failed ({_first_line(exc)})",
+                hint="check that the server runs; then retry",
+            ) from None
         except psycopg.Error as exc:
-            raise RepositoryError(f"{self.location}: repository error ({_first_line(exc)})",
-                                  hint="check the database and its permissions") from None
+            raise RepositoryError(
+                f"{self.location}: repository error ({_first_line(exc)})", hint="check the database and its permissions"
+            ) from None
 
     def _forget(self) -> None:
         """Drop this thread's broken connection; the next call reconnects."""

@@ -41,8 +41,14 @@ def fingerprint_clip(path: Path, *, dense: bool = False) -> ClipFingerprint:
         return ClipFingerprint(None, exc.message if isinstance(exc, ProvenanceError) else str(exc))
 
 
-def register_clip(repo: Repository, path: Path, *, trust: TrustStore | None = None, sidecar: Path | None = None,
-                  fingerprint: ClipFingerprint | None = None) -> Registration:
+def register_clip(
+    repo: Repository,
+    path: Path,
+    *,
+    trust: TrustStore | None = None,
+    sidecar: Path | None = None,
+    fingerprint: ClipFingerprint | None = None,
+) -> Registration:
     """Register the signed clip *path* (or its *sidecar* store): verify it,
     read its raw manifest store, fingerprint its content and store both.
     Tampered, invalid or unsigned clips are refused (InputError). A clip too
@@ -58,8 +64,10 @@ def register_clip(repo: Repository, path: Path, *, trust: TrustStore | None = No
         else:
             why = report.error or report.chain_summary
             state = f"its credentials are {report.verdict.value}" + (f" ({why})" if why else "")
-        raise InputError(f"{path}: not registered: {state}",
-                         hint="register clips whose credentials verify (a signed, unmodified clip)")
+        raise InputError(
+            f"{path}: not registered: {state}",
+            hint="register clips whose credentials verify (a signed, unmodified clip)",
+        )
     sidecar_bytes = _read(sidecar) if sidecar is not None else None
     found = raw_manifest_store(path, manifest_data=sidecar_bytes)
     if found is None:
@@ -69,21 +77,34 @@ def register_clip(repo: Repository, path: Path, *, trust: TrustStore | None = No
         raise InputError(f"{path}: the manifest store read does not hold the verified manifest")
     fingerprint = fingerprint or fingerprint_clip(path)
     signer = report.signer
-    info = SignerInfo(name=signer.common_name if signer else None, organization=signer.organization if signer else None,
-                      issuer=signer.issuer if signer else None, signed_at=report.signed_at)
-    return repo.register(store, manifest_id=label, signer=info, title=report.title,
-                         fingerprint=fingerprint.fingerprint, no_fingerprint=fingerprint.reason)
+    info = SignerInfo(
+        name=signer.common_name if signer else None,
+        organization=signer.organization if signer else None,
+        issuer=signer.issuer if signer else None,
+        signed_at=report.signed_at,
+    )
+    return repo.register(
+        store,
+        manifest_id=label,
+        signer=info,
+        title=report.title,
+        fingerprint=fingerprint.fingerprint,
+        no_fingerprint=fingerprint.reason,
+    )
 
 
-def lookup_clip(repo: Repository, path: Path, *, max_results: int = DEFAULT_MAX_RESULTS,
-                threshold: float | None = None) -> list[Candidate]:
+def lookup_clip(
+    repo: Repository, path: Path, *, max_results: int = DEFAULT_MAX_RESULTS, threshold: float | None = None
+) -> list[Candidate]:
     """The registered clips whose content *path* matches, best first; a
     clip that cannot be fingerprinted is an InputError (no answer is better
     than a wrong one)."""
     computed = fingerprint_clip(path, dense=True)
     if computed.fingerprint is None:
-        raise InputError(f"{path}: cannot be looked up: {computed.reason}",
-                         hint="a lookup needs a clip of a few seconds with visible content")
+        raise InputError(
+            f"{path}: cannot be looked up: {computed.reason}",
+            hint="a lookup needs a clip of a few seconds with visible content",
+        )
     return repo.lookup(computed.fingerprint, max_results=max_results, threshold=threshold)
 
 
@@ -92,4 +113,3 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})", hint="check the path and permissions") from None
-

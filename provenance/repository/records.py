@@ -17,8 +17,12 @@ class SignerInfo:
     signed_at: str | None = None  # ISO 8601
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "organization": self.organization, "issuer": self.issuer,
-                "signed_at": self.signed_at}
+        return {
+            "name": self.name,
+            "organization": self.organization,
+            "issuer": self.issuer,
+            "signed_at": self.signed_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,13 @@ class Registration:
     reason: str | None = None  # why there is no fingerprint
 
     def to_dict(self) -> dict[str, Any]:
-        return {"manifest_id": self.manifest_id, "created": self.created, "fingerprinted": self.fingerprinted,
-                "hashes": self.hashes, "reason": self.reason}
+        return {
+            "manifest_id": self.manifest_id,
+            "created": self.created,
+            "fingerprinted": self.fingerprinted,
+            "hashes": self.hashes,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,14 @@ class Candidate:
         return max(0, min(100, round(self.score * 100)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"manifest_id": self.manifest_id, "score": round(self.score, 4), "start": round(self.start, 3),
-                "end": round(self.end, 3), "title": self.title, "signer": self.signer.to_dict()}
+        return {
+            "manifest_id": self.manifest_id,
+            "score": round(self.score, 4),
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "title": self.title,
+            "signer": self.signer.to_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,12 @@ class RepositoryStats:
     algorithms: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"location": self.location, "backend": self.backend, "manifests": self.manifests,
-                "fingerprinted": self.fingerprinted, "hashes": self.hashes, "bytes_stored": self.bytes_stored,
-                "algorithms": list(self.algorithms)}
+        return {
+            "location": self.location,
+            "backend": self.backend,
+            "manifests": self.manifests,
+            "fingerprinted": self.fingerprinted,
+            "hashes": self.hashes,
+            "bytes_stored": self.bytes_stored,
+            "algorithms": list(self.algorithms),
+        }

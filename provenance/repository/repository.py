@@ -9,7 +9,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,8 +55,9 @@ def open_repository(url_or_path: str | Path | None = None, *, create: bool = Fal
         elif scheme == "sqlite":
             backend = SqliteBackend(Path(text.split("://", 1)[1]), create=create)
         elif scheme:
-            raise UsageError(f"{scheme}:// is not a repository location",
-                             hint="give a file path (SQLite) or a postgresql:// URL")
+            raise UsageError(
+                f"{scheme}:// is not a repository location", hint="give a file path (SQLite) or a postgresql:// URL"
+            )
         else:
             backend = SqliteBackend(Path(text).expanduser(), create=create)
     repo = Repository(backend)
@@ -69,7 +70,7 @@ def open_repository(url_or_path: str | Path | None = None, *, create: bool = Fal
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -80,8 +81,13 @@ class _Votes:
     by_offset: dict[int, set[int]]
 
     def best(self) -> int:
-        return max(len(self.by_offset.get(o - 1, set()) | qs | self.by_offset.get(o + 1, set()))
-                   for o, qs in self.by_offset.items())
+        return max(
+            len(self.by_offset.get(o - 1, set()) | qs | self.by_offset.get(o + 1, set()))
+            for o, qs in self.by_offset.items()
+        )
+
+
+_NO_SIGNER = SignerInfo()  # frozen: one shared default
 
 
 class Repository:
@@ -150,28 +156,37 @@ class Repository:
         meta = self._meta()
         if meta is None:
             if not create:
-                raise RepositoryError(f"{self.location}: not a provenance repository (no repository tables)",
-                                      hint="create it first (open it with create=True)", reason="not_a_repository")
+                raise RepositoryError(
+                    f"{self.location}: not a provenance repository (no repository tables)",
+                    hint="create it first (open it with create=True)",
+                    reason="not_a_repository",
+                )
             with self.backend.transaction() as conn:
                 for statement in statements(self.backend.dialect):
                     conn.execute(statement)
                 for key, value in META.items():
-                    conn.execute(self.backend.sql(
-                        "INSERT INTO provenance_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
-                        (key, value))
+                    conn.execute(
+                        self.backend.sql(
+                            "INSERT INTO provenance_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+                        ),
+                        (key, value),
+                    )
             meta = self._meta() or {}
         wrong = {k: v for k, v in META.items() if meta.get(k) != v}
         if wrong:
             found = ", ".join(f"{k}={meta.get(k)}" for k in wrong)
-            raise RepositoryError(f"{self.location}: a repository of another version ({found})",
-                                  hint="use the provenance version that wrote it, or a new repository")
+            raise RepositoryError(
+                f"{self.location}: a repository of another version ({found})",
+                hint="use the provenance version that wrote it, or a new repository",
+            )
 
     def _meta(self) -> dict[str, str] | None:
         conn = self.backend.connection()
         with self.backend.errors():
             if self.backend.dialect == "sqlite":
-                exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'provenance_meta'"
-                                      ).fetchone()
+                exists = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'provenance_meta'"
+                ).fetchone()
             else:
                 exists = conn.execute("SELECT to_regclass('provenance_meta')").fetchone()
                 exists = exists if exists and exists[0] is not None else None
@@ -186,7 +201,7 @@ class Repository:
         store: bytes,
         *,
         manifest_id: str,
-        signer: SignerInfo = SignerInfo(),
+        signer: SignerInfo = _NO_SIGNER,
         title: str | None = None,
         fingerprint: Fingerprint | None = None,
         no_fingerprint: str | None = None,
@@ -209,30 +224,63 @@ class Repository:
         reason = None if fingerprint is not None else (no_fingerprint or "no fingerprint was given")
         with self._writing() as conn:
             q = self.backend.sql
-            inserted = conn.execute(q(
-                "INSERT INTO manifests (manifest_id, store, store_sha256, signer, organization, issuer, signed_at, "
-                "title, algorithm, fingerprint, duration, no_fingerprint, registered_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (manifest_id) DO NOTHING RETURNING id"),
-                (manifest_id, store, digest, signer.name, signer.organization, signer.issuer, signer.signed_at,
-                 title, algorithm, blob, duration, reason, _now())).fetchone()
+            inserted = conn.execute(
+                q(
+                    "INSERT INTO manifests (manifest_id, store, store_sha256, signer, organization, issuer, signed_at, "
+                    "title, algorithm, fingerprint, duration, no_fingerprint, registered_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (manifest_id) DO NOTHING RETURNING id"
+                ),
+                (
+                    manifest_id,
+                    store,
+                    digest,
+                    signer.name,
+                    signer.organization,
+                    signer.issuer,
+                    signer.signed_at,
+                    title,
+                    algorithm,
+                    blob,
+                    duration,
+                    reason,
+                    _now(),
+                ),
+            ).fetchone()
             if inserted is not None:
                 self.backend.insert_hashes(conn, [(inserted[0], *r) for r in rows])
-                return Registration(manifest_id, created=True, fingerprinted=bool(rows), hashes=seconds,
-                                    reason=reason)
-            key, existing_digest, has_fp, old_reason = conn.execute(q(
-                "SELECT id, store_sha256, fingerprint IS NOT NULL, no_fingerprint FROM manifests "
-                "WHERE manifest_id = ?"), (manifest_id,)).fetchone()
+                return Registration(manifest_id, created=True, fingerprinted=bool(rows), hashes=seconds, reason=reason)
+            key, existing_digest, has_fp, old_reason = conn.execute(
+                q(
+                    "SELECT id, store_sha256, fingerprint IS NOT NULL, no_fingerprint FROM manifests "
+                    "WHERE manifest_id = ?"
+                ),
+                (manifest_id,),
+            ).fetchone()
             if existing_digest != digest:
-                raise RepositoryError(f"{manifest_id} is registered already with another manifest store",
-                                      hint="a manifest label names one manifest store; this one conflicts")
+                raise RepositoryError(
+                    f"{manifest_id} is registered already with another manifest store",
+                    hint="a manifest label names one manifest store; this one conflicts",
+                )
             if not has_fp and rows:
-                conn.execute(q("UPDATE manifests SET algorithm = ?, fingerprint = ?, duration = ?, "
-                               "no_fingerprint = NULL WHERE id = ?"), (algorithm, blob, duration, key))
+                conn.execute(
+                    q(
+                        "UPDATE manifests SET algorithm = ?, fingerprint = ?, duration = ?, "
+                        "no_fingerprint = NULL WHERE id = ?"
+                    ),
+                    (algorithm, blob, duration, key),
+                )
                 self.backend.insert_hashes(conn, [(key, *r) for r in rows])
                 return Registration(manifest_id, created=False, fingerprinted=True, hashes=seconds)
-            hashes = conn.execute(q("SELECT COUNT(DISTINCT at_ms) FROM hashes WHERE manifest = ?"), (key,)).fetchone()[0]
-            return Registration(manifest_id, created=False, fingerprinted=bool(has_fp), hashes=int(hashes),
-                                reason=None if has_fp else old_reason)
+            hashes = conn.execute(q("SELECT COUNT(DISTINCT at_ms) FROM hashes WHERE manifest = ?"), (key,)).fetchone()[
+                0
+            ]
+            return Registration(
+                manifest_id,
+                created=False,
+                fingerprinted=bool(has_fp),
+                hashes=int(hashes),
+                reason=None if has_fp else old_reason,
+            )
 
     def analyze(self) -> None:
         """After a bulk import: refresh the planner's statistics, and let
@@ -251,13 +299,17 @@ class Repository:
 
     def manifest(self, manifest_id: str) -> StoredManifest | None:
         """The registered manifest store *manifest_id*, or None."""
-        rows = self._rows("SELECT manifest_id, store, signer, organization, issuer, signed_at, title, algorithm, "
-                          "registered_at FROM manifests WHERE manifest_id = ?", (manifest_id,))
+        rows = self._rows(
+            "SELECT manifest_id, store, signer, organization, issuer, signed_at, title, algorithm, "
+            "registered_at FROM manifests WHERE manifest_id = ?",
+            (manifest_id,),
+        )
         if not rows:
             return None
         mid, store, name, org, issuer, signed_at, title, algorithm, registered_at = rows[0]
-        return StoredManifest(mid, bytes(store), SignerInfo(name, org, issuer, signed_at), title, algorithm,
-                              registered_at)
+        return StoredManifest(
+            mid, bytes(store), SignerInfo(name, org, issuer, signed_at), title, algorithm, registered_at
+        )
 
     def algorithms(self) -> tuple[str, ...]:
         """The fingerprint algorithms of the registered clips."""
@@ -265,17 +317,25 @@ class Repository:
         return tuple(r[0] for r in rows)
 
     def stats(self) -> RepositoryStats:
-        (manifests, fingerprinted, size), = self._rows(
-            "SELECT COUNT(*), COUNT(fingerprint), COALESCE(SUM(LENGTH(store)), 0) FROM manifests")
-        (hashes,), = self._rows("SELECT COUNT(*) FROM hashes")
-        return RepositoryStats(location=self.location, backend=self.backend.dialect, manifests=int(manifests),
-                               fingerprinted=int(fingerprinted), hashes=int(hashes), bytes_stored=int(size),
-                               algorithms=self.algorithms())
+        ((manifests, fingerprinted, size),) = self._rows(
+            "SELECT COUNT(*), COUNT(fingerprint), COALESCE(SUM(LENGTH(store)), 0) FROM manifests"
+        )
+        ((hashes,),) = self._rows("SELECT COUNT(*) FROM hashes")
+        return RepositoryStats(
+            location=self.location,
+            backend=self.backend.dialect,
+            manifests=int(manifests),
+            fingerprinted=int(fingerprinted),
+            hashes=int(hashes),
+            bytes_stored=int(size),
+            algorithms=self.algorithms(),
+        )
 
     # -- lookup
 
-    def lookup(self, query: Fingerprint, *, max_results: int = DEFAULT_MAX_RESULTS,
-               threshold: float | None = None) -> list[Candidate]:
+    def lookup(
+        self, query: Fingerprint, *, max_results: int = DEFAULT_MAX_RESULTS, threshold: float | None = None
+    ) -> list[Candidate]:
         """The registered clips whose content *query* matches, best first:
         candidates from the band index (sub-linear in the number of clips),
         each scored with the fingerprint's ``compare``; those at or above
@@ -295,19 +355,32 @@ class Repository:
         if not keys:
             return []
         marks = ", ".join("?" for _ in keys)
-        rows = self._rows("SELECT id, manifest_id, fingerprint, signer, organization, issuer, signed_at, title "
-                          f"FROM manifests WHERE id IN ({marks}) AND fingerprint IS NOT NULL", keys)
+        rows = self._rows(
+            "SELECT id, manifest_id, fingerprint, signer, organization, issuer, signed_at, title "
+            f"FROM manifests WHERE id IN ({marks}) AND fingerprint IS NOT NULL",
+            keys,
+        )
         found: list[Candidate] = []
         for _, mid, blob, name, org, issuer, signed_at, title in rows:
             try:
                 registered = fp.Fingerprint.from_bytes(bytes(blob))
                 match = fp.compare(query, registered)
             except (ProvenanceError, ValueError, IndexError, TypeError) as exc:
-                raise RepositoryError(f"{self.location}: the fingerprint of {mid} is unreadable ({exc})",
-                                      hint="the repository is damaged; register the clip again") from None
+                raise RepositoryError(
+                    f"{self.location}: the fingerprint of {mid} is unreadable ({exc})",
+                    hint="the repository is damaged; register the clip again",
+                ) from None
             if match.score >= limit:
-                found.append(Candidate(mid, float(match.score), float(match.start), float(match.end),
-                                       SignerInfo(name, org, issuer, signed_at), title))
+                found.append(
+                    Candidate(
+                        mid,
+                        float(match.score),
+                        float(match.start),
+                        float(match.end),
+                        SignerInfo(name, org, issuer, signed_at),
+                        title,
+                    )
+                )
         found.sort(key=lambda c: (-c.score, c.manifest_id))
         return found[:max_results]
 
@@ -320,8 +393,10 @@ class Repository:
         params: list[int] = []
         for band, column in enumerate(BAND_COLUMNS):
             values = sorted({v for (b, v) in wanted if b == band})
-            parts.append(f"SELECT manifest, at_ms, {band}, {column} FROM hashes "
-                         f"WHERE {column} IN ({', '.join('?' for _ in values)})")
+            parts.append(
+                f"SELECT manifest, at_ms, {band}, {column} FROM hashes "
+                f"WHERE {column} IN ({', '.join('?' for _ in values)})"
+            )
             params.extend(values)
         votes: dict[int, _Votes] = {}
         for manifest, at_ms, band, value in self._rows(" UNION ALL ".join(parts), params):

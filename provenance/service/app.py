@@ -40,7 +40,7 @@ from provenance.text import MESSAGE_LIMIT, inert
 from provenance.trust.store import TrustStore
 from provenance.verification.explain import CODES, HEADLINES
 from provenance.verification.policy import Policy
-from provenance.verification.report import VerificationReport, Verdict
+from provenance.verification.report import Verdict, VerificationReport
 from provenance.verification.verifier import verify
 
 log = logging.getLogger("provenance.service")
@@ -52,17 +52,20 @@ T = TypeVar("T")
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
-    (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-     b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
 ]
 
 
 class ServiceError(Exception):
     """An answer other than 2xx, as JSON ``{"error", "hint"}``."""
 
-    def __init__(self, status: int, message: str, *, hint: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, *, hint: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -70,8 +73,9 @@ class ServiceError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, message: str, hint: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, hint: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse({"error": message, "hint": hint}, status_code=status, headers=headers)
 
 
@@ -142,8 +146,9 @@ def verify_upload(upload: Upload, trust: TrustStore, policy: Policy | None = Non
     )
 
 
-def sign_upload(upload: Upload, folder: Path, config: ServiceConfig, *, title: str | None, author: str | None,
-                source: SourceType) -> tuple[Path, SignResult, formats.MediaFormat]:
+def sign_upload(
+    upload: Upload, folder: Path, config: ServiceConfig, *, title: str | None, author: str | None, source: SourceType
+) -> tuple[Path, SignResult, formats.MediaFormat]:
     """Sign an uploaded clip with the service's identity (in a worker thread)."""
     assert config.signer is not None
     fmt = _check_format(upload, endpoint="sign")
@@ -152,8 +157,9 @@ def sign_upload(upload: Upload, folder: Path, config: ServiceConfig, *, title: s
     (folder / "out").mkdir()
     output = folder / "out" / name
     try:
-        result = sign(upload.clip, output, signer=config.signer, title=title or upload.filename, author=author,
-                      source=source)
+        result = sign(
+            upload.clip, output, signer=config.signer, title=title or upload.filename, author=author, source=source
+        )
     except InputError as exc:
         raise _client_error(exc, upload, endpoint="sign") from None
     return output, result, fmt
@@ -197,19 +203,26 @@ class Service:
         return HTMLResponse(self._page)
 
     async def healthz(self, request: Request) -> Response:
-        return JSONResponse({
-            "status": "ok",
-            "version": __version__,
-            "c2pa": C2PA_VERSION,
-            "signing": self.config.signing_enabled,
-            "work": {"admitted": self.gate.admitted, "workers": self.config.max_verifications,
-                     "queue": self.config.queue, "uploading": self.uploads.active},
-            "max_upload": self.config.max_upload,
-        })
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": __version__,
+                "c2pa": C2PA_VERSION,
+                "signing": self.config.signing_enabled,
+                "work": {
+                    "admitted": self.gate.admitted,
+                    "workers": self.config.max_verifications,
+                    "queue": self.config.queue,
+                    "uploading": self.uploads.active,
+                },
+                "max_upload": self.config.max_upload,
+            }
+        )
 
     async def openapi(self, request: Request) -> Response:
-        return JSONResponse(openapi_document(max_upload=self.config.max_upload,
-                                             resolution=self.config.repository is not None))
+        return JSONResponse(
+            openapi_document(max_upload=self.config.max_upload, resolution=self.config.repository is not None)
+        )
 
     async def verify(self, request: Request) -> Response:
         try:
@@ -233,54 +246,78 @@ class Service:
         this client's, and no work slot."""
         config = self.config
         started = request.scope.get("extensions", {}).get(REQUEST_STARTED, time.monotonic())
-        pace = Pace(started=started, request_timeout=config.request_deadline, idle_timeout=config.upload_timeout,
-                    min_rate=config.min_upload_rate, grace=config.upload_grace)
+        pace = Pace(
+            started=started,
+            request_timeout=config.request_deadline,
+            idle_timeout=config.upload_timeout,
+            min_rate=config.min_upload_rate,
+            grace=config.upload_grace,
+        )
         try:
             with self.uploads.hold(request.client.host if request.client else None):
                 return await receive_upload(request, folder=folder, limit=config.max_upload, pace=pace)
         except UploadLimitError as exc:
             # Refused before the body is read: the connection closes after the answer.
-            raise ServiceError(exc.status, exc.message, hint=exc.hint,
-                               headers={"Retry-After": "1", "Connection": "close"}) from None
+            raise ServiceError(
+                exc.status, exc.message, hint=exc.hint, headers={"Retry-After": "1", "Connection": "close"}
+            ) from None
 
     def _authenticate(self, request: Request) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not self.config.tokens.accepts(token.strip() or None):
-            raise ServiceError(401, "a valid bearer token is required to sign",
-                               hint="send 'Authorization: Bearer <token>' with a token the operator issued",
-                               headers={"WWW-Authenticate": 'Bearer realm="provenance"'})
+            raise ServiceError(
+                401,
+                "a valid bearer token is required to sign",
+                hint="send 'Authorization: Bearer <token>' with a token the operator issued",
+                headers={"WWW-Authenticate": 'Bearer realm="provenance"'},
+            )
 
     async def sign(self, request: Request) -> Response:
         if not self.config.signing_enabled:
-            raise ServiceError(503, "signing is not enabled on this service",
-                               hint="the operator enables it with --tokens-file or PROVENANCE_TOKENS and an identity")
+            raise ServiceError(
+                503,
+                "signing is not enabled on this service",
+                hint="the operator enables it with --tokens-file or PROVENANCE_TOKENS and an identity",
+            )
         self._authenticate(request)
         query = request.query_params
         try:
             source = SourceType(query.get("source", SourceType.CAMERA.value))
         except ValueError:
-            raise ServiceError(400, f"source={query.get('source')!r} is not a source type",
-                               hint="one of " + ", ".join(s.value for s in SourceType)) from None
+            raise ServiceError(
+                400,
+                f"source={query.get('source')!r} is not a source type",
+                hint="one of " + ", ".join(s.value for s in SourceType),
+            ) from None
         async with upload_folder(self.config.tmp_dir) as folder:
             upload = await self.receive(request, folder)
             if upload.sidecar is not None:
                 raise ServiceError(400, "signing takes no sidecar", hint="send only the clip")
             with self.gate.admit():
                 output, result, fmt = await self.gate.run(
-                    sign_upload, upload, folder, self.config,
+                    sign_upload,
+                    upload,
+                    folder,
+                    self.config,
                     title=query.get("title") or upload.fields.get("title") or None,
-                    author=query.get("author") or upload.fields.get("author") or None, source=source)
+                    author=query.get("author") or upload.fields.get("author") or None,
+                    source=source,
+                )
             # Open, then let the folder go: the signed bytes live on in the
             # open file until the response is sent (or the client leaves),
             # with no name on disk to leak.
-            fh = open(output, "rb")
+            fh = open(output, "rb")  # noqa: ASYNC230, SIM115 - a local temp file, closed when the response ends
         size = os.fstat(fh.fileno()).st_size
-        return StreamingResponse(_file_chunks(fh), media_type=fmt.mime_type, headers={
-            "Content-Length": str(size),
-            "Content-Disposition": _attachment(safe_filename(output.name)),
-            "X-Provenance-Manifest-Id": result.manifest_id,
-            "X-Provenance-Signer": result.signer.encode("ascii", "replace").decode(),
-        })
+        return StreamingResponse(
+            _file_chunks(fh),
+            media_type=fmt.mime_type,
+            headers={
+                "Content-Length": str(size),
+                "Content-Disposition": _attachment(safe_filename(output.name)),
+                "X-Provenance-Manifest-Id": result.manifest_id,
+                "X-Provenance-Signer": result.signer.encode("ascii", "replace").decode(),
+            },
+        )
 
 
 class SecurityHeaders:

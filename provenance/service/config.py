@@ -30,13 +30,19 @@ DEFAULT_MAX_UPLOADS_PER_CLIENT = 4
 DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 32
 
 
-def default_request_timeout(*, max_upload: int, min_upload_rate: int, header_timeout: float = DEFAULT_HEADER_TIMEOUT,
-                            grace: float = DEFAULT_UPLOAD_GRACE) -> float:
+def default_request_timeout(
+    *,
+    max_upload: int,
+    min_upload_rate: int,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    grace: float = DEFAULT_UPLOAD_GRACE,
+) -> float:
     """Time enough for the headers, the grace period and the largest upload
     at the minimum rate (at least 60 s; one hour without a minimum rate)."""
     if not min_upload_rate:
         return 3600.0
     return max(60.0, header_timeout + grace + max_upload / min_upload_rate)
+
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
@@ -79,13 +85,17 @@ class BearerTokens:
             try:
                 text = file.read_text()
             except OSError as exc:
-                raise UsageError(f"{file}: cannot read the tokens file ({exc.strerror})", hint="check the path") from None
+                raise UsageError(
+                    f"{file}: cannot read the tokens file ({exc.strerror})", hint="check the path"
+                ) from None
             tokens += [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
         if env_value:
             tokens += [t.strip() for t in env_value.split(",") if t.strip()]
         short = [t for t in tokens if len(t) < 16]
         if short:
-            raise UsageError("a bearer token is shorter than 16 characters", hint="use long random tokens (openssl rand -hex 32)")
+            raise UsageError(
+                "a bearer token is shorter than 16 characters", hint="use long random tokens (openssl rand -hex 32)"
+            )
         return cls(tokens)
 
 
@@ -129,8 +139,9 @@ class ServiceConfig:
         """*request_timeout*, or its default for these limits."""
         if self.request_timeout is not None:
             return self.request_timeout
-        return default_request_timeout(max_upload=self.max_upload, min_upload_rate=self.min_upload_rate,
-                                       grace=self.upload_grace)
+        return default_request_timeout(
+            max_upload=self.max_upload, min_upload_rate=self.min_upload_rate, grace=self.upload_grace
+        )
 
     @property
     def signing_enabled(self) -> bool:

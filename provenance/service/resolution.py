@@ -49,14 +49,19 @@ def supported_algorithms(repo: Repository) -> list[str]:
 
 
 def match_body(candidates: list[Candidate]) -> dict[str, Any]:
-    return {"matches": [{
-        "manifestId": c.manifest_id,
-        "similarityScore": c.similarity,
-        "score": round(c.score, 4),
-        "matchedSpan": {"start": round(c.start, 3), "end": round(c.end, 3)},
-        "signer": c.signer.to_dict(),
-        "title": c.title,
-    } for c in candidates]}
+    return {
+        "matches": [
+            {
+                "manifestId": c.manifest_id,
+                "similarityScore": c.similarity,
+                "score": round(c.score, 4),
+                "matchedSpan": {"start": round(c.start, 3), "end": round(c.end, 3)},
+                "signer": c.signer.to_dict(),
+                "title": c.title,
+            }
+            for c in candidates
+        ]
+    }
 
 
 def _max_results(request: Request) -> int:
@@ -81,8 +86,9 @@ def binding_fingerprint(alg: str | None, value: str | None, *, supported: list[s
     if not alg or value is None:
         raise ServiceError(400, "alg and value are required", hint="see /openapi.json")
     if alg not in supported:
-        raise ServiceError(400, f"alg {alg!r} is not supported here",
-                           hint="GET /services/supportedAlgorithms lists the algorithms")
+        raise ServiceError(
+            400, f"alg {alg!r} is not supported here", hint="GET /services/supportedAlgorithms lists the algorithms"
+        )
     try:
         raw = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
@@ -157,8 +163,9 @@ class Resolution:
         alg = request.query_params.get("alg")
         supported = await self._run(supported_algorithms, self.repo)
         if alg is not None and alg not in supported:
-            raise ServiceError(400, f"alg {alg!r} is not supported here",
-                               hint="GET /services/supportedAlgorithms lists the algorithms")
+            raise ServiceError(
+                400, f"alg {alg!r} is not supported here", hint="GET /services/supportedAlgorithms lists the algorithms"
+            )
         async with upload_folder(self.config.tmp_dir) as folder:
             # the whole body first, within the service's deadlines; a work slot only then
             upload = await self.service.receive(request, folder)
@@ -167,11 +174,15 @@ class Resolution:
                     computed = await self._run(fingerprint_clip, upload.clip, dense=True)
                 except InputError as exc:
                     status = 415 if isinstance(exc, UnsupportedFormatError) else 422
-                    raise ServiceError(status, _scrub(exc.message, upload) or exc.message,
-                                       hint="send a video clip") from None
+                    raise ServiceError(
+                        status, _scrub(exc.message, upload) or exc.message, hint="send a video clip"
+                    ) from None
                 if computed.fingerprint is None:
-                    raise ServiceError(422, _scrub(f"cannot be looked up: {computed.reason}", upload) or "",
-                                       hint="send a clip of a few seconds with visible content")
+                    raise ServiceError(
+                        422,
+                        _scrub(f"cannot be looked up: {computed.reason}", upload) or "",
+                        hint="send a clip of a few seconds with visible content",
+                    )
                 found = await self._run(self.repo.lookup, computed.fingerprint, max_results=limit)
         return JSONResponse(match_body(found))
 
@@ -182,30 +193,44 @@ class Resolution:
             raise ServiceError(404, f"no manifest {manifest_id!r} in this repository")
         # The whole store also when returnActiveManifest=true: the active
         # manifest cannot be validated without the ingredients' manifests.
-        return Response(stored.store, media_type=C2PA_MEDIA_TYPE,
-                        headers={"Content-Disposition": 'attachment; filename="manifest.c2pa"'})
+        return Response(
+            stored.store,
+            media_type=C2PA_MEDIA_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="manifest.c2pa"'},
+        )
 
     async def register(self, request: Request) -> Response:
         from provenance.repository.clips import register_clip
 
         if not len(self.config.tokens):
-            raise ServiceError(503, "registering is not enabled on this service",
-                               hint="the operator enables it with --tokens-file or PROVENANCE_TOKENS")
+            raise ServiceError(
+                503,
+                "registering is not enabled on this service",
+                hint="the operator enables it with --tokens-file or PROVENANCE_TOKENS",
+            )
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not self.config.tokens.accepts(token.strip() or None):
-            raise ServiceError(401, "a valid bearer token is required to register",
-                               hint="send 'Authorization: Bearer <token>' with a token the operator issued",
-                               headers={"WWW-Authenticate": 'Bearer realm="provenance"'})
+            raise ServiceError(
+                401,
+                "a valid bearer token is required to register",
+                hint="send 'Authorization: Bearer <token>' with a token the operator issued",
+                headers={"WWW-Authenticate": 'Bearer realm="provenance"'},
+            )
         async with upload_folder(self.config.tmp_dir) as folder:
             upload = await self.service.receive(request, folder)  # the body first, no work slot held meanwhile
             with self.service.gate.admit():
                 try:
-                    registration = await self._run(register_clip, self.repo, upload.clip, trust=self.config.trust,
-                                                   sidecar=upload.sidecar)
+                    registration = await self._run(
+                        register_clip, self.repo, upload.clip, trust=self.config.trust, sidecar=upload.sidecar
+                    )
                 except InputError as exc:
                     status = 415 if isinstance(exc, UnsupportedFormatError) else 422
                     raise ServiceError(status, _scrub(exc.message, upload) or exc.message, hint=exc.hint) from None
-        body = {"manifestId": registration.manifest_id, "created": registration.created,
-                "fingerprinted": registration.fingerprinted, "hashes": registration.hashes,
-                "reason": registration.reason}
+        body = {
+            "manifestId": registration.manifest_id,
+            "created": registration.created,
+            "fingerprinted": registration.fingerprinted,
+            "hashes": registration.hashes,
+            "reason": registration.reason,
+        }
         return JSONResponse(body, status_code=201 if registration.created else 200)

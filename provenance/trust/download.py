@@ -56,45 +56,57 @@ def _opener() -> urllib.request.OpenerDirector:
     return opener
 
 
-def download(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES) -> bytes:
-    """GET *url* and return its body; at most *max_bytes*, within *timeout*
-    seconds in all. Raises :class:`TrustSourceError` with a one-line reason."""
+def download(
+    url: str,
+    *,
+    timeout: float = TIMEOUT,
+    max_bytes: int = MAX_BYTES,
+    data: bytes | None = None,
+    content_type: str | None = None,
+    error: type[ProvenanceError] = TrustSourceError,
+) -> bytes:
+    """GET *url* (POST *data* as *content_type* when given) and return its
+    body; at most *max_bytes*, within *timeout* seconds in all. Raises
+    *error* (by default :class:`TrustSourceError`) with a one-line reason."""
     if not is_url(url):
         raise UsageError(f"{url}: not an http(s) URL", hint="give an http:// or https:// URL, or a local file")
     deadline = time.monotonic() + timeout
-    request = urllib.request.Request(url, headers={"User-Agent": f"provenance/{__version__}"})
+    headers = {"User-Agent": f"provenance/{__version__}"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with _opener().open(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
-                raise TrustSourceError(
-                    f"{url}: the list is {int(length):,} bytes, over the {max_bytes:,}-byte limit",
-                    hint="check the URL: trust lists are small",
+                raise error(
+                    f"{url}: the answer is {int(length):,} bytes, over the {max_bytes:,}-byte limit",
+                    hint="check the URL",
                 )
             chunks: list[bytes] = []
             total = 0
             while True:
                 if time.monotonic() > deadline:
-                    raise TrustSourceError(f"{url}: download took longer than {timeout:g} s", hint="try again later")
+                    raise error(f"{url}: download took longer than {timeout:g} s", hint="try again later")
                 chunk = response.read(64 * 1024)
                 if not chunk:
                     break
                 total += len(chunk)
                 if total > max_bytes:
-                    raise TrustSourceError(
-                        f"{url}: the list is over the {max_bytes:,}-byte limit",
-                        hint="check the URL: trust lists are small",
+                    raise error(
+                        f"{url}: the answer is over the {max_bytes:,}-byte limit",
+                        hint="check the URL",
                     )
                 chunks.append(chunk)
             return b"".join(chunks)
     except urllib.error.HTTPError as exc:
-        raise TrustSourceError(
+        raise error(
             f"{url}: the server answered HTTP {exc.code} {exc.reason}", hint="check the URL, or try again later"
         ) from None
     except urllib.error.URLError as exc:
         reason = exc.reason.strerror if isinstance(exc.reason, OSError) and exc.reason.strerror else exc.reason
-        raise TrustSourceError(f"{url}: cannot download ({reason})", hint="check the URL and the network") from None
+        raise error(f"{url}: cannot download ({reason})", hint="check the URL and the network") from None
     except TimeoutError:
-        raise TrustSourceError(f"{url}: no answer within {timeout:g} s", hint="try again later") from None
+        raise error(f"{url}: no answer within {timeout:g} s", hint="try again later") from None
     except (OSError, ValueError) as exc:
-        raise TrustSourceError(f"{url}: cannot download ({exc})", hint="check the URL and the network") from None
+        raise error(f"{url}: cannot download ({exc})", hint="check the URL and the network") from None

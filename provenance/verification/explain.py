@@ -37,6 +37,8 @@ HEADLINES: dict[Verdict, str] = {
     Verdict.NO_CREDENTIALS: "no content credentials: nothing says who made this clip",
     Verdict.ERROR: "the file could not be checked",
     Verdict.WRONG_SIGNER: "intact and validly signed by a vouched-for signer, but not the one you expected",
+    Verdict.RECOVERED: "no valid credentials in this file, but its content matches a clip a vouched-for signer "
+    "signed: matched by content, not by bytes",
 }
 
 

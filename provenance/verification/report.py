@@ -181,14 +181,24 @@ class RecoveryCandidate:
     title: str | None = None
     chain_summary: str | None = None
     why_not: str | None = None  # when not accepted: why
+    # what confirmed the content: "signed soft binding" (the original's own
+    # c2pa.soft-binding assertion) or "repository fingerprint" (a local
+    # repository's, for an original that signed none)
+    content_basis: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "manifest_id": self.manifest_id, "score": round(self.score, 4),
+            "manifest_id": self.manifest_id,
+            "score": round(self.score, 4),
             "matched_span": {"start": round(self.start, 3), "end": round(self.end, 3)},
-            "verdict": self.verdict.value, "accepted": self.accepted,
-            "signer": self.signer.to_dict() if self.signer else None, "signed_at": self.signed_at,
-            "title": self.title, "chain_summary": self.chain_summary, "why_not": self.why_not,
+            "verdict": self.verdict.value,
+            "accepted": self.accepted,
+            "signer": self.signer.to_dict() if self.signer else None,
+            "signed_at": self.signed_at,
+            "title": self.title,
+            "chain_summary": self.chain_summary,
+            "why_not": self.why_not,
+            "content_basis": self.content_basis,
         }
 
 
@@ -206,8 +216,12 @@ class Recovery:
         return next((c for c in self.candidates if c.accepted), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"repository": self.repository, "file_verdict": self.file_verdict.value,
-                "candidates": [c.to_dict() for c in self.candidates], "note": self.note}
+        return {
+            "repository": self.repository,
+            "file_verdict": self.file_verdict.value,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)

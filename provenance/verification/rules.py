@@ -374,6 +374,7 @@ _PHRASES = {
     Verdict.NO_CREDENTIALS: "not signed",
     Verdict.ERROR: "unreadable",
     Verdict.WRONG_SIGNER: "trusted, but not the expected signer",
+    Verdict.RECOVERED: "matched by content to a trusted original",
 }
 # Failures worth naming instead of a bare "invalid".
 _CAUSES = {
@@ -505,10 +506,14 @@ EXIT_CODES: dict[Verdict, ExitCode] = {
 # --- 10. recovery --------------------------------------------------------------
 
 #: The hard-binding mismatches of a manifest store judged without its asset.
-HARD_BINDING_MISMATCH = frozenset({
-    "assertion.dataHash.mismatch", "assertion.bmffHash.mismatch", "assertion.boxesHash.mismatch",
-    "assertion.collectionHash.mismatch",
-})
+HARD_BINDING_MISMATCH = frozenset(
+    {
+        "assertion.dataHash.mismatch",
+        "assertion.bmffHash.mismatch",
+        "assertion.boxesHash.mismatch",
+        "assertion.collectionHash.mismatch",
+    }
+)
 
 #: What a file's own verdict must be for a lookup to be worth making.
 RECOVERABLE = frozenset({Verdict.NO_CREDENTIALS, Verdict.TAMPERED})
@@ -519,8 +524,7 @@ def judge_detached(manifest: Manifest, trust: TrustStore) -> Judgement:
     the hard-binding mismatch is expected, since the original's bytes are
     not at hand; every other check counts, so a forged or altered store is
     still tampered or invalid."""
-    kept = tuple(s for s in manifest.statuses
-                 if not (s.kind is StatusKind.FAILURE and s.code in HARD_BINDING_MISMATCH))
+    kept = tuple(s for s in manifest.statuses if not (s.kind is StatusKind.FAILURE and s.code in HARD_BINDING_MISMATCH))
     return judge(manifest, trust, statuses=kept)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provenance._files import open_input
 from provenance.credentials import bridge
@@ -23,6 +24,9 @@ from provenance.media.xmp import stripped_manifest_reference
 from provenance.trust.store import TrustStore
 from provenance.verification import rules
 from provenance.verification.policy import Policy
+
+if TYPE_CHECKING:
+    from provenance.verification.recovery import MatchSource
 from provenance.verification.report import (
     Ingredient,
     SignerIdentity,
@@ -117,7 +121,9 @@ def _warning_notes(judged: rules.Judgement) -> list[str]:
     return notes
 
 
-def _report(path: Path, store: ManifestStore, trust: TrustStore, *, credentials_source: str) -> VerificationReport:
+def _report(
+    path: Path, store: ManifestStore, trust: TrustStore, *, credentials_source: str, detached: bool = False
+) -> VerificationReport:
     manifest = store.active
     if manifest is None:
         return VerificationReport(
@@ -126,7 +132,7 @@ def _report(path: Path, store: ManifestStore, trust: TrustStore, *, credentials_
             credentials_source=credentials_source,
             notes=("the manifest store names no active manifest",),
         )
-    judged = rules.judge(manifest, trust)
+    judged = rules.judge_detached(manifest, trust) if detached else rules.judge(manifest, trust)
     ingredients = tuple(_ingredient(node, trust) for node in store.tree)
     stamp = judged.timestamp
     signed_at = stamp.time if stamp is not None and stamp.trusted else _signed_at(manifest)
@@ -312,6 +318,15 @@ def _sidecar_notes(path: Path, sidecar: Path, report: VerificationReport) -> lis
     return [f"{path.name} changed after its sidecar {sidecar.name} was signed"]
 
 
+def detached_report(name: Path, store: ManifestStore, trust: TrustStore) -> VerificationReport:
+    """The report of a manifest store read without its asset (a
+    repository's answer), named *name*: judged by
+    :func:`~provenance.verification.rules.judge_detached`, with its chain."""
+    report = _report(name, store, trust, credentials_source="repository", detached=True)
+    summary, chain_verdict = rules.summarize(report)
+    return replace(report, chain_summary=summary, chain_verdict=chain_verdict)
+
+
 def verify(
     path: Path | str,
     *,
@@ -319,6 +334,7 @@ def verify(
     manifest: Path | None = None,
     find_sidecar: bool = True,
     policy: Policy | None = None,
+    lookup: MatchSource | None = None,
 ) -> VerificationReport:
     """Verify the content credentials of the video at *path*.
 
@@ -331,6 +347,11 @@ def verify(
     *find_sidecar* is false).
     *policy* (see :mod:`provenance.verification.policy`) says who the clip must
     come from: a verified clip that fails it gets ``Verdict.WRONG_SIGNER``.
+    *lookup* is a repository of signed originals
+    (:mod:`provenance.verification.recovery`): a file without credentials,
+    or with tampered ones, whose content matches a signed, trusted original
+    there gets ``Verdict.RECOVERED``; a repository that cannot be reached
+    raises :class:`~provenance.errors.RepositoryError`.
 
     There is no verification-time argument: c2pa-rs 0.91 checks certificate
     validity against the system clock (or a trusted time-stamp), with no
@@ -357,7 +378,13 @@ def verify(
             error_reason=exc.reason if input_error else "credentials_unreadable",
             error_hint=exc.hint if input_error else None,
         )
-    return rules.apply_policy(report, policy) if policy is not None else report
+    if policy is not None:
+        report = rules.apply_policy(report, policy)
+    if lookup is not None:
+        from provenance.verification.recovery import recover
+
+        report = recover(path, report, source=lookup, trust=trust, policy=policy)
+    return report
 
 
 def _unreadable(path: Path, exc: ProvenanceError) -> str:

@@ -339,7 +339,10 @@ def _hashed(data: bytes, layout: Layout) -> None:
     hash assertion (its exclusions), so the fuzzer knows which changes
     must never verify."""
     try:
-        _hashed_ranges(data, layout, _hash_assertion(data, layout) or {})
+        assertion = _hash_assertion(data, layout)
+        if not assertion:  # a mutation hid it (a changed label): claim no more than the media
+            raise KeyError("no hash assertion")
+        _hashed_ranges(data, layout, assertion)
     except (TypeError, ValueError, KeyError, AttributeError):
         # a mutated clip's exclusions may be anything: then claim only the
         # media boxes no provenance clip excludes
@@ -372,6 +375,11 @@ def _hashed_ranges(data: bytes, layout: Layout, assertion: dict[str, Any]) -> No
                 match = bytes(d["value"])
         excluded.append((xpath[1:].encode("latin-1"), match))
     for node in layout.top:
+        if node.kind == b"uuid" and data[node.offset + 8 : node.offset + 24] == C2PA_UUID:
+            # the manifest store itself: never under the hard binding (c2pa-rs
+            # excludes it by construction, whatever a mutated exclusion says)
+            layout.hashed.append((node.offset, node.offset + node.header))
+            continue
         is_excluded = any(
             node.kind == kind and (match is None or data[node.offset + 8 : node.offset + 8 + len(match)] == match)
             for kind, match in excluded

@@ -47,7 +47,9 @@ def original_fp(original: Path) -> Fingerprint:
 
 
 @pytest.mark.parametrize("transform", list(TRANSFORMS))
-def test_a_transformed_copy_matches_with_its_span(transform: str, original: Path, original_fp: Fingerprint, clips: Path) -> None:
+def test_a_transformed_copy_matches_with_its_span(
+    transform: str, original: Path, original_fp: Fingerprint, clips: Path
+) -> None:
     if not available(transform):
         pytest.skip(f"PyAV's FFmpeg has no {TRANSFORMS[transform].codec} encoder")
     copy, start, end = apply(transform, original, clips, excerpt_start=EXCERPT_START, height=120)
@@ -150,8 +152,8 @@ def test_soft_binding_assertion_has_iscc_codes_per_timespan(original_fp: Fingerp
     assert len(blocks) == len(original_fp.hashes)
     spans = [(b["scope"]["timespan"]["start"], b["scope"]["timespan"]["end"]) for b in blocks]
     assert spans[0][0] == 0 and all(s < e <= s + 1000 for s, e in spans)
-    assert all(e1 <= s2 for (_, e1), (s2, _) in zip(spans, spans[1:]))
-    for block, code in zip(blocks, original_fp.image_codes):
+    assert all(e1 <= s2 for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False))
+    for block, code in zip(blocks, original_fp.image_codes, strict=True):
         value = block["value"]
         assert value.startswith("ISCC:EE")  # Content-Code, Image subtype
         # the base32 body holds a 2-byte header, then the 8-byte digest
@@ -175,14 +177,27 @@ def test_c2pa_signs_and_reads_back_the_soft_binding_assertion(
     from provenance.credentials.manifest import SourceType, definition
 
     manifest = definition(
-        title="scene", author="Jane Doe", mime_type="video/mp4", source=SourceType.CAMERA,
-        published_at=dt.datetime.now(dt.timezone.utc), with_thumbnail=False,
+        title="scene",
+        author="Jane Doe",
+        mime_type="video/mp4",
+        source=SourceType.CAMERA,
+        published_at=dt.datetime.now(dt.UTC),
+        with_thumbnail=False,
     )
     data = soft_binding_assertion(original_fp)
     manifest["assertions"].append({"label": "c2pa.soft-binding", "data": data})
     signed = tmp_path / "signed.mp4"
     with open(original, "rb") as source, open(signed, "wb") as dest:
-        bridge.sign_stream(manifest, signer=signer, mime_type="video/mp4", source=source, dest=dest, resources={}, parent=None, merkle=True)
+        bridge.sign_stream(
+            manifest,
+            signer=signer,
+            mime_type="video/mp4",
+            source=source,
+            dest=dest,
+            resources={},
+            parent=None,
+            merkle=True,
+        )
     store = json.loads(c2pa.Reader(str(signed)).json())
     active = store["manifests"][store["active_manifest"]]
     (found,) = [a["data"] for a in active["assertions"] if a["label"] == "c2pa.soft-binding"]

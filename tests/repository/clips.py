@@ -10,14 +10,15 @@ import av
 import numpy as np
 
 
-def make_content_clip(path: Path, *, seed: int, seconds: int = 6, width: int = 320, height: int = 240,
-                      fps: int = 15) -> Path:
+def make_content_clip(
+    path: Path, *, seed: int, seconds: int = 6, width: int = 320, height: int = 240, fps: int = 15
+) -> Path:
     rng = np.random.default_rng(seed)
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": "18"}
-        for second in range(seconds):
+        for _second in range(seconds):
             blocks = rng.integers(0, 256, size=(height // 40, width // 40, 3), dtype=np.uint8)
             image = np.kron(blocks, np.ones((40, 40, 1), dtype=np.uint8))
             for i in range(fps):

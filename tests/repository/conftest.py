@@ -31,16 +31,18 @@ def repo(repo_location: str) -> Iterator[Repository]:
 
 
 def random_fingerprint(rng: random.Random, seconds: int = 60) -> Fingerprint:
-    return Fingerprint(algorithm=ALG, hashes=tuple((float(t), rng.randbytes(32)) for t in range(seconds)),
-                       duration=float(seconds))
+    return Fingerprint(
+        algorithm=ALG, hashes=tuple((float(t), rng.randbytes(32)) for t in range(seconds)), duration=float(seconds)
+    )
 
 
-def perturbed(fp: Fingerprint, rng: random.Random, *, bits: int, start: int = 0, seconds: int | None = None
-              ) -> Fingerprint:
+def perturbed(
+    fp: Fingerprint, rng: random.Random, *, bits: int, start: int = 0, seconds: int | None = None
+) -> Fingerprint:
     """An excerpt of *fp* from second *start*, times restarting at 0 (a cut
     copy), with *bits* random bits flipped in every hash (a re-encode)."""
     out = []
-    chosen = fp.hashes[start: start + seconds if seconds else None]
+    chosen = fp.hashes[start : start + seconds if seconds else None]
     for i, (_, digest) in enumerate(chosen):
         value = int.from_bytes(digest, "big")
         for bit in rng.sample(range(256), bits):

@@ -18,8 +18,9 @@ from tests.support.transforms import apply
 
 
 @pytest.fixture(scope="module")
-def registered(tmp_path_factory: pytest.TempPathFactory, signer: KeySigner, trust: TrustStore
-               ) -> Iterator[tuple[Repository, dict[int, Path], dict[int, str]]]:
+def registered(
+    tmp_path_factory: pytest.TempPathFactory, signer: KeySigner, trust: TrustStore
+) -> Iterator[tuple[Repository, dict[int, Path], dict[int, str]]]:
     folder = tmp_path_factory.mktemp("recovery")
     repo = open_repository(str(folder / "repository.sqlite"), create=True)
     clips, labels = {}, {}
@@ -34,8 +35,9 @@ def registered(tmp_path_factory: pytest.TempPathFactory, signer: KeySigner, trus
 
 
 @pytest.mark.parametrize("transform", ["crop5", "excerpt", "360p", "logo"])
-def test_a_platform_copy_finds_its_signed_original(registered: tuple[Repository, dict[int, Path], dict[int, str]],
-                                                   tmp_path: Path, transform: str) -> None:
+def test_a_platform_copy_finds_its_signed_original(
+    registered: tuple[Repository, dict[int, Path], dict[int, str]], tmp_path: Path, transform: str
+) -> None:
     repo, clips, labels = registered
     copy, start, end = apply(transform, clips[11], tmp_path)
     found = lookup_clip(repo, copy)
@@ -46,8 +48,9 @@ def test_a_platform_copy_finds_its_signed_original(registered: tuple[Repository,
     assert found[0].signer.name == "Jane Doe"
 
 
-def test_the_other_scenes_are_told_apart(registered: tuple[Repository, dict[int, Path], dict[int, str]],
-                                         tmp_path: Path) -> None:
+def test_the_other_scenes_are_told_apart(
+    registered: tuple[Repository, dict[int, Path], dict[int, str]], tmp_path: Path
+) -> None:
     repo, clips, labels = registered
     for seed in (12, 13):
         copy, _, _ = apply("h264-low", clips[seed], tmp_path, stem=f"s{seed}")

@@ -25,8 +25,9 @@ def signed_pair(tmp_path: Path, signer: KeySigner) -> tuple[Path, Path]:
     return out[0], out[1]
 
 
-def test_add_lookup_stats_round_trip(run: CLI, repo_location: str, signed_pair: tuple[Path, Path],
-                                     tmp_path: Path) -> None:
+def test_add_lookup_stats_round_trip(
+    run: CLI, repo_location: str, signed_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
     first, second = signed_pair
     assert run("repo", "init", "--repo", repo_location).exit_code == 0
     added = run("repo", "add", first, "--repo", repo_location, "--json")
@@ -54,16 +55,16 @@ def test_add_lookup_stats_round_trip(run: CLI, repo_location: str, signed_pair: 
     assert stats["manifests"] == 2 and stats["fingerprinted"] == 2 and stats["hashes"] >= 10
 
 
-def test_lookup_of_unregistered_content_is_exit_4(run: CLI, repo_location: str, signed_pair: tuple[Path, Path],
-                                                  tmp_path: Path) -> None:
+def test_lookup_of_unregistered_content_is_exit_4(
+    run: CLI, repo_location: str, signed_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
     run("repo", "add", signed_pair[0], "--repo", repo_location)
     other = make_content_clip(tmp_path / "other.mp4", seed=99)
     result = run("repo", "lookup", other, "--repo", repo_location)
     assert result.exit_code == 4 and "no signed clip" in result.output
 
 
-def test_short_clip_is_registered_without_fingerprint_and_says_so(run: CLI, signed_clip: Path,
-                                                                  tmp_path: Path) -> None:
+def test_short_clip_is_registered_without_fingerprint_and_says_so(run: CLI, signed_clip: Path, tmp_path: Path) -> None:
     location = str(tmp_path / "r.sqlite")
     result = run("repo", "add", signed_clip, "--repo", location)  # a 1 s clip
     assert result.exit_code == 0, result.output
@@ -86,9 +87,11 @@ def test_unsigned_and_tampered_clips_are_refused(run: CLI, signed_pair: tuple[Pa
 def test_repository_errors_are_one_line_exit_9(run: CLI, tmp_path: Path, signed_pair: tuple[Path, Path]) -> None:
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"not a database" * 100)
-    for args in (("repo", "stats", "--repo", junk),
-                 ("repo", "lookup", signed_pair[0], "--repo", tmp_path / "missing.sqlite"),
-                 ("repo", "add", signed_pair[0], "--repo", "postgresql://u:pw@127.0.0.1:1/none")):
+    for args in (
+        ("repo", "stats", "--repo", junk),
+        ("repo", "lookup", signed_pair[0], "--repo", tmp_path / "missing.sqlite"),
+        ("repo", "add", signed_pair[0], "--repo", "postgresql://u:pw@127.0.0.1:1/none"),
+    ):
         result = run(*args)
         assert result.exit_code == 9, (args, result.output)
         assert result.output.count("\n") == 1 and "error:" in result.output and "Traceback" not in result.output

@@ -18,7 +18,9 @@ from provenance.repository.bands import BAND_BITS, BANDS, band_values
 from tests.repository.conftest import perturbed
 from tests.support.postgres import free_port
 
-JANE = SignerInfo(name="Jane Doe", organization="Example News", issuer="Example News Root", signed_at="2026-11-30T12:00:00Z")
+JANE = SignerInfo(
+    name="Jane Doe", organization="Example News", issuer="Example News Root", signed_at="2026-11-30T12:00:00Z"
+)
 
 
 def test_band_values_cover_the_hash_in_order() -> None:
@@ -36,11 +38,11 @@ def test_band_values_cover_the_hash_in_order() -> None:
         band_values(b"\x00" * 31)
 
 
-def test_register_then_lookup_round_trip(repo: Repository, synthetic: Callable[..., Fingerprint],
-                                         rng: random.Random) -> None:
+def test_register_then_lookup_round_trip(
+    repo: Repository, synthetic: Callable[..., Fingerprint], rng: random.Random
+) -> None:
     fp = synthetic()
-    reg = repo.register(b"JUMBF-store-bytes", manifest_id="urn:c2pa:1111", signer=JANE, title="Harbour",
-                        fingerprint=fp)
+    reg = repo.register(b"JUMBF-store-bytes", manifest_id="urn:c2pa:1111", signer=JANE, title="Harbour", fingerprint=fp)
     assert (reg.created, reg.fingerprinted, reg.hashes) == (True, True, 60)
     stored = repo.manifest("urn:c2pa:1111")
     assert stored is not None and stored.store == b"JUMBF-store-bytes"
@@ -73,8 +75,9 @@ def test_registering_twice_is_idempotent(repo: Repository, synthetic: Callable[.
     assert stored is not None and stored.store == b"store"
 
 
-def test_without_fingerprint_is_registered_and_says_why(repo: Repository,
-                                                        synthetic: Callable[..., Fingerprint]) -> None:
+def test_without_fingerprint_is_registered_and_says_why(
+    repo: Repository, synthetic: Callable[..., Fingerprint]
+) -> None:
     reg = repo.register(b"store", manifest_id="urn:c2pa:short", no_fingerprint="too short to fingerprint (1.0 s)")
     assert reg.created and not reg.fingerprinted and reg.reason == "too short to fingerprint (1.0 s)"
     again = repo.register(b"store", manifest_id="urn:c2pa:short")
@@ -89,8 +92,9 @@ def test_without_fingerprint_is_registered_and_says_why(repo: Repository,
     assert [c.manifest_id for c in repo.lookup(fp)] == ["urn:c2pa:short"]
 
 
-def test_lookup_finds_the_right_clip_among_many(repo: Repository, synthetic: Callable[..., Fingerprint],
-                                                rng: random.Random) -> None:
+def test_lookup_finds_the_right_clip_among_many(
+    repo: Repository, synthetic: Callable[..., Fingerprint], rng: random.Random
+) -> None:
     clips = {f"urn:c2pa:{i:04d}": synthetic() for i in range(300)}
     for label, fp in clips.items():
         repo.register(label.encode(), manifest_id=label, fingerprint=fp)
@@ -111,20 +115,23 @@ def test_unrelated_content_matches_nothing(repo: Repository, synthetic: Callable
     assert repo.lookup(synthetic(12)) == []
 
 
-def test_a_query_sharing_one_chance_band_is_not_a_match(repo: Repository, synthetic: Callable[..., Fingerprint],
-                                                        rng: random.Random) -> None:
+def test_a_query_sharing_one_chance_band_is_not_a_match(
+    repo: Repository, synthetic: Callable[..., Fingerprint], rng: random.Random
+) -> None:
     original = synthetic()
     repo.register(b"s", manifest_id="urn:c2pa:orig", fingerprint=original)
     # One second copied exactly into otherwise unrelated content: a band hit,
     # but no aligned run of seconds, so it is not even scored.
     other = synthetic()
-    mixed = Fingerprint(algorithm=other.algorithm, hashes=(original.hashes[5], *other.hashes[1:]),
-                        duration=other.duration)
+    mixed = Fingerprint(
+        algorithm=other.algorithm, hashes=(original.hashes[5], *other.hashes[1:]), duration=other.duration
+    )
     assert repo.lookup(mixed) == []
 
 
-def test_lookup_limits_and_threshold(repo: Repository, synthetic: Callable[..., Fingerprint],
-                                     rng: random.Random) -> None:
+def test_lookup_limits_and_threshold(
+    repo: Repository, synthetic: Callable[..., Fingerprint], rng: random.Random
+) -> None:
     fp = synthetic()
     # the same content registered under three manifests (three signings)
     for i in range(3):
@@ -180,7 +187,8 @@ def test_a_file_that_is_not_a_repository_is_one_error(tmp_path: Path, content: b
 
 
 def test_corrupt_sqlite_repository_is_one_error_not_a_wrong_answer(
-        tmp_path: Path, synthetic: Callable[..., Fingerprint]) -> None:
+    tmp_path: Path, synthetic: Callable[..., Fingerprint]
+) -> None:
     path = tmp_path / "r.sqlite"
     fp = synthetic()
     with open_repository(str(path), create=True) as repo:
@@ -190,11 +198,10 @@ def test_corrupt_sqlite_repository_is_one_error_not_a_wrong_answer(
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     data = bytearray(path.read_bytes())
     for offset in range(4096 * 2, len(data), 4096):  # every page but the schema's
-        data[offset + 8: offset + 200] = b"\xff" * 192
+        data[offset + 8 : offset + 200] = b"\xff" * 192
     path.write_bytes(bytes(data))
-    with pytest.raises(RepositoryError, match="corrupt|repository error") as info:
-        with open_repository(str(path)) as repo:
-            repo.lookup(fp)
+    with pytest.raises(RepositoryError, match="corrupt|repository error") as info, open_repository(str(path)) as repo:
+        repo.lookup(fp)
     assert "\n" not in info.value.diagnostics()
 
 
@@ -240,17 +247,15 @@ def test_bad_locations_are_usage_errors() -> None:
 
 def test_bulk_import_rebuilds_the_band_indexes(repo: Repository, synthetic: Callable[..., Fingerprint]) -> None:
     fps = [synthetic() for _ in range(20)]
-    with repo.bulk():
-        with repo.batch():
-            for i, fp in enumerate(fps):
-                repo.register(b"s%d" % i, manifest_id=f"urn:c2pa:bulk{i}", fingerprint=fp)
+    with repo.bulk(), repo.batch():
+        for i, fp in enumerate(fps):
+            repo.register(b"s%d" % i, manifest_id=f"urn:c2pa:bulk{i}", fingerprint=fp)
     assert [c.manifest_id for c in repo.lookup(fps[7])] == ["urn:c2pa:bulk7"]
     assert _band_indexes(repo) == 12
     # an import that fails part-way rolls its batch back and still rebuilds them
-    with pytest.raises(RepositoryError):
-        with repo.bulk(), repo.batch():
-            repo.register(b"new", manifest_id="urn:c2pa:new", fingerprint=synthetic())
-            repo.register(b"forged", manifest_id="urn:c2pa:bulk3", fingerprint=synthetic())
+    with pytest.raises(RepositoryError), repo.bulk(), repo.batch():
+        repo.register(b"new", manifest_id="urn:c2pa:new", fingerprint=synthetic())
+        repo.register(b"forged", manifest_id="urn:c2pa:bulk3", fingerprint=synthetic())
     assert repo.manifest("urn:c2pa:new") is None
     assert _band_indexes(repo) == 12
 
@@ -264,15 +269,17 @@ def _band_indexes(repo: Repository) -> int:
     return int(conn.execute(sql).fetchone()[0])
 
 
-def test_concurrent_registrations_of_one_manifest_store_it_once(repo_location: str,
-                                                                synthetic: Callable[..., Fingerprint]) -> None:
+def test_concurrent_registrations_of_one_manifest_store_it_once(
+    repo_location: str, synthetic: Callable[..., Fingerprint]
+) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     fp = synthetic()
     with open_repository(repo_location, create=True) as repo:
         with ThreadPoolExecutor(4) as pool:  # one repository, a connection per thread
-            results = list(pool.map(lambda _: repo.register(b"same", manifest_id="urn:c2pa:race", fingerprint=fp),
-                                    range(8)))
+            results = list(
+                pool.map(lambda _: repo.register(b"same", manifest_id="urn:c2pa:race", fingerprint=fp), range(8))
+            )
         assert sum(r.created for r in results) == 1
         stats = repo.stats()
         assert (stats.manifests, stats.hashes) == (1, 60)

@@ -41,8 +41,18 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         location = base.rsplit("/", 1)[0] + "/resolution_test"
     tokens = work / "tokens"
     tokens.write_text(TOKEN + "\n")
-    with running_server(work, "--keys-dir", pki.directory, "--tokens-file", tokens, "--max-upload", "2M",
-                        "--repo", location, trusted_root=pki.root_cert) as srv:
+    with running_server(
+        work,
+        "--keys-dir",
+        pki.directory,
+        "--tokens-file",
+        tokens,
+        "--max-upload",
+        "2M",
+        "--repo",
+        location,
+        trusted_root=pki.root_cert,
+    ) as srv:
         yield srv
 
 
@@ -60,8 +70,12 @@ def clips(tmp_path_factory: pytest.TempPathFactory, signer: KeySigner) -> dict[s
 
 @pytest.fixture(scope="module")
 def registered(server: Server, clips: dict[str, Path]) -> str:
-    response = httpx.post(server.url + "/manifests?filename=signed.mp4", content=clips["signed"].read_bytes(),
-                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    response = httpx.post(
+        server.url + "/manifests?filename=signed.mp4",
+        content=clips["signed"].read_bytes(),
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["fingerprinted"] and body["created"]
@@ -85,11 +99,17 @@ def conforms(openapi: dict) -> Callable[[dict, str], None]:
 def test_openapi_describes_the_resolution_routes(openapi: dict) -> None:
     validate_openapi(openapi)
     app = create_app(ServiceConfig(repository=object()))  # type: ignore[arg-type] - only the routes are read
-    routes = {(r.path, m.lower()) for r in app.routes if hasattr(r, "methods") and r.methods for m in r.methods
-              if m != "HEAD"}
+    routes = {
+        (r.path, m.lower()) for r in app.routes if hasattr(r, "methods") and r.methods for m in r.methods if m != "HEAD"
+    }
     described = {(path, method) for path, ops in openapi["paths"].items() for method in ops}
     assert routes == described
-    for path in ("/matches/byBinding", "/matches/byContent", "/manifests/{manifestId}", "/services/supportedAlgorithms"):
+    for path in (
+        "/matches/byBinding",
+        "/matches/byContent",
+        "/manifests/{manifestId}",
+        "/services/supportedAlgorithms",
+    ):
         assert path in described_paths(openapi)
 
 
@@ -97,26 +117,38 @@ def described_paths(openapi: dict) -> set[str]:
     return set(openapi["paths"])
 
 
-def test_register_is_idempotent_and_needs_a_token(server: Server, registered: str, clips: dict[str, Path],
-                                                  conforms) -> None:
-    again = httpx.post(server.url + "/manifests", content=clips["signed"].read_bytes(),
-                       headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+def test_register_is_idempotent_and_needs_a_token(
+    server: Server, registered: str, clips: dict[str, Path], conforms
+) -> None:
+    again = httpx.post(
+        server.url + "/manifests",
+        content=clips["signed"].read_bytes(),
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
     assert again.status_code == 200 and again.json()["manifestId"] == registered and not again.json()["created"]
     conforms(again.json(), "Registration")
     for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token-wrong"}):
-        refused = httpx.post(server.url + "/manifests", content=clips["signed"].read_bytes(), headers=headers,
-                             timeout=60)
+        refused = httpx.post(
+            server.url + "/manifests", content=clips["signed"].read_bytes(), headers=headers, timeout=60
+        )
         assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
-    unsigned = httpx.post(server.url + "/manifests?filename=other.mp4", content=clips["other"].read_bytes(),
-                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    unsigned = httpx.post(
+        server.url + "/manifests?filename=other.mp4",
+        content=clips["other"].read_bytes(),
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
     assert unsigned.status_code == 422 and "no content credentials" in unsigned.json()["error"]
     assert str(server.tmp_dir) not in unsigned.text  # the client's name, never the server's temp path
 
 
-def test_by_content_finds_the_original_of_a_platform_copy(server: Server, registered: str, clips: dict[str, Path],
-                                                         conforms) -> None:
-    response = httpx.post(server.url + "/matches/byContent?filename=copy.mp4", content=clips["copy"].read_bytes(),
-                          timeout=60)
+def test_by_content_finds_the_original_of_a_platform_copy(
+    server: Server, registered: str, clips: dict[str, Path], conforms
+) -> None:
+    response = httpx.post(
+        server.url + "/matches/byContent?filename=copy.mp4", content=clips["copy"].read_bytes(), timeout=60
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     conforms(body, "c2pa.softBindingQueryResult")
@@ -137,34 +169,42 @@ def test_by_content_refuses_what_it_cannot_fingerprint(server: Server, registere
 def test_by_binding_get_and_post(server: Server, registered: str, clips: dict[str, Path], conforms) -> None:
     fingerprint = compute(clips["copy"])
     value = base64.b64encode(fingerprint.to_bytes()).decode()
-    got = httpx.get(server.url + "/matches/byBinding", params={"alg": fingerprint.algorithm, "value": value},
-                    timeout=60)
+    got = httpx.get(
+        server.url + "/matches/byBinding", params={"alg": fingerprint.algorithm, "value": value}, timeout=60
+    )
     assert got.status_code == 200, got.text
     conforms(got.json(), "c2pa.softBindingQueryResult")
     assert got.json()["matches"][0]["manifestId"] == registered
-    posted = httpx.post(server.url + "/matches/byBinding?maxResults=1",
-                        json={"alg": fingerprint.algorithm, "value": value}, timeout=60)
+    posted = httpx.post(
+        server.url + "/matches/byBinding?maxResults=1", json={"alg": fingerprint.algorithm, "value": value}, timeout=60
+    )
     assert posted.status_code == 200 and [m["manifestId"] for m in posted.json()["matches"]] == [registered]
     # one per-second hash of the original is a binding value too
     one = base64.b64encode(fingerprint.hashes[2][1]).decode()
-    single = httpx.get(server.url + "/matches/byBinding", params={"alg": fingerprint.algorithm, "value": one},
-                       timeout=60)
+    single = httpx.get(
+        server.url + "/matches/byBinding", params={"alg": fingerprint.algorithm, "value": one}, timeout=60
+    )
     assert single.status_code == 200
     unrelated = base64.b64encode(compute(clips["other"]).to_bytes()).decode()
-    none = httpx.get(server.url + "/matches/byBinding", params={"alg": fingerprint.algorithm, "value": unrelated},
-                     timeout=60)
+    none = httpx.get(
+        server.url + "/matches/byBinding", params={"alg": fingerprint.algorithm, "value": unrelated}, timeout=60
+    )
     assert none.status_code == 200 and none.json() == {"matches": []}
 
 
-@pytest.mark.parametrize("params, words", [
-    ({"value": "AAAA"}, "required"),
-    ({"alg": "org.example.unknown.1", "value": "AAAA"}, "not supported"),
-    ({"alg": "ALG", "value": "***not base64***"}, "base64"),
-    ({"alg": "ALG", "value": base64.b64encode(b"seventeen bytes!!").decode()}, "fingerprint"),
-    ({"alg": "ALG", "value": "AAAA", "maxResults": "0"}, "maxResults"),
-])
-def test_by_binding_bad_queries_are_400(server: Server, registered: str, clips: dict[str, Path],
-                                        params: dict[str, str], words: str) -> None:
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"value": "AAAA"}, "required"),
+        ({"alg": "org.example.unknown.1", "value": "AAAA"}, "not supported"),
+        ({"alg": "ALG", "value": "***not base64***"}, "base64"),
+        ({"alg": "ALG", "value": base64.b64encode(b"seventeen bytes!!").decode()}, "fingerprint"),
+        ({"alg": "ALG", "value": "AAAA", "maxResults": "0"}, "maxResults"),
+    ],
+)
+def test_by_binding_bad_queries_are_400(
+    server: Server, registered: str, clips: dict[str, Path], params: dict[str, str], words: str
+) -> None:
     alg = compute(clips["copy"]).algorithm
     params = {k: (alg if v == "ALG" else v) for k, v in params.items()}
     response = httpx.get(server.url + "/matches/byBinding", params=params, timeout=60)
@@ -173,8 +213,9 @@ def test_by_binding_bad_queries_are_400(server: Server, registered: str, clips: 
 
 def test_by_binding_post_bad_bodies(server: Server, registered: str) -> None:
     for body in (b"{not json", b"[1, 2]", json.dumps({"alg": 1, "value": 2}).encode()):
-        response = httpx.post(server.url + "/matches/byBinding", content=body,
-                              headers={"content-type": "application/json"}, timeout=60)
+        response = httpx.post(
+            server.url + "/matches/byBinding", content=body, headers={"content-type": "application/json"}, timeout=60
+        )
         assert response.status_code == 400
 
 

@@ -47,9 +47,8 @@ def running_postgres(*, settings: tuple[str, ...] = ()) -> Iterator[str]:
     bindir = postgres_bin()
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
-    with tempfile.TemporaryDirectory(prefix="provenance-pg-") as tmp:
-        with _cluster(bindir, Path(tmp), settings) as url:
-            yield url
+    with tempfile.TemporaryDirectory(prefix="provenance-pg-") as tmp, _cluster(bindir, Path(tmp), settings) as url:
+        yield url
 
 
 @contextlib.contextmanager
@@ -72,7 +71,8 @@ def _cluster(bindir: Path, folder: Path, settings: tuple[str, ...]) -> Iterator[
 
     run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
     options = f"-k {sockets} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off " + " ".join(
-        f"-c {s}" for s in settings)
+        f"-c {s}" for s in settings
+    )
     run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start")
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"

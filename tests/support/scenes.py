@@ -21,11 +21,13 @@ import numpy as np
 def _texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """An RGB background: smooth noise blobs plus a gradient or stripes."""
     layers = []
-    for channel in range(3):
+    for _channel in range(3):
         cells = int(rng.integers(3, 12))
         small = (rng.random((cells, cells * 2)) * 255).astype(np.uint8)
         grey = av.VideoFrame.from_ndarray(small, format="gray")
-        layers.append(grey.reformat(width=width, height=height, interpolation="BICUBIC").to_ndarray().astype(np.float32))
+        layers.append(
+            grey.reformat(width=width, height=height, interpolation="BICUBIC").to_ndarray().astype(np.float32)
+        )
     img = np.stack(layers, axis=-1)
     ys = np.linspace(0, 1, height, dtype=np.float32)[:, None]
     xs = np.linspace(0, 1, width, dtype=np.float32)[None, :]

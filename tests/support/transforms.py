@@ -34,8 +34,14 @@ class Recipe:
 
 TRANSFORMS: dict[str, Recipe] = {
     "h264-low": Recipe(options=(("preset", "veryfast"), ("b", "250k"), ("maxrate", "300k"), ("bufsize", "600k"))),
-    "hevc": Recipe(codec="libx265", options=(("preset", "ultrafast"), ("crf", "32"), ("x265-params", "log-level=error"))),
-    "vp9": Recipe(suffix=".webm", codec="libvpx-vp9", options=(("deadline", "realtime"), ("cpu-used", "8"), ("crf", "40"), ("b", "0"))),
+    "hevc": Recipe(
+        codec="libx265", options=(("preset", "ultrafast"), ("crf", "32"), ("x265-params", "log-level=error"))
+    ),
+    "vp9": Recipe(
+        suffix=".webm",
+        codec="libvpx-vp9",
+        options=(("deadline", "realtime"), ("cpu-used", "8"), ("crf", "40"), ("b", "0")),
+    ),
     "360p": Recipe(height=360),
     "fps": Recipe(fps=15),
     "crop5": Recipe(crop=0.05),
@@ -57,7 +63,13 @@ def _even(value: float) -> int:
 
 
 def apply(
-    name: str, src: Path, dst_dir: Path, *, excerpt_start: float = 3.4, height: int | None = None, stem: str | None = None
+    name: str,
+    src: Path,
+    dst_dir: Path,
+    *,
+    excerpt_start: float = 3.4,
+    height: int | None = None,
+    stem: str | None = None,
 ) -> tuple[Path, float, float]:
     """Transform *src* into *dst_dir*; the output and the source span it
     holds. *height* replaces the rescale target (360) for small sources."""
@@ -84,13 +96,12 @@ def apply(
             vout = out.add_stream(recipe.codec, rate=fps)
             vout.width, vout.height, vout.pix_fmt = out_w, frame_h, "yuv420p"
             vout.options = dict(recipe.options)
-            index = 0
-            for t, img in _frames(source, vin, start=start, end=end, fps=Fraction(fps) if recipe.fps else None):
+            frames = _frames(source, vin, start=start, end=end, fps=Fraction(fps) if recipe.fps else None)
+            for index, (_, img) in enumerate(frames):
                 img = _edit(img, recipe, out_w, out_h, frame_h)
                 frame = av.VideoFrame.from_ndarray(img, format="rgb24")
                 frame.pts = index
                 frame.time_base = 1 / Fraction(fps)
-                index += 1
                 for packet in vout.encode(frame):
                     out.mux(packet)
             for packet in vout.encode():
@@ -99,7 +110,12 @@ def apply(
 
 
 def _frames(
-    source: av.container.InputContainer, stream: av.video.stream.VideoStream, *, start: float, end: float, fps: Fraction | None
+    source: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    *,
+    start: float,
+    end: float,
+    fps: Fraction | None,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Decoded RGB frames from *start* to *end* (times relative to *start*),
     resampled to *fps* by repeating or dropping frames when given."""
@@ -156,5 +172,3 @@ def _drop_audio(src: Path, dst: Path) -> tuple[Path, float, float]:
             out.mux(packet)
         duration = float(source.duration / 1_000_000) if source.duration else 0.0
     return dst, 0.0, duration
-
-

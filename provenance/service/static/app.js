@@ -12,6 +12,7 @@ const BADGES = {
   no_credentials: { icon: "○", text: "No credentials" },
   error: { icon: "!", text: "Could not check" },
   wrong_signer: { icon: "✗", text: "Wrong signer" },
+  recovered: { icon: "↺", text: "Recovered by content" },
 };
 
 const $ = (id) => document.getElementById(id);
