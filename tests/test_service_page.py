@@ -178,3 +178,31 @@ def test_hostile_strings_show_as_visible_escapes_never_as_html(page, tmp_path: P
     chain = page.inner_text("#chain")
     assert "news\\x1b]2;pwned\\x07\\x1b[31m\\u202e4pm.mp4" in chain and "edited\\x1b]2;pwned\\x07" in chain
     hostile.assert_inert(page.evaluate("document.body.innerText"))
+
+
+def test_a_recovered_copy_is_shown_distinctly_not_as_verified(browser, pki: DevPKI, signer, tmp_path: Path,
+                                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+    from provenance.repository import open_repository
+    from provenance.signing import sign
+    from tests.support.scenes import make_scene_clip
+    from tests.support.transforms import apply
+
+    repo = tmp_path / "repository.sqlite"
+    clip = make_scene_clip(tmp_path / "scene.mp4", seed=51, seconds=8.0)
+    with open_repository(str(repo), create=True) as repository:
+        sign(clip, tmp_path / "scene.signed.mp4", signer=signer, title="Harbour", register=repository)
+    copy, _, _ = apply("360p", tmp_path / "scene.signed.mp4", tmp_path)
+    work = tmp_path_factory.mktemp("page-repo")
+    with running_server(work, "--keys-dir", pki.directory, "--repo", repo, trusted_root=pki.root_cert) as srv:
+        context = browser.new_context(viewport={"width": 1000, "height": 1100})
+        page = context.new_page()
+        page.goto(srv.url + "/")
+        upload(page, copy, "recovered")
+        assert page.inner_text("#verdict-title") == "Recovered by content"
+        assert page.inner_text("#badge-icon") == "↺"
+        assert "recovered" in page.locator("#result").get_attribute("class")
+        assert "verified" not in page.locator("#result").get_attribute("class")
+        assert page.inner_text("#original-signer") == "Jane Doe (Example News)"
+        assert page.inner_text("#vouched").startswith("development root")
+        assert "not by bytes" in page.inner_text("#matched")
+        context.close()

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -42,6 +42,9 @@ from provenance.verification.explain import CODES, HEADLINES
 from provenance.verification.policy import Policy
 from provenance.verification.report import Verdict, VerificationReport
 from provenance.verification.verifier import verify
+
+if TYPE_CHECKING:
+    from provenance.repository import Repository
 
 log = logging.getLogger("provenance.service")
 
@@ -129,13 +132,21 @@ def _client_error(exc: InputError, upload: Upload, *, endpoint: str) -> ServiceE
     return ServiceError(status, _scrub(exc.message, upload) or exc.message, hint=http_hint(exc, endpoint=endpoint))
 
 
-def verify_upload(upload: Upload, trust: TrustStore, policy: Policy | None = None) -> VerificationReport:
+def verify_upload(
+    upload: Upload, trust: TrustStore, policy: Policy | None = None, repository: Repository | None = None
+) -> VerificationReport:
     """Verify an uploaded clip (in a worker thread), judged by the identity
-    *policy* as the CLI judges it; the report names the file as the client
-    did."""
+    *policy* as the CLI judges it, and looked up by its content in
+    *repository* when it has no valid credentials; the report names the
+    file as the client did."""
     if upload.sidecar is None:  # with a sidecar, any container will do (WebM, MKV…)
         _check_format(upload, endpoint="verify")
-    report = verify(upload.clip, trust=trust, manifest=upload.sidecar, policy=policy)
+    lookup = None
+    if repository is not None:
+        from provenance.verification.recovery import LocalSource
+
+        lookup = LocalSource(repository)  # the service owns the repository: never closed here
+    report = verify(upload.clip, trust=trust, manifest=upload.sidecar, policy=policy, lookup=lookup)
     return dataclasses.replace(
         report,
         file=upload.filename,
@@ -209,6 +220,7 @@ class Service:
                 "version": __version__,
                 "c2pa": C2PA_VERSION,
                 "signing": self.config.signing_enabled,
+                "lookup": self.config.repository is not None,
                 "work": {
                     "admitted": self.gate.admitted,
                     "workers": self.config.max_verifications,
@@ -228,13 +240,15 @@ class Service:
         try:
             expected = SignerExpectation.from_query(request.query_params)
             thumbnail = flag(request.query_params.get("thumbnail"), name="thumbnail")
+            lookup = flag(request.query_params.get("lookup"), name="lookup")
         except ValueError as exc:
             raise ServiceError(400, str(exc), hint="see /openapi.json") from None
         policy = expected.policy()
         async with upload_folder(self.config.tmp_dir) as folder:
             upload = await self.receive(request, folder)
             with self.gate.admit():
-                report = await self.gate.run(verify_upload, upload, self.config.trust, policy)
+                repository = self.config.repository if lookup else None
+                report = await self.gate.run(verify_upload, upload, self.config.trust, policy, repository)
         body = report.to_dict(thumbnail=thumbnail)
         if expected.given:
             body["expectation"] = check_expectation(report, expected)

@@ -207,6 +207,7 @@ SCHEMAS: dict[str, Any] = {
             "version": _STR,
             "c2pa": _STR,
             "signing": {"type": "boolean", "description": "Whether POST /v1/sign is enabled."},
+            "lookup": {"type": "boolean", "description": "Whether /v1/verify?lookup=1 looks clips up (serve --repo)."},
             "work": _obj(
                 {
                     "admitted": {"type": "integer"},
@@ -283,6 +284,8 @@ def openapi_document(*, max_upload: int, resolution: bool = False) -> dict[str, 
                     "parameters": [
                         filename,
                         _query("thumbnail", "Include the claim thumbnail, base64, in the answer.", _FLAG),
+                        _query("lookup", "With serve --repo: a clip without valid credentials is looked up by "
+                               "its content; verdict `recovered` when a trusted signed original matches.", _FLAG),
                         _query(
                             "expect_signer",
                             "Expected signer: certificate common name or e-mail, exact. "

@@ -162,6 +162,21 @@ function render(report) {
     addFact(facts, "Actions", report.actions.map(actionText).join(" → "));
   }
   if (report.credentials_source === "sidecar") addFact(facts, "Credentials", "from a sidecar file");
+  const original = report.recovery && (report.recovery.candidates || []).find((c) => c.accepted);
+  if (original) {
+    // recovered: this file carries no valid credentials; say whose original
+    // its content matches, and that the match is by content, not by bytes
+    addFact(facts, "Original signed by",
+      el("span", { id: "original-signer" }, original.signer ? signerLine(original.signer, "verified") : "an unknown signer"));
+    if (original.signer && original.signer.trusted_by) {
+      addFact(facts, "Vouched for by", el("span", { id: "vouched" }, inert(original.signer.trusted_by)));
+    }
+    if (original.signed_at) addFact(facts, "Original signed at", inert(original.signed_at));
+    const span = original.matched_span || { start: 0, end: 0 };
+    addFact(facts, "Matched", el("span", { id: "matched" },
+      `by content, not by bytes: seconds ${Math.round(span.start)}–${Math.round(span.end)} of the original ` +
+      `(${Math.round(original.score * 100)}% alike); this copy may be re-encoded or cut`));
+  }
 
   $("ai-notice").hidden = !report.ai_generated;
 
@@ -209,7 +224,9 @@ async function check(file) {
   const form = new FormData();
   form.append("file", file, file.name);
   try {
-    const response = await fetch("/v1/verify?thumbnail=1", { method: "POST", body: form });
+    // lookup=1: a clip without credentials is matched by content when the
+    // service keeps a repository of signed originals (ignored otherwise)
+    const response = await fetch("/v1/verify?thumbnail=1&lookup=1", { method: "POST", body: form });
     let data = null;
     try {
       data = await response.json();
