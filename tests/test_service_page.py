@@ -180,8 +180,9 @@ def test_hostile_strings_show_as_visible_escapes_never_as_html(page, tmp_path: P
     hostile.assert_inert(page.evaluate("document.body.innerText"))
 
 
-def test_a_recovered_copy_is_shown_distinctly_not_as_verified(browser, pki: DevPKI, signer, tmp_path: Path,
-                                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_a_recovered_copy_is_shown_distinctly_not_as_verified(
+    browser, pki: DevPKI, signer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from provenance.repository import open_repository
     from provenance.signing import sign
     from tests.support.scenes import make_scene_clip

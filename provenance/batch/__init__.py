@@ -53,16 +53,23 @@ def __dir__() -> list[str]:
 
 
 def verify_batch(
-    inputs: Sequence[BatchInput], *, trust: TrustStore, policy: Policy | None = None, jobs: int | None = None
+    inputs: Sequence[BatchInput],
+    *,
+    trust: TrustStore,
+    policy: Policy | None = None,
+    jobs: int | None = None,
+    lookup: str | None = None,
 ) -> Iterator[BatchResult]:
     """Verify every input; yield results as files finish. *jobs* worker
     processes (default: one per core), each given the trust store once.
     *policy* (see :mod:`provenance.verification.policy`) judges every file: a
-    verified clip that fails it is ``wrong_signer``."""
+    verified clip that fails it is ``wrong_signer``. *lookup* (a repository
+    path or URL; ``""`` the default one) looks files without valid
+    credentials up by their content (:mod:`provenance.verification.recovery`)."""
     from provenance.batch.jobs import VerifyJob
     from provenance.batch.pool import run_job
 
-    return run_job(inputs, VerifyJob(trust, policy), jobs=jobs)
+    return run_job(inputs, VerifyJob(trust, policy, lookup), jobs=jobs)
 
 
 def sign_batch(

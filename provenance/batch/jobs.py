@@ -37,24 +37,43 @@ def _reason(report: VerificationReport) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass
 class VerifyJob:
     """Verify each file against *trust*, and judge it by the identity
     *policy* when one is given (a verified clip that fails it is
-    ``wrong_signer``, as ``verify --expect-*`` says for one file)."""
+    ``wrong_signer``, as ``verify --expect-*`` says for one file). With
+    *lookup* (a repository path or URL, ``""`` for the default one), a file
+    without valid credentials is looked up by its content, as ``verify
+    --lookup`` does; each worker opens the repository once."""
 
     trust: TrustStore
     policy: Policy | None = None
+    lookup: str | None = None
+    _source: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_source"] = None  # each worker opens its own connection
+        return state
 
     def setup(self) -> None:
-        pass  # the trust store is ready as it is
+        if self.lookup is not None and self._source is None:
+            from provenance.verification.recovery import open_source
+
+            self._source = open_source(self.lookup or None)
 
     def close(self) -> None:
-        pass
+        source, self._source = self._source, None
+        if source is not None:
+            source.close()
 
     def run(self, item: BatchInput) -> BatchResult:
         try:
-            report = verify(item.path, trust=self.trust, policy=self.policy)
+            report = verify(item.path, trust=self.trust, policy=self.policy, lookup=self._source)
+        except ProvenanceError as exc:  # the repository failed: this file's record says so
+            report = VerificationReport(
+                file=str(item.path), verdict=Verdict.ERROR, error=exc.diagnostics(), error_reason=exc.reason
+            )
         except Exception as exc:  # noqa: BLE001 - one file must not stop the batch
             report = VerificationReport(
                 file=str(item.path), verdict=Verdict.ERROR, error=f"internal error: {type(exc).__name__}: {exc}"
@@ -101,11 +120,14 @@ class SignJob:
     flat_hash: bool = False
     allow_invalid_parent: bool = False
     describe: Callable[[ProvenanceError], str] = ProvenanceError.diagnostics
+    register: str | None = None  # a repository path or URL ("" the default one) to register each output in
     _loaded: Signer | None = field(default=None, init=False, repr=False, compare=False)
+    _repository: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_loaded"] = None  # never pickle a loaded key
+        state["_repository"] = None  # each worker opens its own connection
         return state
 
     def setup(self) -> None:
@@ -122,12 +144,19 @@ class SignJob:
                     loaded.close()
                 raise
             self._loaded = loaded
+        if self.register is not None and self._repository is None:
+            from provenance.repository import open_repository
+
+            self._repository = open_repository(self.register or None, create=True)
 
     def close(self) -> None:
-        """Close the signer this job opened (a token session, say)."""
+        """Close the signer this job opened (a token session, say), and the repository."""
         loaded, self._loaded = self._loaded, None
         if loaded is not None and loaded is not self.signer:
             loaded.close()
+        repository, self._repository = self._repository, None
+        if repository is not None:
+            repository.close()
 
     def output_for(self, item: BatchInput) -> Path:
         return output_path(self.outdir, item.relative)
@@ -152,6 +181,7 @@ class SignJob:
                     force=self.force,
                     flat_hash=self.flat_hash,
                     allow_invalid_parent=self.allow_invalid_parent,
+                    register=self._repository,
                 )
         except ProvenanceError as exc:
             return self.failure(item, self.describe(exc), exc.exit_code, output)

@@ -65,7 +65,7 @@ from provenance.text import inert_markup as shown
     metavar="[REPO]",
     help="Record the clip's content fingerprint in the manifest (c2pa.soft-binding) and register the signed "
     "manifest in a repository (an SQLite file or postgresql:// URL; alone: $PROVENANCE_REPO, else the default "
-    "one), so copies that lose their credentials can be recovered with 'verify --lookup'. One clip only.",
+    "one), so copies that lose their credentials can be recovered with 'verify --lookup'.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (a batch: JSON lines).")
 @click.option(
@@ -116,11 +116,6 @@ def sign(
     output = Path(output_arg) if output_arg is not None else None
     into_folder = output_arg is not None and (os.path.isdir(output_arg) or output_arg.endswith(os.sep))
     if is_batch(paths, batch) or (into_folder and not (sidecar or remux)):
-        if register_at is not None:
-            raise UsageError(
-                "--register signs one clip and does not apply to a batch (yet)",
-                hint="sign the batch, then register each output with 'provenance repo add'",
-            )
         if sidecar or remux:
             used = "--sidecar" if sidecar else "--remux"
             raise UsageError(
@@ -139,6 +134,7 @@ def sign(
             flat_hash=flat_hash,
             describe=cli_diagnostics,
             allow_invalid_parent=allow_invalid_parent,
+            register=None if register_at is None else (register_at or os.environ.get("PROVENANCE_REPO") or ""),
         )
         code = run_batch(
             paths,

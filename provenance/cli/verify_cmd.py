@@ -63,10 +63,18 @@ def build_policy(*, signer: str | None, org: str | None, issuer: str | None, req
 @click.option("--expect-issuer", metavar="TEXT", help="Require this issuing CA (its CN or O), exactly.")
 @click.option("--require-timestamp", is_flag=True, help="Require a signing time from a trusted RFC 3161 time-stamp.")
 @click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["card", "json", "crjson"]),
+    default=None,
+    help="Output: the credential card, the JSON report (the documented contract), or crJSON "
+    "(the C2PA conformance program's format, one clip only) [default: card].",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
-    help="Print the report as JSON (the documented contract); a batch prints JSON lines.",
+    help="Print the report as JSON (--format json); a batch prints JSON lines.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show every status code, not only failures.")
 @click.option(
@@ -90,7 +98,7 @@ def build_policy(*, signer: str | None, org: str | None, issuer: str | None, req
     help="When the clip has no credentials or tampered ones, look its content up in a repository of signed "
     "originals (an SQLite file, a postgresql:// URL, or the http(s) URL of a Soft Binding Resolution API; "
     "alone: $PROVENANCE_REPO, else the default one): verdict 'recovered' (exit 8) when a trusted original "
-    "matches. Not for a batch.",
+    "matches.",
 )
 @batch_options
 def verify(
@@ -104,6 +112,7 @@ def verify(
     expect_org: str | None,
     expect_issuer: str | None,
     require_timestamp: bool,
+    output_format: str | None,
     as_json: bool,
     verbose: bool,
     manifest: Path | None,
@@ -126,14 +135,22 @@ def verify(
     """
     ctx = click.get_current_context()
     batch_mode = is_batch(paths, batch)
+    if as_json and output_format not in (None, "json"):
+        raise UsageError(f"--json and --format {output_format} exclude each other", hint="give one of them")
+    as_json = as_json or output_format == "json"
+    crjson = output_format == "crjson"
+    if crjson and batch_mode:
+        raise UsageError(
+            "--format crjson writes the crJSON of one clip and does not apply to a batch",
+            hint="give one clip: provenance verify clip.mp4 --format crjson --no-trust-store --trust anchors.pem",
+        )
+    if crjson and segments is not None:
+        raise UsageError("--format crjson does not apply to --segments", hint="use --json for a fragmented MP4")
     if batch_mode and segments is not None:
         raise UsageError(
             "--segments verifies one fragmented MP4 and does not apply to a batch",
             hint="give only the init segment: provenance verify init.mp4 --segments 'seg*.m4s'",
         )
-    if batch_mode and lookup is not None:
-        raise UsageError("--lookup recovers one clip and does not apply to a batch (yet)",
-                         hint="give one clip, or look each one up with 'provenance repo lookup'")
     if batch_mode and manifest is not None:
         raise UsageError(
             "--manifest names the sidecar of one clip and does not apply to a batch",
@@ -143,12 +160,14 @@ def verify(
         signer=expect_signer, org=expect_org, issuer=expect_issuer, require_timestamp=require_timestamp
     )
     trust = build_trust(anchors=anchors, allowed=allowed, tsa=tsa, trust_dir=trust_dir, use_store=not no_trust_store)
+    if lookup is not None:
+        lookup = lookup or os.environ.get("PROVENANCE_REPO") or ""  # "": the default repository
     if batch_mode:
         code = run_batch(
             paths,
             batch,
             json_stdout=as_json,
-            start=lambda items, jobs: verify_batch(items, trust=trust, policy=policy, jobs=jobs),
+            start=lambda items, jobs: verify_batch(items, trust=trust, policy=policy, jobs=jobs, lookup=lookup),
         )
         ctx.exit(int(code))
     file = paths[0]
@@ -160,12 +179,15 @@ def verify(
             )
         _verify_fragments(file, segments, trust=trust, policy=policy, as_json=as_json, verbose=verbose)
         return
+    if crjson:
+        _verify_crjson(file, trust=trust, manifest=manifest, policy=policy)
+        return
     if lookup is None:
         report = verify_clip(file, trust=trust, manifest=manifest, policy=policy)
     else:
         from provenance.verification.recovery import open_source
 
-        source = open_source(lookup or os.environ.get("PROVENANCE_REPO") or None)
+        source = open_source(lookup or None)
         try:
             report = verify_clip(file, trust=trust, manifest=manifest, policy=policy, lookup=source)
         finally:
@@ -179,6 +201,21 @@ def verify(
     else:
         console.print(card(report, verbose=verbose))
     ctx.exit(int(report.exit_code))
+
+
+def _verify_crjson(file: Path, *, trust: TrustStore, manifest: Path | None, policy: Policy | None) -> None:
+    """The crJSON document on stdout; the exit code is the verdict's, as
+    for the card. An unreadable input prints the one-line error only."""
+    from provenance.verification.verifier import verify_crjson
+
+    report, document = verify_crjson(file, trust=trust, manifest=manifest, policy=policy)
+    if document is None:
+        console_err.print(
+            f"[bold red]error:[/] {inert_markup(report_error(report), limit=MESSAGE_LIMIT)}", soft_wrap=True
+        )
+    else:
+        click.echo(json.dumps(document, indent=2))
+    click.get_current_context().exit(int(report.exit_code))
 
 
 def _verify_fragments(

@@ -60,6 +60,17 @@ MERKLE_LEAF_KB = 1024
 _SIGN_SETTINGS: dict[str, Any] = {
     "verify": {"verify_after_sign": True},
     "core": {"backing_store_memory_threshold_in_mb": 0},
+    # The standard assertions provenance makes (c2pa-rs writes the ingredient
+    # and the thumbnails for it) are created, not gathered, assertions, as the
+    # conformance program expects of a generator.
+    "builder": {
+        "created_assertion_labels": [
+            "c2pa.actions.v2",
+            "c2pa.ingredient",
+            "c2pa.thumbnail.claim",
+            "c2pa.thumbnail.ingredient",
+        ],
+    },
 }
 _MERKLE_SETTINGS: dict[str, Any] = {
     "core": {"merkle_tree_chunk_size_in_kb": MERKLE_LEAF_KB, "merkle_tree_max_proofs": 0},
@@ -84,13 +95,23 @@ def translate(exc: c2pa.C2paError, *, path: Path | None = None) -> Exception:
     where = f"{path}: " if path else ""
     detail = text.split(": ", 1)[1] if ": " in text else text
     if isinstance(exc, c2pa.C2paError.NotSupported):
-        return UnsupportedFormatError(f"{where}format not supported by c2pa ({detail})", hint="use MP4, MOV, M4V or AVI")
+        return UnsupportedFormatError(
+            f"{where}format not supported by c2pa ({detail})", hint="use MP4, MOV, M4V or AVI"
+        )
     if isinstance(exc, c2pa.C2paError.Io):
-        return MalformedMediaError(f"{where}the file ends early or cannot be read ({detail})", hint="the file is truncated; use a complete copy")
+        return MalformedMediaError(
+            f"{where}the file ends early or cannot be read ({detail})",
+            hint="the file is truncated; use a complete copy",
+        )
     if "could not be parsed" in text or "Box" in text or "BMFF" in text or "RIFF" in text:
-        return MalformedMediaError(f"{where}the container is malformed ({detail})", hint="the file is damaged or not a real video; use an intact copy")
+        return MalformedMediaError(
+            f"{where}the container is malformed ({detail})",
+            hint="the file is damaged or not a real video; use an intact copy",
+        )
     if isinstance(exc, (c2pa.C2paError.Signature,)):
-        return CredentialError(f"{where}signing failed ({detail})", hint="check the key, the certificate chain and the algorithm")
+        return CredentialError(
+            f"{where}signing failed ({detail})", hint="check the key, the certificate chain and the algorithm"
+        )
     return CredentialError(f"{where}C2PA error ({detail})", hint="the manifest could not be processed")
 
 
@@ -113,6 +134,30 @@ def read_store(
             return None
 
 
+def read_crjson(
+    path: Path,
+    *,
+    mime_type: str,
+    trust: TrustStore,
+    manifest_data: bytes | None = None,
+) -> tuple[ManifestStore | None, dict[str, Any]]:
+    """As :func:`read_store`, and the crJSON document (the C2PA conformance
+    program's JSON form of the store with c2pa-rs's validation results)
+    from the same Reader, so the asset is hashed once. ``(None, {})`` when
+    there is no store (c2pa-rs's crJSON of an asset without credentials)."""
+    with _reading(path):
+        try:
+            with open_input(path) as raw:
+                ctx = _context(trust.c2pa_settings())
+                with c2pa.Reader(mime_type, raw, manifest_data, context=ctx) as reader:
+                    document = json.loads(reader.crjson())
+                    if not isinstance(document, dict):
+                        raise InputError(f"{path}: c2pa gave no crJSON document", hint="use an intact copy")
+                    return _store_data(reader), document
+        except c2pa.C2paError.ManifestNotFound:
+            return None, {}
+
+
 @contextlib.contextmanager
 def _reading(path: Path) -> Iterator[None]:
     """Turn c2pa and OS errors while reading *path* into provenance errors."""
@@ -122,8 +167,10 @@ def _reading(path: Path) -> Iterator[None]:
         error = translate(exc, path=path)
         if not isinstance(error, InputError):  # reading, so never "signing failed": the store is damaged
             detail = _detail(exc)
-            error = InputError(f"{path}: its content credentials cannot be read ({detail}); "
-                               "the manifest store is damaged or not C2PA", hint="use an intact copy")
+            error = InputError(
+                f"{path}: its content credentials cannot be read ({detail}); the manifest store is damaged or not C2PA",
+                hint="use an intact copy",
+            )
         raise error from None
     except OSError as exc:
         where = exc.filename or path
@@ -168,8 +215,10 @@ def read_detached_store(store: bytes, *, trust: TrustStore, origin: str) -> Mani
         with c2pa.Reader("application/c2pa", io.BytesIO(store), context=_context(trust.c2pa_settings())) as reader:
             return _store_data(reader)
     except c2pa.C2paError as exc:
-        raise InputError(f"{origin}: not a readable C2PA manifest store ({_detail(exc)})",
-                         hint="the repository answered with a damaged store") from None
+        raise InputError(
+            f"{origin}: not a readable C2PA manifest store ({_detail(exc)})",
+            hint="the repository answered with a damaged store",
+        ) from None
 
 
 def raw_manifest_store(path: Path, *, manifest_data: bytes | None = None) -> tuple[bytes, str] | None:
@@ -213,10 +262,10 @@ def _jumbf_in(box: bytes, *, riff: bool) -> bytes:
         header = 16 if int.from_bytes(box[:4], "big") == 1 else 8
         purpose_end = box.find(b"\x00", header + 16 + 4)
         start = purpose_end + 1 + 8 if purpose_end >= 0 else len(box)
-    length = int.from_bytes(box[start:start + 4], "big")
-    if length < 8 or start + length > len(box) or box[start + 4:start + 8] != b"jumb":
+    length = int.from_bytes(box[start : start + 4], "big")
+    if length < 8 or start + length > len(box) or box[start + 4 : start + 8] != b"jumb":
         return b""  # c2pa's Reader of the whole file reports what is wrong
-    return box[start:start + length]
+    return box[start : start + length]
 
 
 def _store_data(reader: c2pa.Reader) -> ManifestStore:
@@ -229,8 +278,13 @@ def _store_data(reader: c2pa.Reader) -> ManifestStore:
         buf = io.BytesIO()
         reader.resource_to_stream(active, buf)
         sigs = signature_headers(buf.getvalue())
-    return parse_store(report, signatures=sigs, thumbnails=_thumbnails(reader, report),
-                       validation_state=reader.get_validation_state() or "", embedded=reader.is_embedded())
+    return parse_store(
+        report,
+        signatures=sigs,
+        thumbnails=_thumbnails(reader, report),
+        validation_state=reader.get_validation_state() or "",
+        embedded=reader.is_embedded(),
+    )
 
 
 def _thumbnails(reader: c2pa.Reader, report: Mapping[str, Any]) -> dict[str, bytes]:
@@ -245,8 +299,11 @@ def _thumbnails(reader: c2pa.Reader, report: Mapping[str, Any]) -> dict[str, byt
     return out
 
 
-_INTENTS = {"create": c2pa.C2paBuilderIntent.CREATE, "edit": c2pa.C2paBuilderIntent.EDIT,
-            "update": c2pa.C2paBuilderIntent.UPDATE}
+_INTENTS = {
+    "create": c2pa.C2paBuilderIntent.CREATE,
+    "edit": c2pa.C2paBuilderIntent.EDIT,
+    "update": c2pa.C2paBuilderIntent.UPDATE,
+}
 
 
 class _Callback:
@@ -371,7 +428,8 @@ def _data_hash_calls() -> tuple[Any, Any, Any]:
         raise CredentialError(
             f"this c2pa library cannot sign sidecars ({exc})",
             hint=f"install c2pa-python 0.38 (c2pa-rs {C2PA_VERSION} was found), or remux the clip to MP4",
-            reason="sidecar_unsupported_c2pa", details={"found": C2PA_VERSION},
+            reason="sidecar_unsupported_c2pa",
+            details={"found": C2PA_VERSION},
         ) from None
 
 
@@ -453,16 +511,25 @@ def _embedding_calls() -> _EmbeddingCalls | None:
     try:
         return _EmbeddingCalls(
             set_fixed_size_merkle=ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t)(
-                ("c2pa_builder_set_fixed_size_merkle", native)),
+                ("c2pa_builder_set_fixed_size_merkle", native)
+            ),
             placeholder=ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, out_bytes)(
-                ("c2pa_builder_placeholder", native)),
+                ("c2pa_builder_placeholder", native)
+            ),
             hash_mdat_bytes=ctypes.CFUNCTYPE(
-                ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_bool,
+                ctypes.c_int,
+                ctypes.c_void_p,
+                ctypes.c_size_t,
+                ctypes.c_void_p,
+                ctypes.c_size_t,
+                ctypes.c_bool,
             )(("c2pa_builder_hash_mdat_bytes", native)),
             update_hash_from_stream=ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)(
-                ("c2pa_builder_update_hash_from_stream", native)),
+                ("c2pa_builder_update_hash_from_stream", native)
+            ),
             sign_embeddable=ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, out_bytes)(
-                ("c2pa_builder_sign_embeddable", native)),
+                ("c2pa_builder_sign_embeddable", native)
+            ),
             free=native.c2pa_free,
         )
     except (AttributeError, OSError):
@@ -536,7 +603,8 @@ class BmffEmbedding:
         settings = _settings(*_sign_settings(None, merkle=True))
         try:
             context = self._stack.enter_context(
-                c2pa.Context(settings=c2pa.Settings.from_dict(settings), signer=self._callback.c2pa_signer()))
+                c2pa.Context(settings=c2pa.Settings.from_dict(settings), signer=self._callback.c2pa_signer())
+            )
             builder = self._stack.enter_context(c2pa.Builder(dict(self._definition), context=context))
             _prepare(builder, resources=self._resources, parent=None, intent=None)
             self._stack.enter_context(builder._exclusive_native_call())
@@ -596,8 +664,15 @@ def _detail(exc: Exception) -> str:
 
 def _is_signature_failure(exc: Exception) -> bool:
     text = str(exc).lower()
-    return any(words in text for words in ("cose signature invalid", "invalid signature value",
-                                           "signature does not match", "signature is invalid"))
+    return any(
+        words in text
+        for words in (
+            "cose signature invalid",
+            "invalid signature value",
+            "signature does not match",
+            "signature is invalid",
+        )
+    )
 
 
 def _is_time_stamp_failure(exc: Exception) -> bool:

@@ -13,6 +13,12 @@ from provenance._version import __version__
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 THUMBNAIL_ID = "thumbnail.jpg"
 
+# The C2PA specification version the manifests follow, declared in the
+# claim generator info as the conformance program asks (claim v2,
+# c2pa.actions.v2, BMFF hash v3, no deprecated construct such as
+# stds.schema-org.CreativeWork).
+SPEC_VERSION = "2.2.0"
+
 
 class SourceType(str, enum.Enum):
     """How the original content came to be (``--source``), mapped to IPTC."""
@@ -114,8 +120,10 @@ def definition(
     type; with a parent (the input already carried credentials, or an edit
     records its source), it is ``c2pa.opened`` of that parent, so the chain
     is kept. *actions* follow the first one (default: ``c2pa.published``).
-    Without an *author* no CreativeWork assertion is written: an editor or
-    a platform is not the author of the work it changes.
+    Without an *author* no ``cawg.metadata`` assertion naming a creator is
+    written: an editor or a platform is not the author of the work it
+    changes. ``allActionsIncluded`` is true: provenance records every
+    action it performs on the media.
     """
     first: dict[str, Any]
     if parent_title is None:
@@ -128,25 +136,24 @@ def definition(
         else [{"action": "c2pa.published", "when": _iso(published_at)}]
     )
     manifest: dict[str, Any] = {
-        "claim_generator_info": [{"name": "provenance", "version": __version__}],
+        "claim_generator_info": [{"name": "provenance", "version": __version__, "specVersion": SPEC_VERSION}],
         "title": title,
         "format": mime_type,
         "assertions": [
             {
                 "label": "c2pa.actions.v2",
-                "data": {"actions": [first, *rest]},
+                "created": True,
+                "data": {"actions": [first, *rest], "allActionsIncluded": True},
             },
         ],
     }
     if author is not None:
         manifest["assertions"].append(
             {
-                "label": "stds.schema-org.CreativeWork",
-                "data": {
-                    "@context": "https://schema.org",
-                    "@type": "CreativeWork",
-                    "author": [{"@type": "Person", "name": author}],
-                },
+                # The CAWG metadata assertion: C2PA 2.x deprecates the
+                # schema.org CreativeWork assertion that once named authors.
+                "label": "cawg.metadata",
+                "data": {"@context": {"dc": "http://purl.org/dc/elements/1.1/"}, "dc:creator": [author]},
             }
         )
     manifest["assertions"].extend(dict(a) for a in extra_assertions)  # e.g. c2pa.soft-binding

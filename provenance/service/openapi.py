@@ -284,8 +284,12 @@ def openapi_document(*, max_upload: int, resolution: bool = False) -> dict[str, 
                     "parameters": [
                         filename,
                         _query("thumbnail", "Include the claim thumbnail, base64, in the answer.", _FLAG),
-                        _query("lookup", "With serve --repo: a clip without valid credentials is looked up by "
-                               "its content; verdict `recovered` when a trusted signed original matches.", _FLAG),
+                        _query(
+                            "lookup",
+                            "With serve --repo: a clip without valid credentials is looked up by "
+                            "its content; verdict `recovered` when a trusted signed original matches.",
+                            _FLAG,
+                        ),
                         _query(
                             "expect_signer",
                             "Expected signer: certificate common name or e-mail, exact. "

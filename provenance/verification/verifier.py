@@ -8,10 +8,11 @@ puts the rules' judgements into the report's shape.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from provenance._files import open_input
 from provenance.credentials import bridge
@@ -228,18 +229,21 @@ def load_credentials(
     manifest: Path | None = None,
     find_sidecar: bool = True,
     any_format: bool = False,
+    read: Callable[..., ManifestStore | None] | None = None,
 ) -> Credentials:
     """Find and validate the credentials of *path*: the sidecar *manifest*
     when given; else the embedded store; else (no embedded store, or a
     container that cannot embed, such as WebM) a sidecar next to the clip
     (``NAME.c2pa``). Raises :class:`InputError` for an unreadable clip or
     sidecar, and for a container that cannot embed and has no sidecar unless
-    *any_format* (then: no credentials)."""
+    *any_format* (then: no credentials). *read* reads a store in place of
+    :func:`bridge.read_store` (same arguments)."""
+    read = read or bridge.read_store
     if manifest is not None:
         fmt = formats.detect_any(path)
         store = _read_sidecar(manifest)
         try:
-            data = bridge.read_store(path, mime_type=fmt.mime_type, trust=trust, manifest_data=store)
+            data = read(path, mime_type=fmt.mime_type, trust=trust, manifest_data=store)
         except ProvenanceError as exc:
             raise InputError(
                 f"{manifest}: not a readable C2PA manifest store ({exc.message.removeprefix(f'{path}: ')})",
@@ -265,13 +269,13 @@ def load_credentials(
                 hint="sign it with a sidecar manifest, or give its sidecar manifest",
                 reason="no_sidecar",
             ) from None
-        return load_credentials(path, trust=trust, manifest=found)
+        return load_credentials(path, trust=trust, manifest=found, read=read)
     boxes.check_structure(path, fmt)
-    data = bridge.read_store(path, mime_type=fmt.mime_type, trust=trust)
+    data = read(path, mime_type=fmt.mime_type, trust=trust)
     if data is None and find_sidecar:
         found = sidecars.find_sidecar(path)
         if found is not None:
-            return load_credentials(path, trust=trust, manifest=found)
+            return load_credentials(path, trust=trust, manifest=found, read=read)
     return Credentials(fmt, data, "embedded" if data is not None else None)
 
 
@@ -362,10 +366,94 @@ def verify(
     >>> verify("signed.mp4", trust=store).verdict  # doctest: +SKIP
     <Verdict.VERIFIED: 'verified'>
     """
-    path = Path(path)
+    path, trust = Path(path), trust or TrustStore()
+    report = _verify(path, trust=trust, manifest=manifest, find_sidecar=find_sidecar, policy=policy)
+    if lookup is not None:
+        from provenance.verification.recovery import recover
+
+        report = recover(path, report, source=lookup, trust=trust, policy=policy)
+    return report
+
+
+def verify_crjson(
+    path: Path | str,
+    *,
+    trust: TrustStore | None = None,
+    manifest: Path | None = None,
+    policy: Policy | None = None,
+) -> tuple[VerificationReport, dict[str, Any] | None]:
+    """:func:`verify`, and the crJSON document of the credentials it judged
+    (the conformance program's output format; ``{}`` without credentials,
+    ``None`` when the clip or its credentials cannot be read), from one
+    c2pa Reader: the clip is hashed once."""
     trust = trust or TrustStore()
+    reads: list[tuple[ManifestStore | None, dict[str, Any]]] = []
+
+    def read(path: Path, **options: Any) -> ManifestStore | None:
+        reads.append(bridge.read_crjson(path, **options))
+        return reads[-1][0]
+
+    report = _verify(Path(path), trust=trust, manifest=manifest, find_sidecar=True, policy=policy, read=read)
+    if report.error:
+        return report, None
+    if not reads:
+        return report, {}
+    # The last read is the store judged (an embedded one, or the sidecar
+    # found after an embedded read that found none).
+    store, document = reads[-1]
+    return report, _separated(document, store, trust)
+
+
+def _separated(document: dict[str, Any], store: ManifestStore | None, trust: TrustStore) -> dict[str, Any]:
+    """*document* with the active manifest's trust results as the verdict
+    rules judge them. c2pa-rs keeps one anchor pool
+    (:meth:`TrustStore.c2pa_settings`), so its crJSON would call a signer
+    trusted that only a TSA list vouches for, and a time-stamp trusted whose
+    authority only a signer anchor vouches for (rules 4 and 5)."""
+    if store is None or store.active is None:
+        return document
+    active = store.active
+    judged = rules.judge(active, trust)
+    fixes: dict[str, tuple[str, str]] = {}
+    if judged.tsa_only:
+        fixes["signingCredential.trusted"] = (
+            "signingCredential.untrusted",
+            f"the signer chains only to {judged.tsa_only}, a time-stamping authority list",
+        )
+    if judged.timestamp is not None and not judged.timestamp.trusted:
+        fixes["timeStamp.trusted"] = (
+            "timeStamp.untrusted",
+            "no time-stamping authority list vouches for the time-stamp authority",
+        )
+    manifests = document.get("manifests")
+    if not fixes or not isinstance(manifests, list):
+        return document
+    out = copy.deepcopy(document)
+    for entry in out["manifests"]:
+        results = entry.get("validationResults") if isinstance(entry, dict) else None
+        if entry.get("label") != store.active_label or not isinstance(results, dict):
+            continue
+        success = results.get("success") or []
+        moved = [e for e in success if isinstance(e, dict) and e.get("code") in fixes]
+        results["success"] = [e for e in success if e not in moved]
+        results["failure"] = [
+            *(results.get("failure") or []),
+            *({**e, "code": fixes[e["code"]][0], "explanation": fixes[e["code"]][1]} for e in moved),
+        ]
+    return out
+
+
+def _verify(
+    path: Path,
+    *,
+    trust: TrustStore,
+    manifest: Path | None,
+    find_sidecar: bool,
+    policy: Policy | None,
+    read: Callable[..., ManifestStore | None] | None = None,
+) -> VerificationReport:
     try:
-        credentials = load_credentials(path, trust=trust, manifest=manifest, find_sidecar=find_sidecar)
+        credentials = load_credentials(path, trust=trust, manifest=manifest, find_sidecar=find_sidecar, read=read)
         report = report_from_store(path, credentials, trust=trust)
     except ProvenanceError as exc:
         # Whatever is wrong with the input (the clip, a sidecar, credentials
@@ -380,10 +468,6 @@ def verify(
         )
     if policy is not None:
         report = rules.apply_policy(report, policy)
-    if lookup is not None:
-        from provenance.verification.recovery import recover
-
-        report = recover(path, report, source=lookup, trust=trust, policy=policy)
     return report
 
 

@@ -245,3 +245,24 @@ def test_an_edit_registers_its_output_and_a_copy_of_it_is_recovered(run, tmp_pat
     assert found["verdict"] == "recovered"
     assert found["recovery"]["candidates"][0]["manifest_id"] == doc["manifest_id"]
     assert "original by Jane Doe" in (found["recovery"]["candidates"][0]["chain_summary"] or "")
+
+
+def test_batches_register_and_look_up_too(run, tmp_path: Path) -> None:
+    repo = tmp_path / "batch.sqlite"
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for seed in (61, 62):
+        make_scene_clip(folder / f"scene{seed}.mp4", seed=seed, seconds=8.0)
+    signed = run("sign", folder, "-o", tmp_path / "signed", "--register", repo, "-j", "2")
+    assert signed.exit_code == 0, signed.output
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    for seed in (61, 62):
+        apply("360p", tmp_path / "signed" / f"scene{seed}.mp4", copies)
+    make_scene_clip(copies / "unrelated.mp4", seed=63, seconds=8.0)
+    log = tmp_path / "lookup.jsonl"
+    found = run("verify", copies, "--lookup", repo, "--jsonl", log, "-j", "2")
+    records = {Path(r["file"]).name: r for r in map(json.loads, log.read_text().splitlines())}
+    assert sorted(r["verdict"] for r in records.values()) == ["no_credentials", "recovered", "recovered"]
+    assert records["unrelated.mp4"]["recovery"]["note"]
+    assert found.exit_code == 4  # the worst file: no credentials

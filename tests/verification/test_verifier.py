@@ -49,7 +49,7 @@ def test_flipped_media_byte_is_tampered(signed_clip: Path, trust) -> None:
 
 def test_altered_manifest_is_tampered(signed_clip: Path, trust) -> None:
     data = bytearray(signed_clip.read_bytes())
-    at = data.index(b"Jane Doe", data.index(b"stds.schema-org.CreativeWork"))
+    at = data.index(b"Jane Doe", data.index(b"cawg.metadata"))
     data[at] = ord("X")
     signed_clip.write_bytes(bytes(data))
     report = verify(signed_clip, trust=trust)
