@@ -4,8 +4,9 @@ BIN    := $(VENV)/bin
 # `make demo` needs only provenance itself; `make test` adds the test extra.
 RUNTIME := $(VENV)/.installed-runtime
 TESTDEPS := $(VENV)/.installed-test
+DOCSDEPS := $(VENV)/.installed-docs
 
-.PHONY: demo test lint format typecheck bench bench-batch bench-recovery bench-repository fuzz clean
+.PHONY: demo test docs lint format typecheck bench bench-batch bench-recovery bench-repository fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +20,19 @@ $(TESTDEPS): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(TESTDEPS)
 
+$(DOCSDEPS): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $(DOCSDEPS)
+
 demo: $(RUNTIME)
 	$(BIN)/provenance demo
 
 test: $(TESTDEPS)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# The docs site (mkdocs.yml, docs/) into build/site; any warning fails it.
+docs: $(DOCSDEPS)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # The lint gate: `make test` runs it first, so CI fails on a finding.
 lint: $(TESTDEPS)
