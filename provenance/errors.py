@@ -37,7 +37,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes, documented in the README."""
+    """Process exit codes, documented in docs/reference/exit-codes.md."""
 
     VERIFIED = 0
     FAILED = 1  # tampered or invalid
@@ -114,14 +114,19 @@ class InputError(ProvenanceError):
     """The input file is missing, unreadable, malformed or unsupported."""
 
     exit_code = ExitCode.BAD_INPUT
+    reason = "bad_input"
 
 
 class UnsupportedFormatError(InputError):
     """The container is one provenance cannot embed credentials in."""
 
+    reason = "unsupported_format"
+
 
 class MalformedMediaError(InputError):
     """The file claims a supported container but its structure is broken."""
+
+    reason = "malformed_media"
 
 
 class IdentityError(ProvenanceError):

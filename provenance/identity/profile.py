@@ -6,7 +6,7 @@ signature made with the chain (``Severity.REJECTED``) or whether it only
 breaks the C2PA certificate profile and today's validators still accept it
 (``Severity.PROFILE``). The split was measured against c2pa-rs 0.91.3 by
 signing real clips with certificates that break one rule each (see
-``docs/identity-keys.md``). :func:`require_signable` raises when a chain has
+``docs/creators.md``, "Check a certificate"). :func:`require_signable` raises when a chain has
 a finding validators reject; ``provenance sign`` calls it first.
 
 >>> report = check_chain(load_pem_chain(Path("keys/chain.pem").read_bytes()))  # doctest: +SKIP

@@ -1,7 +1,7 @@
 """Verification results: frozen dataclasses with a stable JSON form.
 
 The dict produced by :meth:`VerificationReport.to_dict` is the documented
-contract of ``provenance verify --json`` (see README, "JSON contract").
+contract of ``provenance verify --json`` (see docs/reference/json.md and docs/schema/verify.schema.json).
 Fields are only ever added, never renamed or removed, within a schema
 version.
 """

@@ -140,3 +140,12 @@ def test_damaged_embedded_credentials_are_an_error_report(signed_clip: Path, tmp
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(bytes(data))
     _assert_bad_input(verify(damaged), "damaged.mp4", "content credentials cannot be read")
+
+
+def test_every_error_report_names_its_reason(signed_clip: Path, tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(signed_clip.read_bytes()[:5000])
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    reasons = {verify(p).error_reason for p in (truncated, text, tmp_path / "missing.mp4")}
+    assert None not in reasons and "malformed_media" in reasons
