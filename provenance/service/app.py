@@ -158,9 +158,18 @@ def verify_upload(
 
 
 def sign_upload(
-    upload: Upload, folder: Path, config: ServiceConfig, *, title: str | None, author: str | None, source: SourceType
+    upload: Upload,
+    folder: Path,
+    config: ServiceConfig,
+    *,
+    title: str | None,
+    author: str | None,
+    source: SourceType,
+    register: bool = False,
 ) -> tuple[Path, SignResult, formats.MediaFormat]:
-    """Sign an uploaded clip with the service's identity (in a worker thread)."""
+    """Sign an uploaded clip with the service's identity (in a worker
+    thread); with *register*, record its content fingerprint and register
+    it in the service's repository (``serve --repo``)."""
     assert config.signer is not None
     fmt = _check_format(upload, endpoint="sign")
     stem, ext = os.path.splitext(upload.filename)
@@ -169,7 +178,13 @@ def sign_upload(
     output = folder / "out" / name
     try:
         result = sign(
-            upload.clip, output, signer=config.signer, title=title or upload.filename, author=author, source=source
+            upload.clip,
+            output,
+            signer=config.signer,
+            title=title or upload.filename,
+            author=author,
+            source=source,
+            register=config.repository if register else None,
         )
     except InputError as exc:
         raise _client_error(exc, upload, endpoint="sign") from None
@@ -296,6 +311,12 @@ class Service:
         self._authenticate(request)
         query = request.query_params
         try:
+            register = flag(query.get("register"), name="register")
+        except ValueError as exc:
+            raise ServiceError(400, str(exc), hint="see /openapi.json") from None
+        if register and self.config.repository is None:
+            raise ServiceError(400, "register=1 needs a repository", hint="the operator starts the service with --repo")
+        try:
             source = SourceType(query.get("source", SourceType.CAMERA.value))
         except ValueError:
             raise ServiceError(
@@ -316,6 +337,7 @@ class Service:
                     title=query.get("title") or upload.fields.get("title") or None,
                     author=query.get("author") or upload.fields.get("author") or None,
                     source=source,
+                    register=register,
                 )
             # Open, then let the folder go: the signed bytes live on in the
             # open file until the response is sent (or the client leaves),
@@ -330,6 +352,7 @@ class Service:
                 "Content-Disposition": _attachment(safe_filename(output.name)),
                 "X-Provenance-Manifest-Id": result.manifest_id,
                 "X-Provenance-Signer": result.signer.encode("ascii", "replace").decode(),
+                **({"X-Provenance-Registered": "true"} if result.registered_in else {}),
             },
         )
 

@@ -339,6 +339,12 @@ def openapi_document(*, max_upload: int, resolution: bool = False) -> dict[str, 
                             "How the content was made (IPTC digital source type).",
                             {"type": "string", "enum": [s.value for s in SourceType], "default": "camera"},
                         ),
+                        _query(
+                            "register",
+                            "With serve --repo: record the clip's content fingerprint (c2pa.soft-binding) and "
+                            "register the signed manifest in the repository.",
+                            _FLAG,
+                        ),
                     ],
                     "requestBody": _upload_body(sidecar=False),
                     "responses": {
@@ -347,6 +353,10 @@ def openapi_document(*, max_upload: int, resolution: bool = False) -> dict[str, 
                             "headers": {
                                 "X-Provenance-Manifest-Id": {"schema": _STR, "description": "The new manifest's id."},
                                 "X-Provenance-Signer": {"schema": _STR, "description": "The signer's common name."},
+                                "X-Provenance-Registered": {
+                                    "schema": _STR,
+                                    "description": "true when register=1 registered the signed manifest.",
+                                },
                             },
                             "content": {
                                 m: {"schema": {"type": "string", "contentMediaType": m}}

@@ -266,3 +266,38 @@ def test_batches_register_and_look_up_too(run, tmp_path: Path) -> None:
     assert sorted(r["verdict"] for r in records.values()) == ["no_credentials", "recovered", "recovered"]
     assert records["unrelated.mp4"]["recovery"]["note"]
     assert found.exit_code == 4  # the worst file: no credentials
+
+
+def test_the_service_signs_and_registers_then_recovers_a_copy(
+    pki, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import httpx
+
+    token = "service-register-token-0123456789"
+    work = tmp_path_factory.mktemp("service-register")
+    (work / "tokens").write_text(token + "\n")
+    repo = tmp_path / "service.sqlite"
+    clip = make_scene_clip(tmp_path / "clip.mp4", seed=71, seconds=8.0)
+    with running_server(
+        work, "--keys-dir", pki.directory, "--tokens-file", work / "tokens", "--repo", repo, trusted_root=pki.root_cert
+    ) as srv:
+        signed = httpx.post(
+            srv.url + "/v1/sign",
+            params={"filename": "clip.mp4", "register": "1"},
+            content=clip.read_bytes(),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+        assert signed.status_code == 200, signed.text
+        assert signed.headers["X-Provenance-Registered"] == "true"
+        (tmp_path / "signed.mp4").write_bytes(signed.content)
+        (tmp_path / "copy").mkdir()
+        copy, _, _ = apply("360p", tmp_path / "signed.mp4", tmp_path / "copy")
+        answer = httpx.post(
+            srv.url + "/v1/verify",
+            params={"filename": "copy.mp4", "lookup": "1"},
+            content=copy.read_bytes(),
+            timeout=120,
+        ).json()
+        assert answer["verdict"] == "recovered"
+        assert answer["recovery"]["candidates"][0]["manifest_id"] == signed.headers["X-Provenance-Manifest-Id"]
