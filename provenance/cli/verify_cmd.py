@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
-from provenance.batch import verify_batch
 from provenance.cli.batch import BatchOptions, batch_options, is_batch, run_batch
 from provenance.cli.common import build_trust, console, console_err
 from provenance.cli.hints import report_error
@@ -167,7 +167,7 @@ def verify(
             paths,
             batch,
             json_stdout=as_json,
-            start=lambda items, jobs: verify_batch(items, trust=trust, policy=policy, jobs=jobs, lookup=lookup),
+            start=lambda items, jobs: _verify_batch(items, trust=trust, policy=policy, jobs=jobs, lookup=lookup),
         )
         ctx.exit(int(code))
     file = paths[0]
@@ -233,3 +233,9 @@ def _verify_fragments(
     else:
         console.print(fragments_card(report, verbose=verbose))
     click.get_current_context().exit(report.exit_code)
+
+
+def _verify_batch(*args: Any, **kwargs: Any) -> Any:
+    from provenance.batch import verify_batch  # the batch machinery loads only for a batch
+
+    return verify_batch(*args, **kwargs)

@@ -8,9 +8,7 @@ http(s), and never touches anything but the URL it was given.
 from __future__ import annotations
 
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -33,16 +31,17 @@ def is_url(origin: str) -> bool:
     return urllib.parse.urlsplit(origin).scheme.lower() in ("http", "https")
 
 
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
-        if not is_url(newurl):
-            raise TrustSourceError(
-                f"{req.full_url}: redirected to {newurl!r}, which is not http(s)", hint="use the list's final URL"
-            )
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+def _opener() -> Any:
+    import urllib.request  # only when something is fetched: it costs start-up time
 
+    class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+            if not is_url(newurl):
+                raise TrustSourceError(
+                    f"{req.full_url}: redirected to {newurl!r}, which is not http(s)", hint="use the list's final URL"
+                )
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
 
-def _opener() -> urllib.request.OpenerDirector:
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.ProxyHandler(),
@@ -70,6 +69,9 @@ def download(
     *error* (by default :class:`TrustSourceError`) with a one-line reason."""
     if not is_url(url):
         raise UsageError(f"{url}: not an http(s) URL", hint="give an http:// or https:// URL, or a local file")
+    import urllib.error
+    import urllib.request
+
     deadline = time.monotonic() + timeout
     headers = {"User-Agent": f"provenance/{__version__}"}
     if content_type is not None:
