@@ -22,7 +22,7 @@ from provenance.media import formats, fragments
 from provenance.trust.store import TrustStore
 from provenance.verification.policy import Policy
 from provenance.verification.report import Status, Verdict, VerificationReport
-from provenance.verification.rules import apply_policy, worst
+from provenance.verification.rules import apply_policy, fragmented_verdict
 from provenance.verification.verifier import Credentials, report_from_store
 
 SCHEMA = "provenance.verify.fragments/1"
@@ -149,7 +149,5 @@ def verify_fragments(
         manifest = VerificationReport(file=str(init), verdict=Verdict.ERROR, error="no segment could be read")
     numbers = sorted({r.sequence_number for r in results if r.sequence_number is not None})
     missing = tuple(n for n in range(numbers[0], numbers[-1] + 1) if n not in numbers) if numbers else ()
-    verdict = worst(r.verdict for r in results)
-    if missing:  # a gap in the sequence: segments were removed
-        verdict = worst((verdict, Verdict.TAMPERED))
+    verdict = fragmented_verdict([r.verdict for r in results], missing=bool(missing))
     return FragmentedReport(str(init), verdict, manifest, tuple(results), missing)

@@ -425,6 +425,13 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
     return max(verdicts, key=lambda v: SEVERITY[v])
 
 
+def fragmented_verdict(segments: Sequence[Verdict], *, missing: bool) -> Verdict:
+    """A fragmented MP4's verdict: its worst segment's, and at least
+    ``tampered`` when the segment numbers have a gap (segments removed)."""
+    verdict = worst(segments)
+    return worst((verdict, Verdict.TAMPERED)) if missing else verdict
+
+
 def summarize(report: VerificationReport) -> tuple[str | None, Verdict | None]:
     """``(line, worst ingredient verdict)``; ``(None, None)`` without ingredients.
 

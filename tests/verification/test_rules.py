@@ -305,3 +305,9 @@ def test_the_rules_need_neither_c2pa_nor_pyav() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_gap_in_the_segments_makes_a_fragmented_mp4_tampered() -> None:
+    assert rules.fragmented_verdict([Verdict.VERIFIED, Verdict.VERIFIED], missing=False) is Verdict.VERIFIED
+    assert rules.fragmented_verdict([Verdict.VERIFIED, Verdict.UNTRUSTED], missing=True) is Verdict.TAMPERED
+    assert rules.fragmented_verdict([Verdict.ERROR], missing=True) is Verdict.ERROR
