@@ -22,8 +22,12 @@ if TYPE_CHECKING:  # the identity modules load when a command signs, not for ver
 
 # No highlighting and no :emoji: codes: text from files is printed as it
 # is (after provenance.text.inert), never restyled.
-console = Console(highlight=False, emoji=False)
-console_err = Console(stderr=True, highlight=False, emoji=False)
+# Piped to a file or a program, rich would wrap at 80 columns mid-sentence;
+# there is no terminal to fit then, so lines keep their length ($COLUMNS
+# still sets a width).
+_PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 1000
+console = Console(highlight=False, emoji=False, width=_PIPED_WIDTH)
+console_err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=not sys.stderr.isatty())
 
 F = TypeVar("F", bound=Callable[..., Any])
 

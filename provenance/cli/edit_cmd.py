@@ -140,7 +140,7 @@ def _report(result: edit.EditResult, as_json: bool) -> None:
     )
     console.print(f"[green]✓[/] {result.operation}: wrote {shown(result.output)}, signed as {shown(result.signer)}")
     for entry in result.actions:
-        params = ", ".join(f"{inert(k)}={inert(v)}" for k, v in (entry.get("parameters") or {}).items())
+        params = ", ".join(f"{inert(k)}={inert(v)}" for k, v in sorted((entry.get("parameters") or {}).items()))
         console.print(Text(f"  {inert(entry['action'])}" + (f" ({params})" if params else "")))
     console.print(Text(f"  {inert(parent)}"))
     console.print(f"  manifest {shown(result.manifest_id)}")

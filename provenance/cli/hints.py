@@ -66,6 +66,7 @@ CLI_HINTS: dict[str, str] = {
     "no_sidecar": "sign it with 'provenance sign --sidecar', or pass --manifest FILE",
     "no_repository": "create it with 'provenance repo init' or register a clip with 'repo add'",
     "not_a_repository": "create it with 'provenance repo init'",
+    "trust_source_exists": "pass --replace to replace it, remove it first, or choose another name",
 }
 
 

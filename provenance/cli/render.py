@@ -9,6 +9,7 @@ or redraw the card.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,10 @@ from provenance.verification.rules import deciding_failure
 
 if TYPE_CHECKING:
     from provenance.verification.fragments import FragmentedReport
+
+# On a terminal a card fills the width; piped, it is as wide as its longest
+# line (the console is then wide, see cli.common), so nothing wraps mid-sentence.
+_EXPAND = sys.stdout.isatty()
 
 _CHAIN_STYLES = {
     Verdict.VERIFIED: "green",
@@ -70,7 +75,10 @@ def _action_text(action: Action) -> str:
     extra = []
     if action.digital_source_type:
         extra.append(source_label(action.digital_source_type) or "")
-    params = {k: v for k, v in action.parameters.items() if k not in ("ingredients", "ingredientIds", "ingredient")}
+    # in name order: c2pa-rs hands parameters back in no fixed order
+    params = {
+        k: v for k, v in sorted(action.parameters.items()) if k not in ("ingredients", "ingredientIds", "ingredient")
+    }
     extra.extend(f"{inert(k)}={inert(v)}" for k, v in params.items())
     return f"{name} ({', '.join(e for e in extra if e)})" if extra else name
 
@@ -305,7 +313,7 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
     if table is not None:
         parts.append(Text("All status codes" if verbose else "Failing checks", style="bold"))
         parts.append(table)
-    return Panel(Group(*parts), title=Text(badge, style=style), title_align="left", border_style=style)
+    return Panel(Group(*parts), title=Text(badge, style=style), title_align="left", border_style=style, expand=_EXPAND)
 
 
 def fragments_card(report: FragmentedReport, *, verbose: bool = False) -> RenderableType:

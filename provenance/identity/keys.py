@@ -49,8 +49,12 @@ def load_private_key(path: Path, *, passphrase: bytes | None = None) -> PrivateK
     >>> key = load_private_key(Path("keys/signer.key"))  # doctest: +SKIP
     """
     try:
-        check_key_permissions(path)
         data = path.read_bytes()
+        # A file that is no private key (a photo given by mistake) is said
+        # to be that, not to have the wrong permissions; a key is checked.
+        if b"PRIVATE KEY-----" not in data:
+            raise IdentityError(f"{path}: not a PEM private key", hint="give a PKCS#8 or traditional PEM key")
+        check_key_permissions(path)
     except FileNotFoundError:
         raise IdentityError(
             f"{path}: private key not found",

@@ -278,7 +278,11 @@ class TrustDirectory:
             )
         entries = self.entries()
         if any(e.name == name for e in entries) and not replace_existing:
-            raise UsageError(f"a trust source named {name!r} exists", hint="remove it first, or choose another name")
+            raise UsageError(
+                f"a trust source named {name!r} exists",
+                hint="replace it (replace_existing=True), remove it first, or choose another name",
+                reason="trust_source_exists",
+            )
         if not is_url(origin):
             if "://" in origin:
                 raise UsageError(

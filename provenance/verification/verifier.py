@@ -282,9 +282,19 @@ def load_credentials(
 def report_from_store(path: Path, credentials: Credentials, *, trust: TrustStore) -> VerificationReport:
     """The report for credentials already loaded by :func:`load_credentials`."""
     if credentials.store is None:
+        notes = []
+        if _damaged_manifest_box(path, credentials.format):
+            notes.append(
+                "credentials were damaged: the file holds a C2PA manifest box that cannot be read "
+                "(its identifying bytes changed), so nothing in it can be checked"
+            )
         ref = stripped_manifest_reference(path)
-        stripped = (f"credentials were stripped: the file's XMP still points to manifest {ref}, which is gone",)
-        return VerificationReport(file=str(path), verdict=Verdict.NO_CREDENTIALS, notes=stripped if ref else ())
+        if ref:
+            notes.append(
+                f"credentials were stripped or damaged: the file's XMP still points to manifest {ref}, "
+                "which cannot be found"
+            )
+        return VerificationReport(file=str(path), verdict=Verdict.NO_CREDENTIALS, notes=tuple(notes))
     report = _report(path, credentials.store, trust, credentials_source=credentials.source or "embedded")
     notes = list(report.notes)
     if credentials.sidecar is not None:
@@ -307,6 +317,28 @@ def report_from_store(path: Path, credentials: Credentials, *, trust: TrustStore
         chain_summary=summary,
         chain_verdict=chain_verdict,
     )
+
+
+def _damaged_manifest_box(path: Path, fmt: formats.MediaFormat) -> bool:
+    """True when a top-level ``uuid`` box that is not the C2PA one still
+    holds a JUMBF store labelled ``c2pa``: a manifest box whose UUID changed."""
+    if fmt is formats.AVI:
+        return False
+    try:
+        found = [
+            (offset, size)
+            for kind, offset, size, tag in boxes.top_level(path, fmt, lenient=True)
+            if kind == b"uuid" and tag != boxes.C2PA_UUID
+        ]
+        with open_input(path) as fh:
+            for offset, size in found:
+                fh.seek(offset)
+                head = fh.read(min(size, 512))
+                if b"jumb" in head and b"c2pa" in head:
+                    return True
+    except ProvenanceError:
+        return False
+    return False
 
 
 def _sidecar_notes(path: Path, sidecar: Path, report: VerificationReport) -> list[str]:

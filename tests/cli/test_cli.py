@@ -155,3 +155,32 @@ def test_demo_runs_end_to_end(run, tmp_path: Path) -> None:
         assert line in summary
     assert "✗" not in summary
     assert (tmp_path / "demo" / "clip.signed.mp4").exists()
+
+
+def test_a_file_that_is_no_key_is_said_to_be_that(run, make_clip, pki, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    photo.chmod(0o644)
+    result = run("sign", make_clip("mp4"), "-o", tmp_path / "out.mp4", "--key", photo, "--cert", pki.chain)
+    assert result.exit_code == 6 and "not a PEM private key" in result.output and "permission" not in result.output
+
+
+def test_piped_output_is_not_wrapped_at_80_columns(tmp_path: Path, signed_clip: Path, pki) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    command = [
+        str(Path(sys.executable).parent / "provenance"),
+        "verify",
+        str(signed_clip),
+        "--trust",
+        str(pki.root_cert),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    # the headline sentence stays on one line, and the card is as wide as its longest line
+    [signed_at] = [line for line in done.stdout.splitlines() if "Signed at" in line]
+    assert "(signer's own clock, not time-stamped)" in signed_at and len(signed_at) > 80
+    assert len({len(line) for line in done.stdout.splitlines() if line.startswith("│")}) == 1

@@ -149,3 +149,16 @@ def test_every_error_report_names_its_reason(signed_clip: Path, tmp_path: Path) 
     text.write_text("not a video")
     reasons = {verify(p).error_reason for p in (truncated, text, tmp_path / "missing.mp4")}
     assert None not in reasons and "malformed_media" in reasons
+
+
+def test_a_manifest_box_whose_uuid_changed_says_the_credentials_were_damaged(signed_clip: Path, tmp_path: Path) -> None:
+    from provenance.media.boxes import C2PA_UUID
+
+    data = bytearray(signed_clip.read_bytes())
+    at = data.find(C2PA_UUID)
+    data[at + 3] ^= 0x01  # the box's own UUID: c2pa no longer sees a manifest box
+    damaged = tmp_path / "uuid.mp4"
+    damaged.write_bytes(bytes(data))
+    report = verify(damaged)
+    assert report.verdict is Verdict.NO_CREDENTIALS
+    assert any("credentials were damaged" in n for n in report.notes)

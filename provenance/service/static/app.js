@@ -92,7 +92,7 @@ function actionText(action) {
   const name = inert(String(action.action).replace(/^c2pa\./, ""));
   const extra = [];
   if (action.digital_source_type) extra.push(sourceLabel(action.digital_source_type));
-  for (const [key, value] of Object.entries(action.parameters || {})) {
+  for (const [key, value] of Object.entries(action.parameters || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (!["ingredients", "ingredientIds", "ingredient"].includes(key)) extra.push(`${inert(key)}=${inert(value)}`);
   }
   return extra.length ? `${name} (${extra.join(", ")})` : name;
