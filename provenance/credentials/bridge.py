@@ -22,7 +22,7 @@ import c2pa
 
 from provenance._files import open_input
 from provenance.credentials.cose import SignatureHeaders, signature_headers
-from provenance.credentials.model import ManifestStore, claim_thumbnail_ids, parse_store
+from provenance.credentials.model import ManifestStore, active_label, claim_thumbnail_ids, parse_store
 from provenance.errors import (
     CredentialError,
     IdentityError,
@@ -244,7 +244,7 @@ def raw_manifest_store(path: Path, *, manifest_data: bytes | None = None) -> tup
     with _reading(path):
         try:
             with c2pa.Reader("application/c2pa", io.BytesIO(store), context=_context()) as reader:
-                label = json.loads(reader.json()).get("active_manifest")
+                label = active_label(json.loads(reader.json()))
         except c2pa.C2paError.ManifestNotFound:
             return None
     if not label:

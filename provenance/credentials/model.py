@@ -31,6 +31,7 @@ recorded stores without c2pa or PyAV.
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
 import enum
 import functools
@@ -520,6 +521,35 @@ def _link(ingredient: Mapping[str, Any]) -> IngredientLink:
         thumbnail_id=_text(thumb.get("identifier")),
         thumbnail_format=_text(thumb.get("format")),
     )
+
+
+def demote_crjson_statuses(
+    document: dict[str, Any], *, label: str, demote: Mapping[str, tuple[str, str]]
+) -> dict[str, Any]:
+    """A copy of the crJSON *document* where manifest *label*'s success
+    statuses named in *demote* (code -> (failure code, explanation)) are
+    failures instead: how the verdict rules judged what c2pa-rs reported."""
+    manifests = document.get("manifests")
+    if not demote or not isinstance(manifests, list):
+        return document
+    out = copy.deepcopy(document)
+    for entry in out["manifests"]:
+        results = entry.get("validationResults") if isinstance(entry, dict) else None
+        if entry.get("label") != label or not isinstance(results, dict):
+            continue
+        success = results.get("success") or []
+        moved = [e for e in success if isinstance(e, dict) and e.get("code") in demote]
+        results["success"] = [e for e in success if e not in moved]
+        results["failure"] = [
+            *(results.get("failure") or []),
+            *({**e, "code": demote[e["code"]][0], "explanation": demote[e["code"]][1]} for e in moved),
+        ]
+    return out
+
+
+def active_label(report: Mapping[str, Any]) -> str | None:
+    """The active manifest a Reader report names."""
+    return _text(report.get("active_manifest"))
 
 
 def claim_thumbnail_ids(report: Mapping[str, Any]) -> dict[str, str]:

@@ -8,7 +8,6 @@ puts the rules' judgements into the report's shape.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +17,7 @@ from provenance._files import open_input
 from provenance.credentials import bridge
 from provenance.credentials import sidecar as sidecars
 from provenance.credentials.manifest import is_ai
-from provenance.credentials.model import ChainNode, Manifest, ManifestStore
+from provenance.credentials.model import ChainNode, Manifest, ManifestStore, demote_crjson_statuses
 from provenance.errors import InputError, ProvenanceError, UnsupportedFormatError
 from provenance.media import boxes, formats, fragments
 from provenance.media.xmp import stripped_manifest_reference
@@ -457,22 +456,7 @@ def _separated(document: dict[str, Any], store: ManifestStore | None, trust: Tru
             "timeStamp.untrusted",
             "no time-stamping authority list vouches for the time-stamp authority",
         )
-    manifests = document.get("manifests")
-    if not fixes or not isinstance(manifests, list):
-        return document
-    out = copy.deepcopy(document)
-    for entry in out["manifests"]:
-        results = entry.get("validationResults") if isinstance(entry, dict) else None
-        if entry.get("label") != store.active_label or not isinstance(results, dict):
-            continue
-        success = results.get("success") or []
-        moved = [e for e in success if isinstance(e, dict) and e.get("code") in fixes]
-        results["success"] = [e for e in success if e not in moved]
-        results["failure"] = [
-            *(results.get("failure") or []),
-            *({**e, "code": fixes[e["code"]][0], "explanation": fixes[e["code"]][1]} for e in moved),
-        ]
-    return out
+    return demote_crjson_statuses(document, label=active.label, demote=fixes)
 
 
 def _verify(
