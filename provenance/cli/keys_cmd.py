@@ -17,6 +17,7 @@ from provenance.errors import ExitCode, OutputExistsError, PassphraseError, Usag
 from provenance.identity import bundle as bundles
 from provenance.identity import ca as org_ca
 from provenance.identity import csr as requests
+from provenance.identity import ocsp as ocsp_protocol
 from provenance.identity.algorithms import SigningAlgorithm
 from provenance.identity.certificates import Subject, pem, read_chain
 from provenance.identity.pki import DevPKI, default_keys_dir, init_dev_pki
@@ -495,3 +496,193 @@ def check(ctx: click.Context, cert: Path, at: str | None, as_json: bool) -> None
         render_findings(report, cert)
     if not report.clean:
         ctx.exit(int(ExitCode.IDENTITY))
+
+
+# -- revocation (OCSP) -------------------------------------------------------
+# Revoking creator certificates and answering OCSP for the organisation CA:
+# provenance.identity.revocation keeps the records, .ocsp the protocol,
+# .ocsp_server the HTTP responder.
+
+
+def _ca_folder(ca_dir: Path | None) -> org_ca.OrganisationCA:
+    authority = org_ca.OrganisationCA(ca_dir or org_ca.default_ca_dir())
+    if not authority.exists():
+        raise UsageError(
+            f"{authority.directory}: no organisation CA here", hint="run 'provenance keys ca init' or pass --ca DIR"
+        )
+    return authority
+
+
+_CA_DIR_OPTION = click.option(
+    "--ca",
+    "ca_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The CA folder [default: $PROVENANCE_CA_DIR or ./ca].",
+)
+
+
+@ca.command("responder")
+@click.option(
+    "--url", required=True, help="OCSP responder URL that certificates issued from now on carry (AIA), http(s)."
+)
+@_CA_DIR_OPTION
+@click.option(
+    "--days",
+    type=click.IntRange(1, 366),
+    default=365,
+    show_default=True,
+    help="Validity of the responder certificate (renew it by running this again).",
+)
+@click.option("--passphrase-env", metavar="VAR", help="Read the issuing CA key passphrase from $VAR.")
+def ca_responder(url: str, ca_dir: Path | None, days: int, passphrase_env: str | None) -> None:
+    """Set up OCSP for the CA: issue its delegated responder certificate
+    (id-kp-OCSPSigning) and record the responder URL that certificates
+    issued from now on carry in their AIA extension."""
+    from provenance.identity import revocation
+
+    authority = _ca_folder(ca_dir)
+    passphrase = key_passphrase(authority.issuing_key, passphrase_env)
+    made = revocation.setup_responder(authority, url=url, passphrase=passphrase, days=days)
+    console.print(f"[green]✓[/] OCSP responder set up for {authority.directory}/")
+    console.print(f"  url        {shown(made.url)}  (in the AIA of certificates issued from now on)")
+    console.print(
+        f"  responder  {made.cert_file.name}, {made.key_file.name}  valid until "
+        f"{made.certificate.not_valid_after_utc:%Y-%m-%d}"
+    )
+    console.print(f"  next       run 'provenance keys ocsp-serve --ca {shown(authority.directory)}' at that URL")
+
+
+@ca.command("revoke")
+@click.argument("target", metavar="SERIAL|CERT")
+@click.option(
+    "--reason",
+    type=click.Choice(list(ocsp_protocol.REASONS)),
+    default="unspecified",
+    show_default=True,
+    help="Why (RFC 5280 CRLReason): key-compromise for a stolen key.",
+)
+@click.option(
+    "--at",
+    "at",
+    metavar="TIME",
+    help="Revoked as of this ISO 8601 time, e.g. when the key was stolen [default: now]. Signatures "
+    "time-stamped before it stay valid.",
+)
+@_CA_DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def ca_revoke(target: str, reason: str, at: str | None, ca_dir: Path | None, as_json: bool) -> None:
+    """Revoke a creator certificate this CA issued, by serial (hex) or
+    certificate file. The CA's OCSP responder answers 'revoked' for it at
+    once; clips it signs stop verifying as that creator."""
+    from provenance.identity import revocation
+
+    authority = _ca_folder(ca_dir)
+    done = revocation.revoke(authority, target, reason=reason, at=_parse_time(at))
+    record = done.revocation
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "serial": f"{record.serial:x}",
+                    "subject": done.subject,
+                    "revoked_at": record.revoked_at.isoformat(),
+                    "reason": record.reason,
+                    "already_revoked": done.already,
+                },
+                indent=2,
+            )
+        )
+        return
+    who = shown(done.subject) if done.subject else f"serial {record.serial:x}"
+    if done.already:
+        console.print(
+            f"[yellow]![/] {who} was already revoked on {record.revoked_at:%Y-%m-%d %H:%M} UTC ({record.reason}); "
+            "the first record is kept",
+            soft_wrap=True,
+        )
+        return
+    console.print(f"[green]✓[/] revoked {who}", soft_wrap=True)
+    console.print(f"  serial   {record.serial:x}")
+    console.print(f"  as of    {record.revoked_at:%Y-%m-%d %H:%M:%S} UTC ({record.reason})")
+    console.print(f"  record   {shown(revocation.revoked_file(authority))}")
+
+
+@ca.command("ocsp-response")
+@click.argument("cert", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Where to write the DER OCSP response.",
+)
+@_CA_DIR_OPTION
+@click.option(
+    "--hours",
+    type=click.IntRange(1, 24 * 7),
+    default=24,
+    show_default=True,
+    help="How long the answer is current (nextUpdate).",
+)
+@click.option("--passphrase-env", metavar="VAR", help="Read the responder key passphrase from $VAR.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+def ca_ocsp_response(
+    cert: Path, output: Path, ca_dir: Path | None, hours: int, passphrase_env: str | None, force: bool
+) -> None:
+    """Write the signed OCSP response about CERT to a file, for an operator
+    who publishes responses instead of running a responder, or for
+    'sign --ocsp-response'."""
+    import dataclasses
+    import datetime as _dt
+
+    from provenance.identity import revocation
+
+    if output.exists() and not force:
+        raise OutputExistsError(f"{output}: output file exists", hint="pass --force to replace it")
+    authority = _ca_folder(ca_dir)
+    passphrase = key_passphrase(revocation.responder_key_file(authority), passphrase_env)
+    responder = dataclasses.replace(
+        revocation.Responder.load(authority, passphrase=passphrase), validity=_dt.timedelta(hours=hours)
+    )
+    der, word = responder.response_for(read_chain(cert)[0])
+    atomic_write(output, der)
+    console.print(f"[green]✓[/] OCSP response ({word}) written to {shown(output)}")
+
+
+@keys.command("ocsp-serve")
+@_CA_DIR_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port (0: any free one).")
+@click.option("--passphrase-env", metavar="VAR", help="Read the responder key passphrase from $VAR.")
+def ocsp_serve(ca_dir: Path | None, host: str, port: int, passphrase_env: str | None) -> None:
+    """Run the organisation CA's OCSP responder (RFC 6960 over HTTP, POST
+    and GET): answers good, revoked or unknown for the certificates the CA
+    issued, signed by its delegated responder certificate."""
+    import signal
+
+    from provenance.identity import ocsp_server, revocation
+
+    authority = _ca_folder(ca_dir)
+    passphrase = key_passphrase(revocation.responder_key_file(authority), passphrase_env)
+    responder = revocation.Responder.load(authority, passphrase=passphrase)
+    try:
+        server = ocsp_server.make_server(responder, host=host, port=port, log=ocsp_server.stderr_log)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc})", hint="choose another --port or --host"
+        ) from None
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(f"OCSP responder for {authority.directory} listening on http://{bound_host}:{bound_port}/", err=False)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -103,6 +103,21 @@ def _options(env: Mapping[str, str]) -> list[Callable[[F], F]]:
             envvar="PROVENANCE_TSA_URL",
             help="RFC 3161 time-stamp authority to time-stamp the signature [env: PROVENANCE_TSA_URL].",
         ),
+        # -- the signer's OCSP status (revocation) --
+        click.option(
+            "--ocsp",
+            "ocsp",
+            is_flag=True,
+            help="Fetch the signer certificate's OCSP status from the responder its AIA names and attach it "
+            "to the manifest, so the proof travels with the clip; a revoked certificate is refused.",
+        ),
+        click.option(
+            "--ocsp-response",
+            "ocsp_response",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Attach this DER OCSP response about the signer (e.g. from 'keys ca ocsp-response') "
+            "instead of fetching one.",
+        ),
     ]
 
 
@@ -119,6 +134,8 @@ SIGNER_PARAMS = (
     "signer_timeout",
     "alg",
     "tsa_url",
+    "ocsp",
+    "ocsp_response",
 )
 
 
@@ -164,6 +181,64 @@ def open_signer(**options: Any) -> Signer:
 
 
 def signer_factory(
+    *,
+    key: Path | None,
+    cert: Path | None,
+    keys_dir: Path | None,
+    passphrase_env: str | None,
+    pkcs11_uri: str | None = None,
+    pkcs11_module: str | None = None,
+    pin_env: str | None = None,
+    signer_command: str | None = None,
+    signer_timeout: float = DEFAULT_TIMEOUT,
+    alg: str | None = None,
+    tsa_url: str | None = None,
+    ocsp: bool = False,
+    ocsp_response: Path | None = None,
+) -> SignerFactory:
+    """:func:`_signer_factory`; with *ocsp* or *ocsp_response*, its signer
+    carries the checked OCSP status of its certificate (fetched once here,
+    for every worker)."""
+    factory = _signer_factory(
+        key=key,
+        cert=cert,
+        keys_dir=keys_dir,
+        passphrase_env=passphrase_env,
+        pkcs11_uri=pkcs11_uri,
+        pkcs11_module=pkcs11_module,
+        pin_env=pin_env,
+        signer_command=signer_command,
+        signer_timeout=signer_timeout,
+        alg=alg,
+        tsa_url=tsa_url,
+    )
+    if not ocsp and ocsp_response is None:
+        return factory
+    if ocsp and ocsp_response is not None:
+        raise UsageError("--ocsp and --ocsp-response exclude each other", hint="fetch the status, or give one")
+    from provenance.identity import ocsp as revocation_status
+    from provenance.identity.factories import StatusAttachedFactory, factory_chain
+
+    response = _read_response(ocsp_response) if ocsp_response is not None else None
+    status = revocation_status.usable_status(factory_chain(factory), response=response, source=str(ocsp_response or ""))
+    return StatusAttachedFactory(factory, status.der)
+
+
+def _read_response(path: Path) -> bytes:
+    from provenance.errors import InputError
+    from provenance.identity.ocsp import MAX_RESPONSE_BYTES
+
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_RESPONSE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})", hint="check the path") from None
+    if len(data) > MAX_RESPONSE_BYTES:
+        raise InputError(f"{path}: too large for an OCSP response", hint="give a DER OCSP response")
+    return data
+
+
+def _signer_factory(
     *,
     key: Path | None,
     cert: Path | None,

@@ -100,6 +100,12 @@ def build_policy(*, signer: str | None, org: str | None, issuer: str | None, req
     "alone: $PROVENANCE_REPO, else the default one): verdict 'recovered' (exit 8) when a trusted original "
     "matches.",
 )
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Check revocation online: ask each signer's OCSP responder (named in its certificate) instead of "
+    "relying on the status attached at signing.",
+)
 @batch_options
 def verify(
     paths: tuple[Path, ...],
@@ -118,6 +124,7 @@ def verify(
     manifest: Path | None,
     segments: str | None,
     lookup: str | None,
+    online: bool,
     batch: BatchOptions,
 ) -> None:
     """Verify the content credentials of each PATH: a file, a folder
@@ -160,6 +167,8 @@ def verify(
         signer=expect_signer, org=expect_org, issuer=expect_issuer, require_timestamp=require_timestamp
     )
     trust = build_trust(anchors=anchors, allowed=allowed, tsa=tsa, trust_dir=trust_dir, use_store=not no_trust_store)
+    if online:
+        trust = trust.online()
     if lookup is not None:
         lookup = lookup or os.environ.get("PROVENANCE_REPO") or ""  # "": the default repository
     if batch_mode:

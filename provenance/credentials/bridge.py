@@ -352,6 +352,26 @@ class _Callback:
         return translate(exc)
 
 
+# -- the signer's OCSP status ----------------------------------------------------
+# c2pa-python's callback signer has no ocsp_val, so c2pa-rs cannot staple the
+# status in the COSE header (rVals). It travels as a c2pa.certificate-status
+# assertion instead, which c2pa-rs 0.91.3 reads for the claim's own signer
+# when it validates (store.rs, certificate_statuses). The bytes go as a list
+# of integers: the JSON definition has no byte strings, and c2pa-rs's
+# ByteBuf reads a sequence of integers as bytes.
+CERTIFICATE_STATUS_LABEL = "c2pa.certificate-status"
+
+
+def _with_certificate_status(definition: Mapping[str, Any], signer: Signer) -> dict[str, Any]:
+    """*definition* with the signer's OCSP response as a certificate-status
+    assertion, when the signer carries one."""
+    out = dict(definition)
+    if signer.ocsp_response:
+        status = {"label": CERTIFICATE_STATUS_LABEL, "data": {"ocspVals": [list(signer.ocsp_response)]}}
+        out["assertions"] = [*out.get("assertions", ()), status]
+    return out
+
+
 def _sign_settings(trust: TrustStore | None, *, merkle: bool) -> list[Mapping[str, Any]]:
     """Settings for a signing call: bounded memory, Merkle leaves for BMFF
     media when *merkle*, and *trust* for judging a parent ingredient."""
@@ -401,7 +421,10 @@ def sign_stream(
     callback = _Callback(signer)
     try:
         context = _context(*_sign_settings(trust, merkle=merkle))
-        with callback.c2pa_signer() as c2pa_signer, c2pa.Builder(dict(definition), context=context) as builder:
+        with (
+            callback.c2pa_signer() as c2pa_signer,
+            c2pa.Builder(_with_certificate_status(definition, signer), context=context) as builder,
+        ):
             _prepare(builder, resources=resources, parent=parent, intent=intent)
             return builder.sign(c2pa_signer, mime_type, source, dest)
     except c2pa.C2paError as exc:
@@ -469,7 +492,7 @@ def sign_sidecar_store(
     settings = _settings(*_sign_settings(trust, merkle=False))
     try:
         context = c2pa.Context(settings=c2pa.Settings.from_dict(settings), signer=callback.c2pa_signer())
-        with context, c2pa.Builder(dict(definition), context=context) as builder:
+        with context, c2pa.Builder(_with_certificate_status(definition, signer), context=context) as builder:
             _prepare(builder, resources=resources, parent=parent, intent=intent)
             with builder._exclusive_native_call(), c2pa.c2pa.Stream(source) as stream:
                 if update_hash_from_stream(builder._handle, mime_type.encode(), stream._stream) != 0:
@@ -583,7 +606,7 @@ class BmffEmbedding:
         resources: Mapping[str, bytes] | None = None,
         leaf_kb: int = MERKLE_LEAF_KB,
     ) -> None:
-        self._definition = definition
+        self._definition = _with_certificate_status(definition, signer)
         self._mime_type = mime_type
         self._resources = resources
         self._leaf_kb = leaf_kb

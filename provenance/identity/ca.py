@@ -149,7 +149,7 @@ def issue_certificate(
     now: dt.datetime | None = None,
 ) -> IssuedCertificate:
     """Issue a claim-signing certificate (the C2PA leaf profile) for a
-    checked CSR. The subject's organisation must be the CA's unless
+    checked CSR; its AIA names the CA's OCSP responder when one is set up. The subject's organisation must be the CA's unless
     *allow_other_org*: verifiers match on O, so a typo would make a creator
     fail ``--expect-org``."""
     if not 0 < days <= certs.LEAF_MAX_DAYS:
@@ -180,8 +180,16 @@ def issue_certificate(
             f"{ca.issuing_cert}: the issuing CA expired on {ca_end:%Y-%m-%d}", hint="create a new issuing CA"
         )
     end = min(start + dt.timedelta(days=days), ca_end)
+    from provenance.identity.revocation import responder_url  # the CA's OCSP set-up, when it has one
+
     leaf = certs.claim_signing_leaf(
-        request.subject, request.public_key, issuing, key, days=(end - start).total_seconds() / 86400, not_before=start
+        request.subject,
+        request.public_key,
+        issuing,
+        key,
+        days=(end - start).total_seconds() / 86400,
+        not_before=start,
+        ocsp_url=responder_url(ca),
     )
     ca.issued.mkdir(exist_ok=True)
     record = ca.issued / f"{leaf.serial_number:040x}.pem"

@@ -11,7 +11,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 import provenance._pickle  # noqa: F401 - registers the certificate reducer, so what holds certificates pickles
 from provenance.errors import IdentityError
@@ -162,8 +162,10 @@ def claim_signing_leaf(
     *,
     days: float = 365,
     not_before: dt.datetime | None = None,
+    ocsp_url: str | None = None,
 ) -> x509.Certificate:
-    """A claim-signing end-entity certificate (the C2PA leaf profile)."""
+    """A claim-signing end-entity certificate (the C2PA leaf profile); with
+    *ocsp_url*, its AIA extension names that OCSP responder."""
     nb = not_before or _now()
     builder = (
         _base(subject.name(), public_key, issuer.subject, issuer_key, not_before=nb, days=days)
@@ -174,6 +176,13 @@ def claim_signing_leaf(
     )
     if subject.email:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.RFC822Name(subject.email)]), critical=False)
+    if ocsp_url:
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))]
+            ),
+            critical=False,
+        )
     return builder.sign(issuer_key, _signing_hash(issuer_key))  # type: ignore[arg-type]
 
 

@@ -117,3 +117,30 @@ class CommandSignerFactory:
         return ExternalSigner(
             self.command, chain=list(self.chain), alg=self.alg, timeout=self.timeout, tsa_url=self.tsa_url
         )
+
+
+@dataclass(frozen=True)
+class StatusAttachedFactory:
+    """Opens *inner*'s signer carrying *ocsp_response*, the checked OCSP
+    answer about its certificate, fetched once for every worker."""
+
+    inner: SignerFactory
+    ocsp_response: bytes = field(repr=False)
+
+    def __call__(self) -> Signer:
+        signer = self.inner()
+        signer.ocsp_response = self.ocsp_response
+        return signer
+
+
+def factory_chain(factory: SignerFactory) -> list[x509.Certificate]:
+    """The certificate chain a factory's signer will use, without opening it."""
+    from provenance.identity.certificates import read_chain
+
+    chain = getattr(factory, "chain", None)
+    if isinstance(chain, Path):
+        return read_chain(chain)
+    if isinstance(chain, tuple):
+        return list(chain)
+    with factory() as signer:  # another kind of factory: open it once to learn its chain
+        return list(signer.chain)

@@ -16,7 +16,13 @@ from provenance.identity.keys import PrivateKey, load_private_key
 
 
 class Signer(ABC):
-    """Signs claim bytes for c2pa. Subclasses hold the key wherever it lives."""
+    """Signs claim bytes for c2pa. Subclasses hold the key wherever it lives.
+
+    ``ocsp_response``, when set, is a DER OCSP response about the signer
+    certificate that travels in the manifest (c2pa-rs's ``Signer::ocsp_val``,
+    which c2pa-python's callback signer cannot give)."""
+
+    ocsp_response: bytes | None = None
 
     def __init__(self, *, chain: list[x509.Certificate], alg: SigningAlgorithm, tsa_url: str | None = None) -> None:
         if not chain:

@@ -22,7 +22,7 @@ import enum
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -208,12 +208,19 @@ class TrustStore:
     """
 
     sources: tuple[TrustSource, ...] = field(default_factory=tuple)
+    # Ask each signer's OCSP responder during validation (c2pa-rs
+    # verify.ocsp_fetch); otherwise the status attached at signing is used.
+    ocsp_fetch: bool = False
 
     def with_source(self, source: TrustSource) -> TrustStore:
-        return TrustStore(self.sources + (source,))
+        return replace(self, sources=self.sources + (source,))
 
     def with_sources(self, sources: Iterable[TrustSource]) -> TrustStore:
-        return TrustStore(self.sources + tuple(sources))
+        return replace(self, sources=self.sources + tuple(sources))
+
+    def online(self) -> TrustStore:
+        """This store, with revocation checked online (OCSP) when verifying."""
+        return replace(self, ocsp_fetch=True)
 
     def with_pem_file(self, path: Path, *, kind: SourceKind, name: str | None = None) -> TrustStore:
         return self.with_source(TrustSource.from_pem_file(path, kind=kind, name=name))
@@ -246,7 +253,7 @@ class TrustStore:
             trust["allowed_list"] = _pem(allowed) + "".join(f"{h}\n" for h in hashes)
         if ekus:
             trust["trust_config"] = "".join(f"{e}\n" for e in dict.fromkeys(ekus))
-        return {"trust": trust, "verify": {"verify_trust": True}}
+        return {"trust": trust, "verify": {"verify_trust": True, "ocsp_fetch": self.ocsp_fetch}}
 
     def pinned_source(self, leaf: x509.Certificate) -> str | None:
         """Name of the ``allowed`` source that pins *leaf*, if any."""

@@ -43,6 +43,13 @@ Rules
      is expected: the original's bytes are not at hand), its signed
      soft-binding confirms the content match, and it meets the policy.
      Anything less is listed but never shown as good.
+ 11. Revocation (:func:`revocation_failures`, :func:`revocation_note`): a
+     signer whose CA revoked its certificate (``signingCredential.ocsp.revoked``,
+     from the OCSP status attached at signing or fetched online) is
+     ``invalid``, whatever kind c2pa-rs logs it as; a status that could not
+     be fetched or was not checked is a note, never a verdict. Whether a
+     revocation after a trusted time-stamp still counts is c2pa-rs's C2PA
+     rule: it reports ``revoked`` only when it does.
 
 Exceptions
   - ``timeStamp.untrusted`` and ``timeStamp.outsideValidity`` are failures
@@ -344,7 +351,9 @@ class Judgement:
 
 def judge(manifest: Manifest, trust: TrustStore, *, statuses: Sequence[Status] | None = None) -> Judgement:
     """Judge *manifest* by *statuses* (default: what c2pa-rs reports for it now)."""
-    found = apply_pin(manifest.statuses if statuses is None else statuses, manifest.signature, trust)
+    found = apply_pin(
+        revocation_failures(manifest.statuses if statuses is None else statuses), manifest.signature, trust
+    )
     verdict = signer_verdict(found, manifest.signature, trust)
     trusted_by = trust.vouching_source(manifest.signature.chain) if verdict is Verdict.VERIFIED else None
     return Judgement(
@@ -544,4 +553,49 @@ def recovered(candidate_verdict: Verdict, *, content_confirmed: bool, policy_fai
         return "its signed soft binding does not match this content"
     if policy_failures:
         return "; ".join(policy_failures)
+    return None
+
+
+# --- 11. revocation (OCSP) --------------------------------------------------------
+
+OCSP_REVOKED = "signingCredential.ocsp.revoked"
+OCSP_NOT_REVOKED = "signingCredential.ocsp.notRevoked"
+OCSP_INACCESSIBLE = "signingCredential.ocsp.inaccessible"
+OCSP_SKIPPED = "signingCredential.ocsp.skipped"
+_REVOKED = frozenset({OCSP_REVOKED, "signingCredential.revoked"})
+
+
+def revocation_failures(statuses: Sequence[Status]) -> tuple[Status, ...]:
+    """*statuses* with a revoked signer as a failure: c2pa-rs 0.91.3 logs
+    ``signingCredential.ocsp.revoked`` as informational when the status came
+    with the clip (only a fetched one as a failure), but a revoked
+    certificate is invalid either way."""
+    return tuple(
+        replace(s, kind=StatusKind.FAILURE) if s.code in _REVOKED and s.kind is not StatusKind.FAILURE else s
+        for s in statuses
+    )
+
+
+def revocation_note(statuses: Sequence[Status], *, responder: bool, online: bool) -> str | None:
+    """A plain sentence on the signer's revocation status, or ``None`` when
+    there is nothing to say (not revoked, or no responder to ask).
+    *responder*: the signer certificate names an OCSP responder; *online*:
+    the verifier asked it."""
+    codes = {s.code: s for s in statuses}
+    revoked = next((s for s in statuses if s.code in _REVOKED), None)
+    if revoked is not None:
+        when = f" ({revoked.explanation})" if revoked.explanation else ""
+        return (
+            f"the signer's certificate was revoked by its certificate authority{when}: its key was withdrawn, "
+            "for instance after it was stolen, so this clip no longer verifies as that creator"
+        )
+    if OCSP_NOT_REVOKED in codes:
+        return None
+    if OCSP_INACCESSIBLE in codes:
+        return "the signer's OCSP responder could not be reached, so whether its certificate was revoked is not known"
+    if OCSP_SKIPPED in codes or (responder and not online):
+        return (
+            "revocation was not checked: no OCSP status came with the clip, and the signer's responder "
+            "was not asked (check online to ask it)"
+        )
     return None

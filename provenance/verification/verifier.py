@@ -121,6 +121,19 @@ def _warning_notes(judged: rules.Judgement) -> list[str]:
     return notes
 
 
+# -- revocation (OCSP) ----------------------------------------------------------
+
+
+def _revocation_notes(manifest: Manifest, judged: rules.Judgement, trust: TrustStore) -> list[str]:
+    from provenance.identity.ocsp import responder_urls
+
+    leaf = manifest.signature.leaf
+    note = rules.revocation_note(
+        judged.statuses, responder=bool(leaf is not None and responder_urls(leaf)), online=trust.ocsp_fetch
+    )
+    return [note] if note else []
+
+
 def _report(
     path: Path, store: ManifestStore, trust: TrustStore, *, credentials_source: str, detached: bool = False
 ) -> VerificationReport:
@@ -153,6 +166,7 @@ def _report(
             "the signer's own clock is used"
         )
     notes.extend(_warning_notes(judged))
+    notes.extend(_revocation_notes(manifest, judged, trust))
     source_type = manifest.digital_source_type or _inherited_source_type(ingredients)
     return VerificationReport(
         file=str(path),
