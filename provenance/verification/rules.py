@@ -589,10 +589,14 @@ def revocation_note(statuses: Sequence[Status], *, responder: bool, online: bool
             f"the signer's certificate was revoked by its certificate authority{when}: its key was withdrawn, "
             "for instance after it was stolen, so this clip no longer verifies as that creator"
         )
+    if OCSP_INACCESSIBLE in codes:
+        attached = "; the status attached at signing said it was not revoked then" if OCSP_NOT_REVOKED in codes else ""
+        return (
+            "the signer's OCSP responder could not be reached, so whether its certificate has been revoked "
+            f"is not known{attached}"
+        )
     if OCSP_NOT_REVOKED in codes:
         return None
-    if OCSP_INACCESSIBLE in codes:
-        return "the signer's OCSP responder could not be reached, so whether its certificate was revoked is not known"
     if OCSP_SKIPPED in codes or (responder and not online):
         return (
             "revocation was not checked: no OCSP status came with the clip, and the signer's responder "
