@@ -578,7 +578,8 @@ def revocation_failures(statuses: Sequence[Status]) -> tuple[Status, ...]:
 
 def revocation_note(statuses: Sequence[Status], *, responder: bool, online: bool) -> str | None:
     """A plain sentence on the signer's revocation status, or ``None`` when
-    there is nothing to say (not revoked, or no responder to ask).
+    there is nothing to say (not revoked, or no responder to ask: a
+    certificate without one cannot be revoked through OCSP).
     *responder*: the signer certificate names an OCSP responder; *online*:
     the verifier asked it."""
     codes = {s.code: s for s in statuses}
@@ -597,7 +598,9 @@ def revocation_note(statuses: Sequence[Status], *, responder: bool, online: bool
         )
     if OCSP_NOT_REVOKED in codes:
         return None
-    if OCSP_SKIPPED in codes or (responder and not online):
+    # c2pa-rs reports ocsp.skipped for every signer it did not check, one
+    # without a responder too: only a certificate that names one was missed.
+    if responder and (OCSP_SKIPPED in codes or not online):
         return (
             "revocation was not checked: no OCSP status came with the clip, and the signer's responder "
             "was not asked (check online to ask it)"

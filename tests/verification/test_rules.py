@@ -311,3 +311,55 @@ def test_a_gap_in_the_segments_makes_a_fragmented_mp4_tampered() -> None:
     assert rules.fragmented_verdict([Verdict.VERIFIED, Verdict.VERIFIED], missing=False) is Verdict.VERIFIED
     assert rules.fragmented_verdict([Verdict.VERIFIED, Verdict.UNTRUSTED], missing=True) is Verdict.TAMPERED
     assert rules.fragmented_verdict([Verdict.ERROR], missing=True) is Verdict.ERROR
+
+
+# --- rule 11: revocation (OCSP) -------------------------------------------------
+# Recorded by tests.verification.fixtures.record_ocsp (a real responder).
+
+OCSP_FIXTURES = ["ocsp_attached", "ocsp_revoked", "ocsp_inaccessible"]
+
+
+@pytest.mark.parametrize("name", OCSP_FIXTURES)
+def test_each_recorded_revocation_store_gets_its_verdict_and_note(name: str) -> None:
+    store, trust, expected = fixture(name)
+    assert store.active is not None
+    judged = rules.judge(store.active, trust)
+    assert judged.verdict.value == expected["verdict"], _doc(name)["about"]
+    assert expected["ocsp"] in {s.code for s in judged.statuses}
+    note = rules.revocation_note(judged.statuses, responder=True, online=_doc(name)["online"])
+    if name == "ocsp_attached":
+        assert note is None  # checked and not revoked: nothing to say
+    elif name == "ocsp_revoked":
+        assert note is not None and "revoked by its certificate authority" in note
+        assert rules.phrase(judged.verdict, judged.statuses) == "revoked certificate"
+    else:
+        assert note is not None and "could not be reached" in note and "not revoked then" in note
+
+
+def test_a_revoked_status_that_came_with_the_clip_is_invalid_whatever_its_kind() -> None:
+    # c2pa-rs 0.91.3 logs a revoked status read from the clip as informational
+    store, trust, _ = fixture("ocsp_attached")
+    assert store.active is not None
+    kept = [s for s in store.active.statuses if s.code != "signingCredential.ocsp.notRevoked"]
+    revoked = Status("signingCredential.ocsp.revoked", StatusKind.INFORMATIONAL, "signing cert revoked: 1234")
+    judged = rules.judge(store.active, trust, statuses=(*kept, revoked))
+    assert judged.verdict is Verdict.INVALID
+    assert rules.deciding_failure(judged.statuses) == replace(revoked, kind=StatusKind.FAILURE)
+    assert rules.revocation_failures((ok("signingCredential.ocsp.notRevoked"),)) == (
+        ok("signingCredential.ocsp.notRevoked"),
+    )
+
+
+def test_revocation_not_checked_is_a_note_only_when_there_was_a_responder_to_ask() -> None:
+    store, trust, _ = fixture("trusted")
+    assert store.active is not None
+    judged = rules.judge(store.active, trust)
+    assert judged.verdict is Verdict.VERIFIED
+    assert rules.revocation_note(judged.statuses, responder=False, online=False) is None
+    offline = rules.revocation_note(judged.statuses, responder=True, online=False)
+    assert offline is not None and "not checked" in offline
+    assert rules.revocation_note((ok("signingCredential.trusted"),), responder=True, online=True) is None
+    # c2pa-rs says ocsp.skipped of every signer it did not check (this one too)
+    assert "signingCredential.ocsp.skipped" in {s.code for s in judged.statuses}
+    skipped = Status("signingCredential.ocsp.skipped", StatusKind.INFORMATIONAL, "")
+    assert "not checked" in (rules.revocation_note((skipped,), responder=True, online=True) or "")
