@@ -372,6 +372,15 @@ def _with_certificate_status(definition: Mapping[str, Any], signer: Signer) -> d
     return out
 
 
+def _status_settings(signer: Signer) -> list[Mapping[str, Any]]:
+    """With the signer's status attached, c2pa-rs also fetches the status of
+    a parent's signer it ingests (``builder.certificate_status_fetch``; only
+    when that parent carries none) and keeps it in the new manifest."""
+    if not signer.ocsp_response:
+        return []
+    return [{"builder": {"certificate_status_fetch": "active", "certificate_status_should_override": False}}]
+
+
 def _sign_settings(trust: TrustStore | None, *, merkle: bool) -> list[Mapping[str, Any]]:
     """Settings for a signing call: bounded memory, Merkle leaves for BMFF
     media when *merkle*, and *trust* for judging a parent ingredient."""
@@ -420,7 +429,7 @@ def sign_stream(
     ``False`` writes the classic flat hash older validators expect."""
     callback = _Callback(signer)
     try:
-        context = _context(*_sign_settings(trust, merkle=merkle))
+        context = _context(*_sign_settings(trust, merkle=merkle), *_status_settings(signer))
         with (
             callback.c2pa_signer() as c2pa_signer,
             c2pa.Builder(_with_certificate_status(definition, signer), context=context) as builder,

@@ -168,3 +168,22 @@ def test_sign_ocsp_needs_a_certificate_that_names_a_responder(run, make_clip, tm
     # the tests' development PKI issues no AIA
     result = run("sign", make_clip("mp4"), "-o", tmp_path / "x.mp4", "--ocsp")
     assert result.exit_code == 6 and "names no OCSP responder" in result.output
+
+
+def test_an_edit_with_ocsp_also_fetches_the_parent_signers_status(run, org, make_clip, tmp_path: Path) -> None:
+    """builder.certificate_status_fetch: c2pa-rs asks the parent's responder
+    (by GET; provenance's own client POSTs) and keeps the answer."""
+    authority, work = org
+    original = _creator(org, "Original Author")
+    editor = _creator(org, "Desk Editor")
+    parent = tmp_path / "parent.mp4"
+    assert _sign(run, original, make_clip("mp4"), parent).exit_code == 0  # no status attached
+    log = work / "responder.log"
+    gets_before = log.read_text().count("GET good")
+    edited = tmp_path / "edited.mp4"
+    result = run("remux", parent, "-o", edited, "--key", editor.key, "--cert", editor.chain, "--ocsp")
+    assert result.exit_code == 0, result.output
+    assert log.read_text().count("GET good") == gets_before + 1
+    code, report = _verify(run, authority, edited)
+    assert code == 0 and report["verdict"] == "verified"
+    assert _codes(report).get("signingCredential.ocsp.notRevoked") == "success"  # the editor's own
