@@ -187,3 +187,20 @@ def test_an_edit_with_ocsp_also_fetches_the_parent_signers_status(run, org, make
     code, report = _verify(run, authority, edited)
     assert code == 0 and report["verdict"] == "verified"
     assert _codes(report).get("signingCredential.ocsp.notRevoked") == "success"  # the editor's own
+
+
+def test_a_signer_command_attaches_the_status_too(run, org, make_clip, tmp_path: Path) -> None:
+    """Only the certificate is asked about, so a key held elsewhere (here a
+    stand-in KMS command) gets its status attached like a key file."""
+    import shlex
+    import sys
+
+    authority, _ = org
+    creator = _creator(org, "Kms Creator")
+    script = Path(__file__).resolve().parents[1] / "sign_with_key_file.py"
+    command = shlex.join([sys.executable, str(script), str(creator.key)])
+    out = tmp_path / "kms.mp4"
+    result = run("sign", make_clip("mp4"), "-o", out, "--signer-command", command, "--cert", creator.chain, "--ocsp")
+    assert result.exit_code == 0, result.output
+    code, report = _verify(run, authority, out)
+    assert code == 0 and _codes(report).get("signingCredential.ocsp.notRevoked") == "success"
