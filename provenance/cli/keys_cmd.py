@@ -677,8 +677,8 @@ def ocsp_serve(ca_dir: Path | None, host: str, port: int, passphrase_env: str | 
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    bound_host, bound_port = server.server_address[:2]
-    click.echo(f"OCSP responder for {authority.directory} listening on http://{bound_host}:{bound_port}/", err=False)
+    bound_port = server.server_address[1]
+    click.echo(f"OCSP responder for {authority.directory} listening on http://{host}:{bound_port}/")
     sys.stdout.flush()
     try:
         server.serve_forever()

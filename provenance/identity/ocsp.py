@@ -195,7 +195,7 @@ def answer(
         builder = builder.add_extension(nonce, critical=False)
     except x509.ExtensionNotFound:
         pass
-    response = builder.sign(responder_key, certs._signing_hash(responder_key))  # type: ignore[arg-type]
+    response = builder.sign(responder_key, certs._signing_hash(responder_key))
     return response.public_bytes(serialization.Encoding.DER), state.value
 
 
