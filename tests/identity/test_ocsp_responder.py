@@ -234,3 +234,28 @@ def test_published_response_file_and_revocation_before_issue_time(tmp_path: Path
     revoked = ocsp.check_response(out.read_bytes(), read_chain(creator.chain), url=str(out))
     assert revoked.state is ocsp.CertState.REVOKED
     assert revoked.revoked_at is not None and revoked.revoked_at.isoformat() == "2026-01-01T00:00:00+00:00"
+
+
+def test_a_stale_or_revoked_response_file_is_refused_for_signing(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from provenance.errors import CredentialError
+
+    authority = make_org_ca(tmp_path / "ca")
+    (tmp_path / "c").mkdir()
+    creator = issue_creator(authority, tmp_path / "c")
+    chain = read_chain(creator.chain)
+    responder = revocation.Responder.load(authority.ca)
+    old, _ = responder.response_for(chain[0], now=dt.datetime.now(dt.UTC) - dt.timedelta(days=3))
+    # c2pa-rs would call a good answer past its nextUpdate "revoked": refused before signing
+    with pytest.raises(CredentialError) as stale:
+        ocsp.usable_status(chain, response=old, source="old.der")
+    assert stale.value.reason == "ocsp_stale"
+    fresh, word = responder.response_for(chain[0])
+    assert word == "good" and ocsp.usable_status(chain, response=fresh).state is ocsp.CertState.GOOD
+    revocation.revoke(authority.ca, creator.serial, reason="privilege-withdrawn")
+    revoked, word = responder.response_for(chain[0])
+    assert word == "revoked"
+    with pytest.raises(IdentityError) as refused:
+        ocsp.usable_status(chain, response=revoked)
+    assert refused.value.reason == "signer_revoked" and "privilege withdrawn" in str(refused.value)
