@@ -368,6 +368,7 @@ def issue(
                     "not_after": leaf.not_valid_after_utc.isoformat(),
                     "chain": str(output),
                     "record": str(issued.record),
+                    "ocsp_url": next(iter(ocsp_protocol.responder_urls(leaf)), None),
                 },
                 indent=2,
             )
@@ -384,6 +385,8 @@ def issue(
     )
     console.print(f"  chain     {shown(output)}  (send it back; the creator saves it as keys/chain.pem)")
     console.print(f"  recorded  {shown(issued.record)}")
+    for url in ocsp_protocol.responder_urls(leaf):
+        console.print(f"  ocsp      {shown(url)}  (its revocation status is answered there)")
 
 
 @keys.command("import")

@@ -259,3 +259,23 @@ def test_a_stale_or_revoked_response_file_is_refused_for_signing(tmp_path: Path)
     with pytest.raises(IdentityError) as refused:
         ocsp.usable_status(chain, response=revoked)
     assert refused.value.reason == "signer_revoked" and "privilege withdrawn" in str(refused.value)
+
+
+def test_keys_issue_says_which_responder_the_certificate_names(tmp_path: Path) -> None:
+    authority = make_org_ca(tmp_path / "ca")
+    code, _ = _cli(
+        "keys", "request", "--dir", tmp_path / "k", "--name", "Ann", "--org", "Example News", "--country", "US"
+    )
+    assert code == 0
+    code, out = _cli(
+        "keys",
+        "issue",
+        tmp_path / "k" / "signer.csr",
+        "-o",
+        tmp_path / "chain.pem",
+        "--ca",
+        authority.ca.directory,
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["ocsp_url"] == authority.url
+    assert ocsp.responder_urls(read_chain(tmp_path / "chain.pem")[0]) == (authority.url,)
