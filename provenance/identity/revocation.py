@@ -12,8 +12,10 @@ on each request, so a revocation takes effect at once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
 from provenance._files import atomic_write
-from provenance.errors import IdentityError, UsageError
+from provenance.errors import IdentityError, OutputError, UsageError
 from provenance.identity import certificates as certs
 from provenance.identity import ocsp
 from provenance.identity.algorithms import SigningAlgorithm, generate_key
@@ -165,6 +167,31 @@ def revoke(
     if reason not in ocsp.REASONS:
         raise UsageError(f"unknown revocation reason {reason!r}", hint=f"use one of {', '.join(ocsp.REASONS)}")
     serial, cert = _target(ca, target)
+    with _record_lock(ca):  # read, add, write: two revocations at once must not lose one
+        return _revoke(ca, serial, cert, reason=reason, at=at)
+
+
+@contextlib.contextmanager
+def _record_lock(ca: OrganisationCA) -> Iterator[None]:
+    import fcntl
+
+    try:
+        lock = open(ca.directory / ".revoked.lock", "a")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise OutputError(
+            f"{ca.directory}: the CA folder cannot be written ({exc.strerror})", hint="check its permissions"
+        ) from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _revoke(
+    ca: OrganisationCA, serial: int, cert: x509.Certificate | None, *, reason: str, at: dt.datetime | None
+) -> RevokeResult:
     subject = cert.subject.rfc4514_string() if cert is not None else None
     current = revocations(ca)
     if serial in current:
