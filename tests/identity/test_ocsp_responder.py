@@ -279,3 +279,16 @@ def test_keys_issue_says_which_responder_the_certificate_names(tmp_path: Path) -
     )
     assert code == 0 and json.loads(out)["ocsp_url"] == authority.url
     assert ocsp.responder_urls(read_chain(tmp_path / "chain.pem")[0]) == (authority.url,)
+
+
+def test_revocations_at_the_same_time_are_all_kept(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    authority = make_org_ca(tmp_path / "ca", responder=False)
+    creators = []
+    for i in range(6):
+        (tmp_path / str(i)).mkdir()
+        creators.append(issue_creator(authority, tmp_path / str(i), f"Creator {i}"))
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda c: revocation.revoke(authority.ca, c.serial, reason="superseded"), creators))
+    assert set(revocation.revocations(authority.ca)) == {c.certificate.serial_number for c in creators}
