@@ -225,14 +225,15 @@ def signer_factory(
 
 
 def _read_response(path: Path) -> bytes:
+    from provenance._files import open_input
     from provenance.errors import InputError
     from provenance.identity.ocsp import MAX_RESPONSE_BYTES
 
-    try:
-        with path.open("rb") as fh:
+    with open_input(path) as fh:  # a regular file only: never blocks on a FIFO
+        try:
             data = fh.read(MAX_RESPONSE_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})", hint="check the path") from None
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror})", hint="check the path") from None
     if len(data) > MAX_RESPONSE_BYTES:
         raise InputError(f"{path}: too large for an OCSP response", hint="give a DER OCSP response")
     return data

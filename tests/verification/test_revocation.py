@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,6 +163,10 @@ def test_a_published_response_file_is_attached_without_network(run, make_clip, t
     garbage.write_bytes(b"\x00" * 50)
     bad = _sign(run, creator, make_clip("mp4"), tmp_path / "bad.mp4", "--ocsp-response", garbage)
     assert bad.exit_code == 1 and "not an OCSP response" in bad.output
+    fifo = tmp_path / "status.fifo"
+    os.mkfifo(fifo)  # never read (it would block): refused, exit 5
+    blocked = _sign(run, creator, make_clip("mp4"), tmp_path / "fifo.mp4", "--ocsp-response", fifo)
+    assert blocked.exit_code == 5 and "not a regular file" in blocked.output
 
 
 def test_sign_ocsp_needs_a_certificate_that_names_a_responder(run, make_clip, tmp_path: Path) -> None:
