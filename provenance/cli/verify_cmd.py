@@ -12,7 +12,6 @@ import click
 from provenance.cli.batch import BatchOptions, batch_options, is_batch, run_batch
 from provenance.cli.common import build_trust, console, console_err
 from provenance.cli.hints import report_error
-from provenance.cli.render import card
 from provenance.errors import UsageError
 from provenance.text import MESSAGE_LIMIT, inert_markup
 from provenance.trust.store import TrustStore
@@ -199,6 +198,8 @@ def verify(
             f"[bold red]error:[/] {inert_markup(report_error(report), limit=MESSAGE_LIMIT)}", soft_wrap=True
         )
     else:
+        from provenance.cli.render import card  # rich: not for --json
+
         console.print(card(report, verbose=verbose))
     ctx.exit(int(report.exit_code))
 

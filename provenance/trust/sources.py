@@ -30,8 +30,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from provenance._files import atomic_write
 from provenance.errors import ProvenanceError, UsageError
 from provenance.trust.download import Fetcher, TrustSourceError, download, is_url
@@ -47,6 +45,8 @@ def default_trust_dir() -> Path:
     env = os.environ.get("PROVENANCE_TRUST_DIR")
     if env:
         return Path(env)
+    import platformdirs  # only when the store is used (not for --no-trust-store)
+
     return platformdirs.user_config_path("provenance") / "trust"
 
 
