@@ -10,7 +10,8 @@ Layout of the folder (``$PROVENANCE_TRUST_DIR``, ``--trust-dir``, or the
 user's config dir)::
 
     sources.json        the index: one entry per source
-    lists/NAME.pem      the last good copy of each source (NAME.txt for EKUs)
+    lists/NAME.pem      the last good copy of each source (NAME.json for a JSON
+                        list, NAME.txt for hashes and EKUs)
 
 >>> trust_dir = TrustDirectory(default_trust_dir())  # doctest: +SKIP
 >>> trust_dir.add_defaults()                          # doctest: +SKIP
@@ -35,6 +36,7 @@ import platformdirs
 from provenance._files import atomic_write
 from provenance.errors import ProvenanceError, UsageError
 from provenance.trust.download import Fetcher, TrustSourceError, download, is_url
+from provenance.trust.lote import looks_like_json
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
 
 INDEX = "sources.json"
@@ -242,7 +244,8 @@ class TrustDirectory:
     def _store_copy(self, entry: SourceEntry, data: bytes, source: TrustSource) -> SourceEntry:
         lists = self.path / "lists"
         lists.mkdir(parents=True, exist_ok=True)
-        copy = f"{entry.name}.pem" if source.certificates else f"{entry.name}.txt"
+        suffix = ".json" if looks_like_json(data) else ".pem" if source.certificates else ".txt"
+        copy = f"{entry.name}{suffix}"
         atomic_write(lists / copy, data)
         if entry.copy and entry.copy != copy:
             (lists / entry.copy).unlink(missing_ok=True)
