@@ -51,9 +51,14 @@ def _report_outcomes(outcomes: list[UpdateOutcome], as_json: bool) -> None:
                 what = "updated" if o.changed else "unchanged"
                 console.print(f"[green]✓[/] {shown(o.name)}: {what} ({o.entries} entries)")
             else:
+                # say what verify will use now: the earlier copy, or nothing from this source yet
+                after = (
+                    f"kept the previous copy, {o.entries} entries"
+                    if o.kept_previous
+                    else "no copy yet: registered, not used until 'provenance trust update' fetches it"
+                )
                 console_err.print(
-                    f"[bold red]✗[/] {shown(o.name)}: {shown(o.error, limit=MESSAGE_LIMIT)} (kept the previous copy)",
-                    soft_wrap=True,
+                    f"[bold red]✗[/] {shown(o.name)}: {shown(o.error, limit=MESSAGE_LIMIT)} ({after})", soft_wrap=True
                 )
     if any(not o.ok for o in outcomes):
         click.get_current_context().exit(int(ExitCode.BAD_INPUT))
@@ -145,7 +150,11 @@ _DEFAULTS_HELP = (
 
 @trust.command("add-defaults", help=_DEFAULTS_HELP)
 @click.option(
-    "--mirror", metavar="URL", help="Fetch the same file names from this base URL instead (an internal mirror)."
+    "--mirror",
+    metavar="URL|DIR",
+    help="Fetch the lists from this base URL or folder instead (an internal mirror), each under its file name "
+    "above or the name its published copy has (C2PA-TRUST-LIST.json, C2PA-TSA-TRUST-LIST.json, allowed.pem, "
+    "interim-anchors.pem, interim-allowed.pem, interim-store.cfg).",
 )
 @trust_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
