@@ -206,6 +206,11 @@ def test_a_recovered_copy_is_shown_distinctly_not_as_verified(
         assert page.inner_text("#original-signer") == "Jane Doe (Example News)"
         assert page.inner_text("#vouched").startswith("development root")
         assert "not by bytes" in page.inner_text("#matched")
+        # a clip the repository does not know: the note names no server path
+        upload(page, make_scene_clip(tmp_path / "other.mp4", seed=7, seconds=4.0), "not-recovered")
+        assert page.inner_text("#verdict-title") == "No credentials"
+        assert "this service's repository was asked: no match" in page.inner_text("#notes")
+        assert str(repo) not in page.evaluate("document.body.innerText")
         context.close()
 
 

@@ -108,6 +108,10 @@ class WorkGate:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self.limiter)
 
 
+#: How the service's manifest repository is named in its answers.
+PUBLIC_REPOSITORY = "this service's repository"
+
+
 def _scrub(text: str | None, upload: Upload) -> str | None:
     """Messages name the file as the client did, never the server's temp path."""
     if text is None:
@@ -146,6 +150,7 @@ def verify_upload(
         from provenance.verification.recovery import LocalSource
 
         lookup = LocalSource(repository)  # the service owns the repository: never closed here
+        lookup.location = PUBLIC_REPOSITORY  # answers name no server path or database address
     report = verify(upload.clip, trust=trust, manifest=upload.sidecar, policy=policy, lookup=lookup)
     return dataclasses.replace(
         report,
