@@ -75,7 +75,8 @@ def add(name: str, origin: str, kind: str, title: str | None, replace: bool, tru
     """Add trust list FILE or URL (http/https) as source NAME.
 
     The list is fetched and validated now; a local copy is kept, and
-    `trust update` fetches it again from the same place.
+    `trust update` fetches it again from the same place. Certificates may
+    be PEM or the JSON form of the C2PA trust lists (C2PA-TRUST-LIST.json).
     """
     entry = trust_directory(trust_dir).add(name, origin, kind=SourceKind(kind), title=title, replace_existing=replace)
     console.print(
