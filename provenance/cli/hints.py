@@ -57,7 +57,7 @@ CLI_HINTS: dict[str, str] = {
     "no_thumbnail": "list the chain with 'provenance show FILE'",
     "trust_index_damaged": "remove it and add the sources again, or point --trust-dir elsewhere",
     "no_such_trust_source": "see 'provenance trust list'",
-    "mirror_not_url": "e.g. --mirror https://intranet/trust/",
+    "mirror_not_url": "e.g. --mirror https://intranet/trust/ or --mirror /srv/trust-lists (a folder)",
     "no_segments": "pass --segments GLOB matching the .m4s files",
     "not_init_segment": "verify it without --segments",
     "policy_failed": "check who really signed it (provenance verify FILE)",

@@ -22,6 +22,23 @@ from provenance.signing import sign as sign_clip
 from provenance.signing import sign_remuxed, sign_sidecar
 from provenance.text import inert_markup as shown
 
+# Suffixes that say "a file": a batch never creates a folder with one of
+# these names (end the name with '/' to mean a folder anyway).
+_FILE_SUFFIXES = frozenset({".mp4", ".mov", ".qt", ".m4v", ".avi", ".webm", ".mkv", ".c2pa"})
+
+
+def _refuse_file_as_outdir(output: str) -> None:
+    """A batch writes into a folder: refuse an -o that is an existing file
+    or names a clip, instead of creating a folder called ``one.mp4``."""
+    if os.path.isdir(output) or output.endswith(os.sep):
+        return
+    if os.path.lexists(output) or os.path.splitext(output)[1].lower() in _FILE_SUFFIXES:
+        what = "is a file" if os.path.lexists(output) else "names a file"
+        raise UsageError(
+            f"-o {output} {what}, but a batch (several inputs, a folder, - or a batch option) signs into a folder",
+            hint="give a folder (-o signed/), or one INPUT without batch options to sign one clip",
+        )
+
 
 @click.command()
 @click.argument("paths", metavar="INPUT...", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
@@ -124,6 +141,7 @@ def sign(
             )
         if output is None:
             raise UsageError("a batch needs -o OUTDIR", hint="name the folder to write the signed clips into")
+        _refuse_file_as_outdir(output_arg or "")
         job = SignJob(
             outdir=output,
             signer=factory_from_options(signing),

@@ -133,10 +133,20 @@ def verify(
     8 recovered (--lookup), 9 the repository cannot be used.
     """
     ctx = click.get_current_context()
-    batch_mode = is_batch(paths, batch)
     if as_json and output_format not in (None, "json"):
         raise UsageError(f"--json and --format {output_format} exclude each other", hint="give one of them")
     as_json = as_json or output_format == "json"
+    # One plain file with --json is the JSON report, whatever batch options
+    # come with it; --jsonl FILE still gets its record.
+    one_json = (
+        as_json
+        and len(paths) == 1
+        and str(paths[0]) != "-"
+        and not paths[0].is_dir()
+        and batch.jsonl != "-"
+        and (batch.jsonl or not batch.resume)  # --resume alone stays the batch's usage error
+    )
+    batch_mode = is_batch(paths, batch) and not (one_json and segments is None)
     crjson = output_format == "crjson"
     if crjson and batch_mode:
         raise UsageError(
@@ -192,6 +202,8 @@ def verify(
         finally:
             source.close()
     if as_json:
+        if batch.jsonl:
+            _log_one(batch, report.to_dict())
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif report.error:
         console_err.print(
@@ -202,6 +214,18 @@ def verify(
 
         console.print(card(report, verbose=verbose))
     ctx.exit(int(report.exit_code))
+
+
+def _log_one(batch: BatchOptions, record: dict[str, Any]) -> None:
+    """The --jsonl record of one file verified with --json: the record a
+    batch would write (appended with --resume)."""
+    from provenance.batch import JsonlLog
+
+    log = JsonlLog(batch.jsonl or "", resume=batch.resume)
+    try:
+        log.write(record)
+    finally:
+        log.close()
 
 
 def _verify_crjson(file: Path, *, trust: TrustStore, manifest: Path | None, policy: Policy | None) -> None:

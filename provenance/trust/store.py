@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 
 import provenance._pickle  # noqa: F401 - registers the certificate reducer, so what holds certificates pickles
 from provenance.errors import UsageError
+from provenance.trust.lote import looks_like_json, lote_certificates
 
 
 class SourceKind(str, enum.Enum):
@@ -127,11 +128,15 @@ class TrustSource:
     def from_bytes(
         cls, data: bytes, *, kind: SourceKind, name: str, origin: str | None = None, title: str | None = None
     ) -> TrustSource:
-        """Parse and validate a trust list of *kind*. Raises :class:`UsageError`
-        when it holds nothing usable or any PEM block is damaged."""
+        """Parse and validate a trust list of *kind*: PEM (hashes too for
+        ``allowed``), or the C2PA's JSON form (:mod:`provenance.trust.lote`).
+        Raises :class:`UsageError` when it holds nothing usable or any
+        certificate is damaged."""
         where = origin or name
         if kind is SourceKind.EKUS:
             return cls(name=name, kind=kind, certificates=(), ekus=_parse_ekus(data, where), title=title)
+        if looks_like_json(data):  # the JSON form the C2PA also publishes its lists in
+            return cls(name=name, kind=kind, certificates=lote_certificates(data, where), title=title)
         certs = _pem_certificates(data, where)
         hashes: tuple[str, ...] = ()
         if kind is SourceKind.ALLOWED:
