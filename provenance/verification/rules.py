@@ -36,6 +36,13 @@ Rules
      with the reasons recorded.
   9. Severity and exit codes (:data:`SEVERITY`, :data:`EXIT_CODES`): the
      worst verdict of a batch or a chain is the most severe.
+ 11. CAWG identities (:func:`judge_identity`): each ``cawg.identity``
+     assertion of the active manifest gets its own status, never the
+     verdict's: ``trusted`` when c2pa-rs validated it and reports its
+     credential trusted *and* a ``cawg`` source vouches for the credential;
+     ``broken`` when any other check of it failed (its signature, its
+     credential's profile, what it covers); ``untrusted`` otherwise. A
+     trusted identity can meet ``--expect-signer``/``--expect-org`` (rule 8).
  10. Recovery (:func:`judge_detached`, :func:`recovered`): a file without
      credentials, or with tampered ones, whose content matches a signed
      original in a repository is ``recovered`` when the original's manifest
@@ -72,10 +79,26 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from provenance.credentials.model import ChainNode, Manifest, SignatureInfo, Status, StatusKind, utc_text
+from provenance.credentials.model import (
+    ChainNode,
+    IdentityAssertion,
+    Manifest,
+    SignatureInfo,
+    Status,
+    StatusKind,
+    utc_text,
+)
 from provenance.errors import ExitCode
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verification.report import Ingredient, SignerIdentity, TimeStampInfo, Verdict, VerificationReport
+from provenance.verification.report import (
+    IdentityReport,
+    IdentityStatus,
+    Ingredient,
+    SignerIdentity,
+    TimeStampInfo,
+    Verdict,
+    VerificationReport,
+)
 
 if TYPE_CHECKING:
     from provenance.verification.policy import Policy
@@ -473,6 +496,8 @@ def apply_policy(report: VerificationReport, policy: Policy) -> VerificationRepo
     untrusted signer is not vouched for, whatever its certificate says),
     with the reasons recorded in ``policy_failures`` either way."""
     reasons = policy.failures(report) if report.verdict is not Verdict.ERROR else ()
+    if report.identities:  # which credential met what, the C2PA signer's or a CAWG identity's (rule 11)
+        report = replace(report, policy_matched=policy.matched_by(report))
     if not reasons:
         return report
     verdict = Verdict.WRONG_SIGNER if report.verdict is Verdict.VERIFIED else report.verdict
@@ -545,3 +570,80 @@ def recovered(candidate_verdict: Verdict, *, content_confirmed: bool, policy_fai
     if policy_failures:
         return "; ".join(policy_failures)
     return None
+
+
+# --- 11. CAWG identities (issue 10, part 1) ------------------------------------
+
+#: Failures that say only that nobody vouches for an identity's credential.
+IDENTITY_UNTRUSTED = frozenset({"cawg.x509.credential.untrusted", "cawg.ica.untrusted_issuer"})
+#: Successes that say c2pa-rs found the credential trusted.
+IDENTITY_TRUSTED = frozenset({"cawg.x509.credential.trusted", "cawg.ica.credential_valid"})
+
+
+def _first_value(pairs: Sequence[tuple[str, str]], key: str) -> str | None:
+    return next((v for k, v in pairs if k == key), None)
+
+
+def identity_credential(identity: IdentityAssertion, trusted_by: str | None) -> SignerIdentity | None:
+    """The X.509 credential that signed *identity* (from its leaf
+    certificate, else from what c2pa-rs reported)."""
+    subject, issuer = identity.subject, identity.issuer_name
+    common_name = _first_value(subject, "CN") or identity.reported_common_name
+    if not (common_name or identity.reported_organization or identity.chain):
+        return None
+    email, emails = identity.emails
+    leaf = identity.leaf
+    return SignerIdentity(
+        common_name=common_name,
+        organization=_first_value(subject, "O") or identity.reported_organization,
+        issuer=_first_value(issuer, "CN") or _first_value(issuer, "O"),
+        trusted_by=trusted_by,
+        email=email,
+        not_before=leaf.not_valid_before_utc.isoformat() if leaf else None,
+        not_after=leaf.not_valid_after_utc.isoformat() if leaf else None,
+        subject_attributes=subject,
+        issuer_attributes=issuer,
+        emails=emails,
+    )
+
+
+def judge_identity(identity: IdentityAssertion, trust: TrustStore) -> IdentityReport:
+    """Rule 11: the status of one CAWG identity assertion."""
+    failures = tuple(s for s in identity.statuses if s.kind is StatusKind.FAILURE)
+    broken = tuple(s for s in failures if s.code not in IDENTITY_UNTRUSTED)
+    c2pa_trusted = any(s.kind is StatusKind.SUCCESS and s.code in IDENTITY_TRUSTED for s in identity.statuses)
+    vouched = trust.vouching_source(identity.chain, kinds={SourceKind.CAWG}) if identity.chain else None
+    x509_form = identity.sig_type == "cawg.x509.cose"
+    if broken:
+        status = IdentityStatus.BROKEN
+        explanation = (
+            f"the identity assertion does not check out ({broken[0].code}): the identity it names is not confirmed"
+        )
+    elif c2pa_trusted and not failures and (vouched is not None or not x509_form):
+        status = IdentityStatus.TRUSTED
+        explanation = f"its credential is vouched for by {vouched}" if vouched else "its credential issuer is trusted"
+    else:
+        status = IdentityStatus.UNTRUSTED
+        explanation = (
+            "no CAWG trust source vouches for the credential that signed it: the name is only what it claims"
+            if identity.statuses
+            else "c2pa-rs did not check it: the name is only what it claims"
+        )
+    credential = identity_credential(identity, vouched if status is IdentityStatus.TRUSTED else None)
+    name = credential.common_name if credential else None
+    if name is None and identity.verified_identities:
+        first = identity.verified_identities[0]
+        name = first.name or first.username
+    return IdentityReport(
+        label=identity.label,
+        status=status,
+        sig_type=identity.sig_type,
+        name=name,
+        credential=credential,
+        issuer=identity.issuer,
+        verified_identities=identity.verified_identities,
+        covers=identity.referenced,
+        roles=identity.roles,
+        explanation=explanation,
+        problems=failures,
+    )

@@ -174,6 +174,7 @@ def _report(
         warnings=judged.warnings,
         credentials_source=credentials_source,
         thumbnail=manifest.thumbnail,
+        identities=tuple(rules.judge_identity(i, trust) for i in manifest.identities),  # rule 11
     )
 
 
