@@ -36,7 +36,11 @@ Rules
      with the reasons recorded.
   9. Severity and exit codes (:data:`SEVERITY`, :data:`EXIT_CODES`): the
      worst verdict of a batch or a chain is the most severe.
- 11. CAWG identities (:func:`judge_identity`): each ``cawg.identity``
+ 11. CAWG identities (:func:`judge_identity`, :func:`cawg_only_source`):
+     c2pa-rs 0.91.3 puts ``cawg`` anchors in the claim signers' pool too,
+     so, as with TSA roots (rule 4), a signer that only a ``cawg`` source
+     vouches for is ``untrusted``: identity roots vouch for identities,
+     never for signers. Each ``cawg.identity``
      assertion of the active manifest gets its own status, never the
      verdict's: ``trusted`` when c2pa-rs validated it and reports its
      credential trusted *and* a ``cawg`` source vouches for the credential;
@@ -312,7 +316,7 @@ def signer_verdict(statuses: Sequence[Status], signature: SignatureInfo, trust: 
     """Rules 2 and 4: the manifest's verdict, with a signer vouched for by
     a TSA root alone downgraded to untrusted."""
     verdict = manifest_verdict(statuses)
-    if verdict is Verdict.VERIFIED and tsa_only_source(signature, trust):
+    if verdict is Verdict.VERIFIED and (tsa_only_source(signature, trust) or cawg_only_source(signature, trust)):
         return Verdict.UNTRUSTED
     return verdict
 
@@ -359,6 +363,7 @@ class Judgement:
     trusted_by: str | None  # the source that vouches for a verified signer
     timestamp: TimeStampInfo | None
     tsa_only: str | None  # a tsa source that alone vouches for the signer (rule 4)
+    cawg_only: str | None = None  # a cawg source that alone vouches for the signer (rule 11)
 
     @property
     def warnings(self) -> tuple[Status, ...]:
@@ -376,6 +381,7 @@ def judge(manifest: Manifest, trust: TrustStore, *, statuses: Sequence[Status] |
         trusted_by,
         judge_timestamp(manifest.signature, found, trust),
         tsa_only_source(manifest.signature, trust),
+        cawg_only_source(manifest.signature, trust),
     )
 
 
@@ -605,6 +611,15 @@ def identity_credential(identity: IdentityAssertion, trusted_by: str | None) -> 
         issuer_attributes=issuer,
         emails=emails,
     )
+
+
+def cawg_only_source(signature: SignatureInfo, trust: TrustStore) -> str | None:
+    """The ``cawg`` source that c2pa-rs let vouch for this C2PA *signer*
+    (its ``trust.anchors`` of every kind reach the claim signers' pool),
+    when no anchors/allowed source does."""
+    if not signature.chain or trust.vouching_source(signature.chain) is not None:
+        return None
+    return trust.vouching_source(signature.chain, kinds={SourceKind.CAWG})
 
 
 def judge_identity(identity: IdentityAssertion, trust: TrustStore) -> IdentityReport:
