@@ -259,9 +259,9 @@ class TrustStore:
         """The CAWG identity anchors as c2pa-rs 0.91.3 takes them: one
         ``trust.anchors`` entry of ``trust_kind`` ``cawg`` per source (its
         ``cawg_trust`` block of other releases is not read by 0.91.3; see
-        docs/design/c2pa-rs.md). c2pa-rs keeps these apart from the claim
-        signers' anchors: a CAWG root never vouches for a C2PA signer, and
-        a signer root never for an identity."""
+        docs/design/c2pa-rs.md). c2pa-rs checks identities against these
+        only, but also lets them vouch for claim signers; the verdict rules
+        undo that (rule 11), as for TSA roots."""
         anchors = [
             {"trust_anchors": _pem(s.certificates), "trust_kind": "cawg", "trust_uri": f"provenance:{s.display_name}"}
             for s in self.sources
