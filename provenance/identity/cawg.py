@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance.errors import UsageError
+from provenance.errors import IdentityError, UsageError
 from provenance.identity.signer import KeySigner, Signer
 
 #: What the identity assertion signs over, besides the hard binding c2pa-rs
@@ -36,8 +36,16 @@ class CawgIdentity:
 
     @classmethod
     def from_files(cls, *, key: Path, cert: Path, passphrase: bytes | None = None) -> CawgIdentity:
-        """The identity key (PEM) and its certificate chain (PEM, leaf first)."""
-        return cls(KeySigner.from_files(key=key, chain=cert, passphrase=passphrase))
+        """The identity key (PEM) and its certificate chain (PEM, leaf first).
+        Raises :class:`IdentityError` naming the identity credential."""
+        try:
+            return cls(KeySigner.from_files(key=key, chain=cert, passphrase=passphrase))
+        except IdentityError as exc:  # say which credential: not the claim signer's
+            raise IdentityError(
+                f"CAWG identity credential: {exc.message}",
+                hint="give the identity's PEM key and the certificate chain it belongs to (leaf first)",
+                reason="identity_credential_unusable",
+            ) from None
 
     @property
     def name(self) -> str:

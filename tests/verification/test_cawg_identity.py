@@ -263,3 +263,22 @@ def test_verified_identities_are_read_from_an_aggregation_credential() -> None:
     [verified] = identity.verified_identities
     assert (verified.type, verified.username, verified.provider) == ("cawg.social_media", "janedoe", "Social")
     assert [s.code for s in identity.statuses] == ["cawg.ica.untrusted_issuer"]
+
+
+def test_an_unusable_identity_credential_is_one_line_naming_it(run, make_clip, editor: DevPKI, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a key\n")
+    for key, cert in ((junk, editor.chain), (editor.signer_key, junk), (tmp_path / "missing.key", editor.chain)):
+        result = run("sign", make_clip(), "-o", tmp_path / "out.mp4", "--identity-key", key, "--identity-cert", cert)
+        assert result.exit_code == 6, result.output
+        assert result.output.startswith("error: CAWG identity credential: ") and len(result.output.splitlines()) == 1
+        assert not (tmp_path / "out.mp4").exists()
+
+
+def test_crjson_does_not_let_a_cawg_root_vouch_for_the_signer(run, identity_clip: Path, pki: DevPKI) -> None:
+    result = run("verify", identity_clip, "--no-trust-store", "--cawg-trust", pki.root_cert, "--format", "crjson")
+    assert result.exit_code == 3, result.output
+    [manifest] = [m for m in json.loads(result.output)["manifests"] if m.get("validationResults")][-1:]
+    results = manifest["validationResults"]
+    assert "signingCredential.untrusted" in [s["code"] for s in results["failure"]]
+    assert "signingCredential.trusted" not in [s["code"] for s in results.get("success", [])]
