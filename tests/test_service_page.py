@@ -290,3 +290,26 @@ def test_an_init_segment_note_names_no_command_line_option(page, corpus: Path, t
     notes = page.inner_text("#notes")
     assert "init segment of a fragmented MP4" in notes
     assert "--" not in notes and "the segments are not checked here" in notes
+
+
+# --- CAWG identities (issue 10, part 1) ---
+
+
+def test_a_cawg_identity_has_its_own_status_beside_the_verdict(page, make_clip, pki: DevPKI, tmp_path: Path) -> None:
+    from provenance.identity.cawg import CawgIdentity
+    from provenance.identity.certificates import Subject
+    from provenance.identity.pki import init_dev_pki
+    from provenance.identity.signer import KeySigner
+    from provenance.signing import sign
+
+    editor = init_dev_pki(tmp_path / "editor", subject=Subject("Ed Itor", "Other Desk", "GB"))
+    clip = sign(
+        make_clip(),
+        tmp_path / "identity.mp4",
+        signer=KeySigner.from_files(key=pki.signer_key, chain=pki.chain),
+        identity=CawgIdentity.from_files(key=editor.signer_key, cert=editor.chain),
+    ).output
+    upload(page, clip, "cawg-identity")
+    assert page.inner_text("#verdict-title") == "Verified"  # the server trusts no identity root: still verified
+    identity = page.locator(".identity.untrusted")
+    assert identity.inner_text().startswith("? claims to be Ed Itor (Other Desk) (untrusted")

@@ -19,6 +19,7 @@ CLI_HINTS: dict[str, str] = {
     "sidecar_exists": "pass --force to replace it, or name it {name}.c2pa with --output (verify looks for both names)",
     "sidecar_is_clip": "give another --output name",
     "tsa_url_scheme": "e.g. --tsa http://timestamp.example.com",
+    "identity_needs_key_file": "sign with --key/--cert (a key file), or drop --identity-key/--identity-cert",
     "tsa_failed": "check the --tsa URL and that the authority is reachable, or sign without --tsa",
     "chain_not_found": "pass --cert or run 'provenance keys init'",
     "key_not_found": "run 'provenance keys init' or pass --key",

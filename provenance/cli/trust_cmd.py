@@ -38,7 +38,9 @@ def trust() -> None:
 
     Kinds: anchors (root CAs of signers), allowed (pinned signer
     certificates or their SHA-256 hashes), tsa (roots of time-stamping
-    authorities), ekus (extra EKU OIDs accepted on signer certificates).
+    authorities), ekus (extra EKU OIDs accepted on signer certificates),
+    cawg (roots of CAWG identity credentials: they vouch for identity
+    assertions, never for signers).
     """
 
 

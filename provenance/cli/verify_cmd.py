@@ -47,6 +47,14 @@ def build_policy(*, signer: str | None, org: str | None, issuer: str | None, req
     help="PEM file of time-stamping authority roots, trusted for signing times only. Repeatable.",
 )
 @click.option(
+    "--cawg-trust",
+    "cawg",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="PEM file of CAWG identity roots: they vouch for identity assertions (cawg.identity), never for "
+    "C2PA signers. Repeatable.",
+)
+@click.option(
     "--trust-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
@@ -105,6 +113,7 @@ def verify(
     anchors: tuple[Path, ...],
     allowed: tuple[Path, ...],
     tsa: tuple[Path, ...],
+    cawg: tuple[Path, ...],
     trust_dir: Path | None,
     no_trust_store: bool,
     expect_signer: str | None,
@@ -126,6 +135,10 @@ def verify(
     progress bar, a summary, and --jsonl reports (--json: JSON lines on
     stdout), judging every file by the same --expect-*/--require-timestamp
     policy.
+
+    A CAWG identity assertion in the clip is shown in its own block
+    (trusted, untrusted or broken); it never changes the verdict, but a
+    trusted one can meet --expect-signer/--expect-org.
 
     Exit codes (of the worst file in a batch): 0 verified, 1 tampered or
     invalid, 3 untrusted, 4 no credentials, 5 unreadable or unsupported
@@ -169,6 +182,7 @@ def verify(
         signer=expect_signer, org=expect_org, issuer=expect_issuer, require_timestamp=require_timestamp
     )
     trust = build_trust(anchors=anchors, allowed=allowed, tsa=tsa, trust_dir=trust_dir, use_store=not no_trust_store)
+    trust = _with_cawg_trust(trust, cawg)
     if lookup is not None:
         lookup = lookup or os.environ.get("PROVENANCE_REPO") or ""  # "": the default repository
     if batch_mode:
@@ -226,6 +240,18 @@ def _log_one(batch: BatchOptions, record: dict[str, Any]) -> None:
         log.write(record)
     finally:
         log.close()
+
+
+# --- CAWG identity trust (issue 10, part 1) ---
+
+
+def _with_cawg_trust(trust: TrustStore, paths: tuple[Path, ...]) -> TrustStore:
+    """*trust* plus the --cawg-trust files, each a ``cawg`` source named after its path."""
+    from provenance.trust.store import SourceKind
+
+    for path in paths:
+        trust = trust.with_pem_file(path, kind=SourceKind.CAWG, name=str(path))
+    return trust
 
 
 def _verify_crjson(file: Path, *, trust: TrustStore, manifest: Path | None, policy: Policy | None) -> None:

@@ -1,6 +1,6 @@
 """The persistent trust store: named trust sources kept in a folder.
 
-Each source has a name, a kind (anchors, allowed, tsa, ekus), an origin
+Each source has a name, a kind (anchors, allowed, tsa, ekus, cawg), an origin
 (an http(s) URL or a local file) and a validated local copy. ``update``
 fetches every origin again, validates everything it fetched before
 replacing anything, keeps the previous copy of a source whose download

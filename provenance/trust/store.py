@@ -11,7 +11,10 @@ Kinds of source (the C2PA spec keeps them apart):
 - ``tsa``: roots of time-stamping authorities (they vouch for signing
   times, never for signers);
 - ``ekus``: extra extended key usage OIDs accepted on signer certificates
-  (the interim list's ``store.cfg``).
+  (the interim list's ``store.cfg``);
+- ``cawg``: root (or intermediate) CAs of CAWG identity credentials (the
+  certificates that sign ``cawg.identity`` assertions): they vouch for the
+  identity a clip names, never for its C2PA signer.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class SourceKind(str, enum.Enum):
     ALLOWED = "allowed"  # pinned end-entity certificates
     TSA = "tsa"  # time-stamping roots
     EKUS = "ekus"  # extra EKU OIDs accepted on signer certificates
+    CAWG = "cawg"  # CAs of CAWG identity credentials (cawg.identity assertions)
 
 
 SIGNER_KINDS = frozenset({SourceKind.ANCHORS, SourceKind.ALLOWED})
@@ -251,7 +255,24 @@ class TrustStore:
             trust["allowed_list"] = _pem(allowed) + "".join(f"{h}\n" for h in hashes)
         if ekus:
             trust["trust_config"] = "".join(f"{e}\n" for e in dict.fromkeys(ekus))
-        return {"trust": trust, "verify": {"verify_trust": True}}
+        settings: dict[str, Any] = {"trust": trust, "verify": {"verify_trust": True}}
+        settings["trust"].update(self._cawg_settings())
+        return settings
+
+    # --- CAWG identity anchors (issue 10, part 1) ---
+    def _cawg_settings(self) -> dict[str, Any]:
+        """The CAWG identity anchors as c2pa-rs 0.91.3 takes them: one
+        ``trust.anchors`` entry of ``trust_kind`` ``cawg`` per source (its
+        ``cawg_trust`` block of other releases is not read by 0.91.3; see
+        docs/design/c2pa-rs.md). c2pa-rs checks identities against these
+        only, but also lets them vouch for claim signers; the verdict rules
+        undo that (rule 11), as for TSA roots."""
+        anchors = [
+            {"trust_anchors": _pem(s.certificates), "trust_kind": "cawg", "trust_uri": f"provenance:{s.display_name}"}
+            for s in self.sources
+            if s.kind is SourceKind.CAWG and s.certificates
+        ]
+        return {"anchors": anchors} if anchors else {}
 
     def pinned_source(self, leaf: x509.Certificate) -> str | None:
         """Name of the ``allowed`` source that pins *leaf*, if any."""

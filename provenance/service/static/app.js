@@ -146,6 +146,36 @@ function chainNode(node) {
   return item;
 }
 
+// --- CAWG identities (issue 10, part 1): their own block and status, never the verdict's
+const IDENTITY_STATUS = {
+  trusted: { icon: "✔", text: "trusted" },
+  untrusted: { icon: "?", text: "untrusted" },
+  broken: { icon: "✗", text: "broken" },
+};
+const MATCHED_BY = { c2pa_signer: "the C2PA signer", cawg_identity: "the CAWG identity" };
+
+function identityFacts(facts, report) {
+  for (const identity of report.identities || []) {
+    const status = IDENTITY_STATUS[identity.status] || IDENTITY_STATUS.broken;
+    const who = identity.credential ? signerName(identity.credential) : inert(identity.name || "an unnamed identity");
+    let line = `${status.icon} ${identity.status === "trusted" ? who : `claims to be ${who}`} (${status.text}`;
+    if (identity.status === "trusted" && identity.credential && identity.credential.trusted_by) {
+      line += `, vouched for by ${inert(identity.credential.trusted_by)}`;
+    } else if (identity.status !== "trusted") {
+      line += `: ${inert(identity.explanation, MESSAGE_LIMIT)}`;
+    }
+    addFact(facts, "Identity", el("span", { class: `identity ${status.text}` }, `${line})`));
+    for (const verified of identity.verified_identities || []) {
+      const handle = [verified.name, verified.username, verified.uri].filter(Boolean).map((v) => inert(v)).join(" ");
+      const via = verified.provider ? ` via ${inert(verified.provider)}` : "";
+      addFact(facts, "Verified", `${inert(verified.type.replace(/^cawg\./, ""))}: ${handle}${via}`);
+    }
+  }
+  for (const [expectation, by] of Object.entries(report.policy_matched || {})) {
+    addFact(facts, "Expected", el("span", { class: "matched" }, `${inert(expectation)} met by ${MATCHED_BY[by] || inert(by)}`));
+  }
+}
+
 function render(report) {
   const card = $("result");
   const verdict = BADGES[report.verdict] ? report.verdict : "error";
@@ -164,6 +194,7 @@ function render(report) {
     }
     if (report.signer.issuer) addFact(facts, "Issued by", inert(report.signer.issuer));
   }
+  identityFacts(facts, report);
   if (report.signed_at) {
     addFact(facts, "Signed at",
       el("time", { datetime: report.signed_at }, inert(report.signed_at)), ` (${clockText(report.timestamp)})`);
