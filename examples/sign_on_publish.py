@@ -1,7 +1,7 @@
 """Sign on publish: the step of a publishing system that signs each clip as
 it goes live, with the newsroom's identity.
 
-    python examples/sign_on_publish.py --key keys/signer.key --chain keys/chain.pem \\
+    python examples/sign_on_publish.py --key keys/signer.key --cert keys/chain.pem \\
         clip.mp4 published/clip.mp4 --title "Harbour at dawn"
 
 The signer is loaded once and reused for every clip (it is thread-safe), so
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("clip", type=Path)
     parser.add_argument("destination", type=Path)
     parser.add_argument("--key", type=Path, required=True, help="private key (PEM, 0600)")
-    parser.add_argument("--chain", type=Path, required=True, help="certificate chain (PEM), signer first")
+    parser.add_argument("--cert", type=Path, required=True, help="certificate chain (PEM), signer first")
     parser.add_argument("--title", default=None)
     parser.add_argument("--source", choices=[s.value for s in SourceType], default="camera")
     args = parser.parse_args(argv)
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     passphrase = os.environ.get("PROVENANCE_PASSPHRASE")
     try:
         signer = KeySigner.from_files(
-            key=args.key, chain=args.chain, passphrase=passphrase.encode() if passphrase else None
+            key=args.key, chain=args.cert, passphrase=passphrase.encode() if passphrase else None
         )
         result = Publisher(signer).publish(
             args.clip, args.destination, title=args.title or args.clip.stem, source=SourceType(args.source)

@@ -2,7 +2,7 @@
 delivery and signs the new rendition with the platform's identity, keeping
 the upload's own credentials as its parent.
 
-    python examples/transcode_and_resign.py --key keys/signer.key --chain keys/chain.pem \\
+    python examples/transcode_and_resign.py --key keys/signer.key --cert keys/chain.pem \\
         --trust keys/root-ca.pem --height 480 upload.mp4 delivery/upload.mp4
 
 Re-encoding changes every byte, so the upload's own signature cannot cover
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("upload", type=Path)
     parser.add_argument("rendition", type=Path)
     parser.add_argument("--key", type=Path, required=True)
-    parser.add_argument("--chain", type=Path, required=True)
+    parser.add_argument("--cert", type=Path, required=True, help="certificate chain (PEM), signer first")
     parser.add_argument("--trust", type=Path, action="append", default=[])
     parser.add_argument("--height", type=int, default=None, help="scale to this height (default: keep the size)")
     args = parser.parse_args(argv)
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         trust = TrustStore()
         for pem in args.trust:
             trust = trust.with_pem_file(pem, kind=SourceKind.ANCHORS, name=pem.name)
-        with KeySigner.from_files(key=args.key, chain=args.chain) as signer:
+        with KeySigner.from_files(key=args.key, chain=args.cert) as signer:
             result = TranscodeStep(signer=signer, trust=trust, height=args.height).run(args.upload, args.rendition)
     except ProvenanceError as exc:
         print(f"error: {exc.diagnostics()}", file=sys.stderr)

@@ -19,6 +19,7 @@ from provenance.errors import InputError, InvalidParentError
 from provenance.media import formats, video
 from provenance.trust.store import TrustStore
 from provenance.verification.report import Verdict, VerificationReport
+from provenance.verification.rules import deciding_failure
 from provenance.verification.verifier import load_credentials, report_from_store
 
 INGREDIENT_THUMBNAIL_ID = "ingredient-thumbnail.jpg"
@@ -48,7 +49,8 @@ class Parent:
         """Refuse a source whose credentials are tampered or invalid, unless
         *allow_invalid* (the failure is then recorded in the ingredient)."""
         if self.verdict in (Verdict.TAMPERED, Verdict.INVALID) and not allow_invalid:
-            failure = self.report.failures[0].code if self.report.failures else self.verdict.value
+            decided = deciding_failure(self.report.failures)  # the failure behind the verdict, not the first listed
+            failure = decided.code if decided is not None else self.verdict.value
             raise InvalidParentError(
                 f"{self.path}: its content credentials are {self.verdict.value} ({failure}); "
                 "editing it would pass that on unseen",

@@ -24,6 +24,7 @@ from provenance.credentials import bridge, one_pass
 from provenance.credentials.manifest import THUMBNAIL_ID, SourceType, action, definition
 from provenance.credentials.sidecar import sidecar_path
 from provenance.errors import OutputExistsError, UsageError
+from provenance.identity.cawg import CawgIdentity, require_identity_signer
 from provenance.identity.signer import Signer
 from provenance.media import boxes, formats
 
@@ -48,6 +49,7 @@ class SignResult:
     soft_binding: bool = False  # the manifest records the content fingerprint (c2pa.soft-binding)
     registered_in: str | None = None  # the repository the manifest store was registered in
     registration_note: str | None = None  # e.g. why it carries no fingerprint
+    identity: str | None = None  # the CN of the CAWG identity credential that signed a cawg.identity assertion
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class SignResult:
             "soft_binding": self.soft_binding,
             "registered_in": self.registered_in,
             "registration_note": self.registration_note,
+            "identity": self.identity,
         }
 
 
@@ -100,8 +103,16 @@ def sign(
     flat_hash: bool = False,
     soft_binding: bool = False,
     register: Repository | None = None,
+    identity: CawgIdentity | None = None,
 ) -> SignResult:
     """Sign the clip *input* into *output* with *signer*.
+
+    With *identity*, the manifest also carries a CAWG identity assertion
+    (``cawg.identity``, X.509 form) signed by that credential over the
+    actions, the creative work and the hard binding; *signer* must then be
+    a :class:`~provenance.identity.signer.KeySigner` (c2pa-rs signs it,
+    see :mod:`provenance.identity.cawg`), and c2pa-rs's Builder writes the
+    file (no one-pass signing).
 
     With *soft_binding* (implied by *register*) the manifest also records
     the clip's content fingerprint as a ``c2pa.soft-binding`` assertion
@@ -130,6 +141,8 @@ def sign(
     boxes.check_structure(src, fmt)
     check_output(src, dst, fmt=fmt, force=force)
     check_signer(signer)  # refuse what validators would reject, saying why
+    if identity is not None:
+        require_identity_signer(signer)  # before any work: c2pa-rs signs identities only with key files
     has_parent = boxes.has_embedded_manifest(src, fmt)
     if has_parent:
         _refuse_invalid_parent(src, allow=allow_invalid_parent)
@@ -159,7 +172,7 @@ def sign(
         # A flat MP4/MOV/M4V of its own (no parent to ingest, Merkle leaves)
         # is signed in one pass; anything else, or any layout that path does
         # not rewrite, by c2pa-rs's Builder.sign.
-        if fmt is not formats.AVI and not has_parent and not flat_hash:
+        if fmt is not formats.AVI and not has_parent and not flat_hash and identity is None:
             store = one_pass.sign_in_one_pass(
                 manifest,
                 signer=signer,
@@ -181,6 +194,7 @@ def sign(
                 resources=resources,
                 has_parent=has_parent,
                 flat_hash=flat_hash,
+                identity=identity,
             )
     done = signed(store, signer)
     if register is not None and binding is not None:
@@ -205,6 +219,7 @@ def sign(
         soft_binding=bool(binding and binding.assertions),
         registered_in=register.location if register is not None else None,
         registration_note=binding.reason if binding else None,
+        identity=signer_name(identity.signer) if identity is not None else None,
     )
 
 
@@ -231,6 +246,7 @@ def _sign_with_c2pa(
     resources: dict[str, bytes],
     has_parent: bool,
     flat_hash: bool,
+    identity: CawgIdentity | None = None,
 ) -> bytes:
     parent = None
     parent_fh = None
@@ -247,6 +263,7 @@ def _sign_with_c2pa(
             resources=resources,
             parent=parent,
             merkle=not flat_hash,
+            identity=identity,
         )
     finally:
         if parent_fh is not None:

@@ -306,3 +306,48 @@ def test_the_reason_given_is_the_failure_that_decided_the_verdict(run, uploads: 
 
     line = headline(verify(uploads / "day1" / "tampered.mp4"))
     assert "TAMPERED" in line and "bytes changed after signing" in line
+
+
+def test_one_file_with_json_and_a_jsonl_log_prints_the_report_and_logs_it(
+    run, signed_clip: Path, tmp_path: Path
+) -> None:
+    """Issue 12, item 9: `verify one.mp4 --json --jsonl F` printed the batch
+    summary instead of the JSON report."""
+    log = tmp_path / "reports.jsonl"
+    result = run("verify", signed_clip, "--json", "--jsonl", log)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)  # one JSON document, no summary
+    assert report["verdict"] == "verified" and report["file"] == str(signed_clip)
+    assert "files" not in result.output
+    assert jsonl(log.read_text()) == [report]
+    # other batch options do not turn one file with --json into JSON lines either
+    quiet = run("verify", signed_clip, "--json", "-q", "-j", "1")
+    assert json.loads(quiet.stdout)["verdict"] == "verified"
+    # --resume appends to the log; --resume without a log stays a usage error
+    assert run("verify", signed_clip, "--json", "--jsonl", log, "--resume").exit_code == 0
+    assert len(jsonl(log.read_text())) == 2
+    assert run("verify", signed_clip, "--json", "--resume").exit_code == 2
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_batch_never_signs_into_a_folder_named_like_a_file(
+    run, uploads: Path, make_clip, tmp_path: Path, existing: bool
+) -> None:
+    """Issue 12, item 9: `sign DIR -o one.mp4` created a folder named one.mp4."""
+    out = tmp_path / ("taken.dat" if existing else "one.mp4")
+    if existing:
+        out.write_bytes(b"keep me")
+    second = make_clip("mov", name="second.mov")
+    for args in ((uploads,), (second, make_clip("mp4", name="third.mp4")), (second, "-j", "1")):
+        result = run("sign", *args, "-o", out)
+        assert result.exit_code == 2, result.output
+        assert (
+            result.stderr.count("\n") == 1 and f"-o {out}" in result.stderr and "signs into a folder" in result.stderr
+        )
+        assert out.read_bytes() == b"keep me" if existing else not out.exists()
+    # a folder named like a file is still taken when it exists or ends with '/'
+    if not existing:
+        assert run("sign", second, "-j", "1", "-o", f"{out}/").exit_code == 0
+        assert (out / "second.mov").is_file()
+        assert run("sign", uploads, "-o", out, "-j", "1").exit_code == 1  # the tampered clip fails; the rest signed
+        assert (out / "signed.mp4").is_file()

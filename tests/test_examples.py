@@ -25,7 +25,7 @@ def test_sign_on_publish(make_clip, pki: DevPKI, trust: TrustStore, tmp_path: Pa
     clip = make_clip("mov")
     out = tmp_path / "published.mov"
     proc = run_example(
-        "sign_on_publish.py", "--key", pki.signer_key, "--chain", pki.chain, clip, out, "--title", "Harbour at dawn"
+        "sign_on_publish.py", "--key", pki.signer_key, "--cert", pki.chain, clip, out, "--title", "Harbour at dawn"
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["output"] == str(out)
@@ -35,7 +35,7 @@ def test_sign_on_publish(make_clip, pki: DevPKI, trust: TrustStore, tmp_path: Pa
 
 def test_sign_on_publish_reports_a_bad_key_in_one_line(make_clip, tmp_path: Path, pki: DevPKI) -> None:
     proc = run_example(
-        "sign_on_publish.py", "--key", tmp_path / "missing.key", "--chain", pki.chain, make_clip(), tmp_path / "out.mp4"
+        "sign_on_publish.py", "--key", tmp_path / "missing.key", "--cert", pki.chain, make_clip(), tmp_path / "out.mp4"
     )
     assert proc.returncode == 6
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
@@ -61,7 +61,7 @@ def test_transcode_and_resign(signed_clip: Path, pki: DevPKI, trust: TrustStore,
         "transcode_and_resign.py",
         "--key",
         pki.signer_key,
-        "--chain",
+        "--cert",
         pki.chain,
         "--trust",
         pki.root_cert,
@@ -90,7 +90,7 @@ def test_transcode_and_resign_refuses_tampered_input(signed_clip: Path, pki: Dev
         "transcode_and_resign.py",
         "--key",
         pki.signer_key,
-        "--chain",
+        "--cert",
         pki.chain,
         "--trust",
         pki.root_cert,
@@ -100,3 +100,15 @@ def test_transcode_and_resign_refuses_tampered_input(signed_clip: Path, pki: Dev
     assert proc.returncode == 1
     assert "refusing to transcode a tampered upload" in proc.stderr
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_no_example_or_page_names_a_chain_option() -> None:
+    """Issue 12, item 9: examples said --chain where the CLI says --cert."""
+    repo = EXAMPLES.parent
+    pages = [repo / "README.md", *sorted((repo / "docs").rglob("*.md")), *sorted(EXAMPLES.glob("*.py"))]
+    offenders = [f"{p.relative_to(repo)}" for p in pages if "--chain" in p.read_text(encoding="utf-8")]
+    assert offenders == []
+    help_text = subprocess.run(
+        [sys.executable, str(EXAMPLES / "sign_on_publish.py"), "--help"], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "--cert" in help_text

@@ -19,8 +19,8 @@ HEAVY = ("c2pa", "av", "numpy", "starlette")
 REPORT = "import json, sys; print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))"
 
 
-def _loaded(code: str, *, cwd: Path | None = None) -> list[str]:
-    script = code + "\n" + REPORT.format(heavy=HEAVY)
+def _loaded(code: str, *, cwd: Path | None = None, watch: tuple[str, ...] = HEAVY) -> list[str]:
+    script = code + "\n" + REPORT.format(heavy=watch)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=cwd)
     assert proc.returncode == 0, proc.stderr
     loaded: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -65,6 +65,28 @@ def test_verify_command_never_loads_pyav_numpy_or_starlette(signed_clip: Path, p
         "assert code == 0, code\n"
     )
     assert _loaded(code, cwd=tmp_path) == ["c2pa"]
+
+
+def test_verify_json_of_one_clip_loads_neither_rich_nor_the_batch_machinery(
+    signed_clip: Path, pki: DevPKI, tmp_path: Path
+) -> None:
+    # A platform's `verify --json` of one upload pays for neither the card
+    # (rich) nor the batch (its pool, inputs walk and summary).
+    root = pki.root_cert
+    code = (
+        "from provenance.cli import main\n"
+        f"code = main(['verify', {str(signed_clip)!r}, '--trust', {str(root)!r}, '--no-trust-store', '--json'])\n"
+        "assert code == 0, code\n"
+    )
+    watch = ("rich", "rich.console", "provenance.batch", "provenance.batch.pool", "platformdirs")
+    assert _loaded(code, cwd=tmp_path, watch=watch) == []
+    # the card does load rich: the check above can fail
+    card = code.replace(", '--json'", "")
+    assert "rich" in _loaded(card, cwd=tmp_path, watch=watch)
+    import provenance.batch
+    import provenance.cli.batch
+
+    assert provenance.cli.batch.STDIN == provenance.batch.STDIN
 
 
 def test_the_help_table_matches_each_command() -> None:

@@ -110,11 +110,23 @@ def _slug(heading: str) -> str:
 
 
 def test_readme_links_reach_pages_and_headings() -> None:
-    links = re.findall(r"\]\(((?!https?:)[^)#\s]+)(?:#([^)\s]+))?\)", README.read_text(encoding="utf-8"))
+    text = README.read_text(encoding="utf-8")
+    links = re.findall(r"\]\(((?!https?:)[^)#\s]+)(?:#([^)\s]+))?\)", text)
     assert len(links) >= 20
     for target, anchor in links:
         page = REPO / target
         assert page.is_file(), f"README links to {target}, which does not exist"
+        assert page.resolve().is_relative_to(REPO), f"README links to {target}, outside the repository"
         if anchor:
             headings = re.findall(r"^#{1,6} (.+)$", page.read_text(encoding="utf-8"), re.M)
             assert anchor in {_slug(h) for h in headings}, f"README links to {target}#{anchor}: no such heading"
+    # no link escapes the check above: every link is http(s) or a file checked there
+    every = re.findall(r"\]\(([^)]*)\)", text)
+    unchecked = [t for t in every if not re.match(r"https?://\S+$", t) and not re.match(r"[^)#\s]+(#\S+)?$", t)]
+    assert unchecked == [], f"README links the test cannot check: {unchecked}"
+    assert not re.search(r"^\s*\[[^\]]+\]:\s", text, re.M) and "href=" not in text  # reference links, raw HTML
+    # the docs pages README points at are in the site's navigation, so `make docs` builds them
+    nav = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
+    for target, _ in links:
+        if target.startswith("docs/") and target.endswith(".md"):
+            assert target.removeprefix("docs/") in nav, f"README links to {target}, which mkdocs.yml does not list"

@@ -442,3 +442,40 @@ def test_service_trusts_the_trust_store_and_signs_with_any_signer_backend(
         report = client.post("/v1/verify", content=signed.content, params={"expect_org": "Example News"}).json()
     assert report["verdict"] == "verified" and report["signer"]["trusted_by"] == "newsroom"
     assert report["expectation"]["met"] is True
+
+
+def test_what_the_service_says_names_no_cli_option_and_no_server_path() -> None:
+    """Issue 12, item 7: the page and the service's answers are for web
+    visitors and API clients: no command-line options, no server paths."""
+    import ast
+
+    import provenance.verification.verifier as verifier
+    from provenance.service.app import STATIC, render_page
+    from provenance.service.hints import HTTP_HINTS, NOTE_TAILS, http_note
+    from tests.test_error_hints import CLI_WORDS
+
+    page = render_page() + (STATIC / "app.js").read_text(encoding="utf-8")
+    assert CLI_WORDS.findall(page) == [] and ".pem" not in page
+    said: list[str] = list(HTTP_HINTS.values())
+    answers = ("ServiceError", "UploadError", "UploadLimitError", "error_response")
+    for module in sorted((Path(verifier.__file__).parent.parent / "service").glob("*.py")):
+        if module.name == "openapi.py":  # the API's documentation, for developers
+            continue
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in answers:
+                parts = [*node.args, *(k.value for k in node.keywords if k.arg in ("hint", "message"))]
+                said += [
+                    c.value
+                    for p in parts
+                    for c in ast.walk(p)
+                    if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                ]
+    assert len(said) > 30
+    assert [s for s in said if CLI_WORDS.search(s)] == []
+    # the library's notes that name CLI options reach clients reworded
+    source = Path(verifier.__file__).read_text(encoding="utf-8")
+    for tail, _ in NOTE_TAILS:
+        assert tail.removeprefix("; ") in source  # the rewrite still matches the library's words
+        assert CLI_WORDS.search(http_note("the init segment" + tail)) is None
+    sidecar = "a sidecar manifest (a.c2pa) is also next to this clip. Verify the sidecar with --manifest /srv/up/a.c2pa"
+    assert "--" not in http_note(sidecar) and "/srv" not in http_note(sidecar)

@@ -206,4 +206,110 @@ def test_a_recovered_copy_is_shown_distinctly_not_as_verified(
         assert page.inner_text("#original-signer") == "Jane Doe (Example News)"
         assert page.inner_text("#vouched").startswith("development root")
         assert "not by bytes" in page.inner_text("#matched")
+        # a clip the repository does not know: the note names no server path
+        upload(page, make_scene_clip(tmp_path / "other.mp4", seed=7, seconds=4.0), "not-recovered")
+        assert page.inner_text("#verdict-title") == "No credentials"
+        assert "this service's repository was asked: no match" in page.inner_text("#notes")
+        assert str(repo) not in page.evaluate("document.body.innerText")
         context.close()
+
+
+def _stamped_clip(make_clip, pki: DevPKI, tsa, tmp_path: Path) -> Path:
+    from provenance.identity.signer import KeySigner
+    from provenance.signing import sign
+
+    signer = KeySigner.from_files(key=pki.signer_key, chain=pki.chain, tsa_url=tsa.url)
+    return sign(make_clip("mp4"), tmp_path / "stamped.mp4", signer=signer, title="Stamped").output
+
+
+def _signed_at(page) -> str:
+    return page.locator("#facts dt:text-is('Signed at') + dd").inner_text()
+
+
+def test_an_untrusted_time_stamp_is_worded_as_the_cli_words_it(
+    page, make_clip, pki: DevPKI, tsa, trust, tmp_path: Path
+) -> None:
+    """Issue 12, item 7: a clip whose note says its time-stamp is not
+    trusted was shown as "signer's own clock, not time-stamped"."""
+    from provenance.cli.render import _time_text
+    from provenance.verification.verifier import verify
+
+    clip = _stamped_clip(make_clip, pki, tsa, tmp_path)
+    upload(page, clip, "untrusted-time-stamp")
+    assert page.inner_text("#verdict-title") == "Verified"
+    shown = _signed_at(page)
+    assert "not time-stamped" not in shown
+    assert shown == _time_text(verify(clip, trust=trust))  # the CLI card's words, for the same report
+    assert "time-stamp by Test Time Authority TSA, which no trusted TSA list vouches for" in shown
+    assert "not vouched for by any TSA trust source" in page.inner_text("#notes")
+
+
+def test_the_page_names_no_command_line_option_and_no_server_path(
+    browser, make_clip, pki: DevPKI, tsa, tsa_identity, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 12, item 7: trust given to `serve` as files showed as their
+    server paths; the page must show no CLI option and no path."""
+    tsa_root = tmp_path / "tsa-root.pem"
+    tsa_root.write_bytes(tsa_identity.root_pem)
+    clip = _stamped_clip(make_clip, pki, tsa, tmp_path)
+    work = tmp_path_factory.mktemp("page-files")
+    args = ("--no-trust-store", "--trust", pki.root_cert, "--tsa-trust", tsa_root)
+    with running_server(work, "--keys-dir", pki.directory, *args) as srv:
+        context = browser.new_context(viewport={"width": 1000, "height": 1100})
+        page = context.new_page()
+        page.goto(srv.url + "/")
+        upload(page, clip, "trusted-time-stamp")
+        assert page.inner_text("#verdict-title") == "Verified"
+        assert page.inner_text("#vouched") == "this service's trust anchors"
+        assert _signed_at(page).endswith(
+            "(trusted time-stamp by Test Time Authority TSA, vouched for by this service's time-stamping roots)"
+        )
+        text = page.evaluate("document.body.innerText")
+        for server_detail in (str(pki.directory), str(tmp_path), str(work), ".pem", "--", "provenance trust"):
+            assert server_detail not in text
+        context.close()
+
+
+def test_an_image_is_refused_once_by_name_without_a_sidecar_field(page, tmp_path: Path) -> None:
+    """Issue 12, item 7: a PNG's status named the file twice and told the
+    visitor to send a "sidecar part" the page has no field for."""
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(17))
+    page.set_input_files("#file", str(photo))
+    page.wait_for_selector("#status.error")
+    status = page.inner_text("#status")
+    assert status.startswith("Could not check photo.png: not a recognised video")
+    assert status.count("photo.png") == 1 and "sidecar" not in status
+    assert status.endswith("(this page checks MP4, MOV, M4V and AVI videos)")
+
+
+def test_an_init_segment_note_names_no_command_line_option(page, corpus: Path, tmp_path: Path) -> None:
+    clip = tmp_path / "dashinit.mp4"
+    shutil.copyfile(corpus / "fragmented/dashinit.mp4", clip)
+    upload(page, clip, "init-segment")
+    notes = page.inner_text("#notes")
+    assert "init segment of a fragmented MP4" in notes
+    assert "--" not in notes and "the segments are not checked here" in notes
+
+
+# --- CAWG identities (issue 10, part 1) ---
+
+
+def test_a_cawg_identity_has_its_own_status_beside_the_verdict(page, make_clip, pki: DevPKI, tmp_path: Path) -> None:
+    from provenance.identity.cawg import CawgIdentity
+    from provenance.identity.certificates import Subject
+    from provenance.identity.pki import init_dev_pki
+    from provenance.identity.signer import KeySigner
+    from provenance.signing import sign
+
+    editor = init_dev_pki(tmp_path / "editor", subject=Subject("Ed Itor", "Other Desk", "GB"))
+    clip = sign(
+        make_clip(),
+        tmp_path / "identity.mp4",
+        signer=KeySigner.from_files(key=pki.signer_key, chain=pki.chain),
+        identity=CawgIdentity.from_files(key=editor.signer_key, cert=editor.chain),
+    ).output
+    upload(page, clip, "cawg-identity")
+    assert page.inner_text("#verdict-title") == "Verified"  # the server trusts no identity root: still verified
+    identity = page.locator(".identity.untrusted")
+    assert identity.inner_text().startswith("? claims to be Ed Itor (Other Desk) (untrusted")

@@ -172,6 +172,9 @@ def test_sign_refuses_an_input_with_tampered_credentials_like_the_edits(run, sig
     out = tmp_path / "resigned.mp4"
     refused = run("sign", broken, "-o", out)
     assert refused.exit_code == 1 and "tampered" in refused.output and "--allow-invalid-parent" in refused.output
+    # the reason is the failure that made it tampered, not the first listed (signing checks no trust)
+    assert "are tampered (assertion.bmffHash.mismatch)" in refused.output
+    assert "signingCredential.untrusted" not in refused.output
     assert not out.exists() and sha256(broken) == before
     kept = run("sign", broken, "-o", out, "--allow-invalid-parent")
     assert kept.exit_code == 0, kept.output

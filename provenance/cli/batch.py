@@ -12,22 +12,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from provenance.batch import STDIN, BatchInput, BatchResult, BatchSummary, InputSet, JsonlLog, collect_inputs
-from provenance.batch.results import SIGNED
-from provenance.cli.common import console, console_err
-from provenance.cli.render import BADGES
+from provenance.cli.common import console, console_err, real_console
 from provenance.errors import ExitCode, UsageError
 from provenance.text import MESSAGE_LIMIT, inert
-from provenance.verification.report import Verdict
 
+# The batch machinery and rich's tables load when a batch runs, not for
+# `provenance verify` of one clip (start-up time).
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
+    from rich.text import Text
+
+    from provenance.batch import BatchInput, BatchResult, BatchSummary, InputSet
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# provenance.batch.STDIN (tests keep them equal): importing it here would load
+# the batch package for every single-file verify.
+STDIN = "-"
 
 MAX_FAILURES_SHOWN = 50
 
@@ -113,7 +116,7 @@ def _progress(*, quiet: bool, files: int, total: int) -> Progress:
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        console=console_err,
+        console=real_console(console_err),
         transient=True,
         # Only for a person watching: never into a pipe, a log or a CI transcript.
         disable=quiet or not console_err.is_terminal,
@@ -121,6 +124,12 @@ def _progress(*, quiet: bool, files: int, total: int) -> Progress:
 
 
 def _outcome_label(outcome: str) -> Text:
+    from rich.text import Text
+
+    from provenance.batch.results import SIGNED
+    from provenance.cli.render import BADGES
+    from provenance.verification.report import Verdict
+
     if outcome == SIGNED:
         return Text("✔ signed", style="bold green")
     badge, style = BADGES[Verdict(outcome)]
@@ -129,6 +138,12 @@ def _outcome_label(outcome: str) -> Text:
 
 def summary_renderables(summary: BatchSummary, found: InputSet, *, seconds: float, jobs: int) -> list[Any]:
     """The end-of-batch summary: counts per outcome, failures, skipped files."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from provenance.batch.results import SIGNED
+    from provenance.verification.report import Verdict
+
     ran = summary.files - summary.resumed
     rate = f"{ran / seconds:.1f} files/s, {summary.bytes / seconds / 1e6:.1f} MB/s" if seconds > 0 and ran else "-"
     head = Text(f"{summary.files} files, {summary.bytes / 1e6:.1f} MB in {seconds:.1f} s ({rate}), {jobs} jobs")
@@ -174,6 +189,8 @@ def run_batch(
     """Collect the inputs, run *start* over those not done yet, log and
     count each result, show progress and the summary; return the exit code
     of the worst outcome."""
+    from provenance.batch import BatchSummary, JsonlLog, collect_inputs
+
     if options.resume and not options.jsonl:
         raise UsageError("--resume needs --jsonl FILE", hint="it skips the files recorded in that file")
     jsonl = options.jsonl or ("-" if json_stdout else None)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from provenance.errors import PassphraseError, UsageError
 from provenance.text import MESSAGE_LIMIT, inert_markup
@@ -17,6 +16,8 @@ from provenance.trust.assembly import assemble_trust
 from provenance.trust.store import TrustStore
 
 if TYPE_CHECKING:  # the identity modules load when a command signs, not for verify
+    from rich.console import Console
+
     from provenance.identity.factories import KeyFileSignerFactory, SecretSource
     from provenance.identity.signer import Signer
 
@@ -25,9 +26,49 @@ if TYPE_CHECKING:  # the identity modules load when a command signs, not for ver
 # Piped to a file or a program, rich would wrap at 80 columns mid-sentence;
 # there is no terminal to fit then, so lines keep their length ($COLUMNS
 # still sets a width).
-_PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 1000
-console = Console(highlight=False, emoji=False, width=_PIPED_WIDTH)
-console_err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=not sys.stderr.isatty())
+
+
+def _stdout_console() -> Console:
+    from rich.console import Console
+
+    piped_width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 1000
+    return Console(highlight=False, emoji=False, width=piped_width)
+
+
+def _stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, emoji=False, soft_wrap=not sys.stderr.isatty())
+
+
+class _LazyConsole:
+    """A rich Console made on first use: `verify --json` of one clip prints
+    with json and never pays for importing rich (~20 ms of start-up)."""
+
+    def __init__(self, make: Callable[[], Console]) -> None:
+        self._make = make
+        self._console: Console | None = None
+
+    @property
+    def real(self) -> Console:
+        """The Console itself, for rich APIs that take one (Progress, Live)."""
+        if self._console is None:
+            self._console = self._make()
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+console: Console = _LazyConsole(_stdout_console)  # type: ignore[assignment]
+console_err: Console = _LazyConsole(_stderr_console)  # type: ignore[assignment]
+
+
+def real_console(lazy: Console) -> Console:
+    """The rich Console behind :data:`console` or :data:`console_err`, for
+    rich APIs that keep a Console (Progress, Live)."""
+    return lazy.real if isinstance(lazy, _LazyConsole) else lazy
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 

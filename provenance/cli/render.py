@@ -25,6 +25,8 @@ from provenance.verification.explain import explain, only_time_stamp_missing
 from provenance.verification.explain import headline as verdict_headline
 from provenance.verification.report import (
     Action,
+    IdentityReport,
+    IdentityStatus,
     Ingredient,
     SignerIdentity,
     Status,
@@ -234,6 +236,48 @@ def _recovery_rows(rows: Table, report: VerificationReport) -> None:
     rows.add_row("Repository", Text(inert(recovery.repository)))
 
 
+# --- CAWG identities (issue 10, part 1) ---
+
+_IDENTITY_MARKS = {
+    IdentityStatus.TRUSTED: ("✔", "green"),
+    IdentityStatus.UNTRUSTED: ("?", "yellow"),
+    IdentityStatus.BROKEN: ("✗", "red"),
+}
+_COVERED = {"c2pa.actions": "actions", "cawg.metadata": "creative work", "c2pa.hash": "content"}
+_MATCHED_BY = {"c2pa_signer": "the C2PA signer", "cawg_identity": "the CAWG identity"}
+
+
+def _identity_line(identity: IdentityReport) -> str:
+    who = signer_name(identity.credential) if identity.credential else inert(identity.name or "an unnamed identity")
+    if identity.status is IdentityStatus.TRUSTED:
+        by = f", vouched for by {inert(identity.trusted_by)}" if identity.trusted_by else ""
+        return f"✔ {who} (trusted{by})"
+    if identity.status is IdentityStatus.UNTRUSTED:
+        return f"? claims to be {who} (untrusted: {inert(identity.explanation, limit=MESSAGE_LIMIT)})"
+    return f"✗ {who} (broken: {inert(identity.explanation, limit=MESSAGE_LIMIT)})"
+
+
+def _identity_rows(rows: Table, report: VerificationReport) -> None:
+    """The CAWG identity block: one entry per identity assertion, with its
+    own status (it never changes the verdict), and which credential met an
+    --expect-* expectation."""
+    for identity in report.identities:
+        mark_style = _IDENTITY_MARKS[identity.status][1]
+        rows.add_row("Identity", Text(_identity_line(identity), style=mark_style))
+        for verified in identity.verified_identities:
+            what = inert(verified.type.removeprefix("cawg."))
+            handle = " ".join(inert(v) for v in (verified.name, verified.username, verified.uri) if v)
+            via = f" via {inert(verified.provider)}" if verified.provider else ""
+            rows.add_row("  verified", Text(f"{what}: {handle}{via}"))
+        covers = dict.fromkeys(
+            next((w for k, w in _COVERED.items() if label.startswith(k)), inert(label)) for label in identity.covers
+        )
+        if covers:
+            rows.add_row("  covers", Text(", ".join(covers)))
+    for expectation, by in report.policy_matched:
+        rows.add_row("Expected", Text(f"{inert(expectation)} met by {_MATCHED_BY.get(by, inert(by))}"))
+
+
 def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType:
     """The full card for one report."""
     badge, style = badge_for(report)
@@ -274,6 +318,7 @@ def card(report: VerificationReport, *, verbose: bool = False) -> RenderableType
             rows.add_row("Issued by", Text(inert(report.signer.issuer)))
         if report.verdict in (Verdict.VERIFIED, Verdict.WRONG_SIGNER):
             rows.add_row("Vouched by", Text(inert(report.signer.trusted_by or "a trusted anchor")))
+    _identity_rows(rows, report)
     if report.policy_failures:
         rows.add_row(
             "Policy", Text("\n".join(inert(f, limit=MESSAGE_LIMIT) for f in report.policy_failures), style="bold red")

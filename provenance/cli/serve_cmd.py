@@ -28,6 +28,7 @@ from provenance.service.config import (
     ServiceConfig,
     default_request_timeout,
     parse_size,
+    public_trust,
 )
 from provenance.trust.store import TrustStore
 
@@ -263,6 +264,7 @@ def serve(
     if tmp_dir is not None and not tmp_dir.is_dir():
         raise UsageError(f"{tmp_dir}: temp folder does not exist", hint="create it or drop --tmp-dir")
     trust = build_trust(anchors=anchors, allowed=allowed, tsa=tsa, trust_dir=trust_dir, use_store=not no_trust_store)
+    trust = public_trust(trust, files=(*anchors, *allowed, *tsa))  # answers name no server path
     tokens = BearerTokens.load(file=tokens_file, env_value=os.environ.get(ENV + "TOKENS"))
     with contextlib.ExitStack() as stack:
         signer = stack.enter_context(signer_from_options(signing)) if tokens else None

@@ -22,6 +22,23 @@ from provenance.signing import sign as sign_clip
 from provenance.signing import sign_remuxed, sign_sidecar
 from provenance.text import inert_markup as shown
 
+# Suffixes that say "a file": a batch never creates a folder with one of
+# these names (end the name with '/' to mean a folder anyway).
+_FILE_SUFFIXES = frozenset({".mp4", ".mov", ".qt", ".m4v", ".avi", ".webm", ".mkv", ".c2pa"})
+
+
+def _refuse_file_as_outdir(output: str) -> None:
+    """A batch writes into a folder: refuse an -o that is an existing file
+    or names a clip, instead of creating a folder called ``one.mp4``."""
+    if os.path.isdir(output) or output.endswith(os.sep):
+        return
+    if os.path.lexists(output) or os.path.splitext(output)[1].lower() in _FILE_SUFFIXES:
+        what = "is a file" if os.path.lexists(output) else "names a file"
+        raise UsageError(
+            f"-o {output} {what}, but a batch (several inputs, a folder, - or a batch option) signs into a folder",
+            hint="give a folder (-o signed/), or one INPUT without batch options to sign one clip",
+        )
+
 
 @click.command()
 @click.argument("paths", metavar="INPUT...", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
@@ -79,6 +96,17 @@ from provenance.text import inert_markup as shown
     is_flag=True,
     help="Copy INPUT's streams (e.g. WebM, MKV) into the container OUTPUT names (.mp4) and embed there. One clip only.",
 )
+@click.option(
+    "--identity-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="PEM key of a CAWG identity credential: add a cawg.identity assertion (X.509) naming its holder, "
+    "signed over the actions and the creative work. Needs --identity-cert and a key-file signer. One clip only.",
+)
+@click.option(
+    "--identity-cert",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="PEM certificate chain (leaf first) of the --identity-key credential.",
+)
 @batch_options
 def sign(
     paths: tuple[Path, ...],
@@ -93,6 +121,8 @@ def sign(
     as_json: bool,
     sidecar: bool,
     remux: bool,
+    identity_key: Path | None,
+    identity_cert: Path | None,
     batch: BatchOptions,
     **signing: Any,
 ) -> None:
@@ -115,7 +145,9 @@ def sign(
         )
     output = Path(output_arg) if output_arg is not None else None
     into_folder = output_arg is not None and (os.path.isdir(output_arg) or output_arg.endswith(os.sep))
-    if is_batch(paths, batch) or (into_folder and not (sidecar or remux)):
+    batch_mode = is_batch(paths, batch) or (into_folder and not (sidecar or remux))
+    _check_identity_options(identity_key, identity_cert, batch=batch_mode, sidecar=sidecar, remux=remux)
+    if batch_mode:
         if sidecar or remux:
             used = "--sidecar" if sidecar else "--remux"
             raise UsageError(
@@ -124,6 +156,7 @@ def sign(
             )
         if output is None:
             raise UsageError("a batch needs -o OUTDIR", hint="name the folder to write the signed clips into")
+        _refuse_file_as_outdir(output_arg or "")
         job = SignJob(
             outdir=output,
             signer=factory_from_options(signing),
@@ -155,6 +188,10 @@ def sign(
         "force": force,
         "allow_invalid_parent": allow_invalid_parent,
     }
+    if identity_key is not None and identity_cert is not None:
+        from provenance.identity.cawg import CawgIdentity
+
+        options["identity"] = CawgIdentity.from_files(key=identity_key, cert=identity_cert)
     with contextlib.ExitStack() as stack:
         signer = stack.enter_context(signer_from_options(signing))
         if register_at is not None:
@@ -170,9 +207,9 @@ def sign(
             )
             result = sign_clip(input, output, signer=signer, flat_hash=flat_hash, register=repository, **options)
         elif sidecar or output is None:
-            result = sign_sidecar(input, output, signer=signer, **options)
+            result = sign_sidecar(input, output, signer=signer, **_without_identity(options))
         elif remux:
-            result = sign_remuxed(input, output, signer=signer, flat_hash=flat_hash, **options)
+            result = sign_remuxed(input, output, signer=signer, flat_hash=flat_hash, **_without_identity(options))
         else:
             result = sign_clip(input, output, signer=signer, flat_hash=flat_hash, **options)
     if as_json:
@@ -192,3 +229,30 @@ def sign(
     if result.registered_in:
         how = "with its content fingerprint" if result.soft_binding else f"({shown(result.registration_note)})"
         console.print(f"  registered in {shown(result.registered_in)} {how}")
+    if getattr(result, "identity", None):
+        console.print(f"  CAWG identity assertion signed by {shown(result.identity)}")
+
+
+# --- CAWG identity (issue 10, part 1) ---
+
+
+def _check_identity_options(key: Path | None, cert: Path | None, *, batch: bool, sidecar: bool, remux: bool) -> None:
+    """--identity-key and --identity-cert go together, for one clip with
+    embedded credentials (c2pa-rs's Builder signs it; see identity.cawg)."""
+    if key is None and cert is None:
+        return
+    if key is None or cert is None:
+        given, missing = (
+            ("--identity-key", "--identity-cert") if key is not None else ("--identity-cert", "--identity-key")
+        )
+        raise UsageError(f"{given} needs {missing}", hint="give the identity's PEM key and its certificate chain")
+    if batch or sidecar or remux:
+        what = "a batch" if batch else ("--sidecar" if sidecar else "--remux")
+        raise UsageError(
+            f"a CAWG identity (--identity-key) is added to one clip with embedded credentials, not with {what}",
+            hint="sign one MP4/MOV/M4V/AVI clip into -o OUTPUT with --identity-key",
+        )
+
+
+def _without_identity(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k != "identity"}

@@ -38,7 +38,9 @@ def trust() -> None:
 
     Kinds: anchors (root CAs of signers), allowed (pinned signer
     certificates or their SHA-256 hashes), tsa (roots of time-stamping
-    authorities), ekus (extra EKU OIDs accepted on signer certificates).
+    authorities), ekus (extra EKU OIDs accepted on signer certificates),
+    cawg (roots of CAWG identity credentials: they vouch for identity
+    assertions, never for signers).
     """
 
 
@@ -51,9 +53,14 @@ def _report_outcomes(outcomes: list[UpdateOutcome], as_json: bool) -> None:
                 what = "updated" if o.changed else "unchanged"
                 console.print(f"[green]✓[/] {shown(o.name)}: {what} ({o.entries} entries)")
             else:
+                # say what verify will use now: the earlier copy, or nothing from this source yet
+                after = (
+                    f"kept the previous copy, {o.entries} entries"
+                    if o.kept_previous
+                    else "no copy yet: registered, not used until 'provenance trust update' fetches it"
+                )
                 console_err.print(
-                    f"[bold red]✗[/] {shown(o.name)}: {shown(o.error, limit=MESSAGE_LIMIT)} (kept the previous copy)",
-                    soft_wrap=True,
+                    f"[bold red]✗[/] {shown(o.name)}: {shown(o.error, limit=MESSAGE_LIMIT)} ({after})", soft_wrap=True
                 )
     if any(not o.ok for o in outcomes):
         click.get_current_context().exit(int(ExitCode.BAD_INPUT))
@@ -70,7 +77,8 @@ def add(name: str, origin: str, kind: str, title: str | None, replace: bool, tru
     """Add trust list FILE or URL (http/https) as source NAME.
 
     The list is fetched and validated now; a local copy is kept, and
-    `trust update` fetches it again from the same place.
+    `trust update` fetches it again from the same place. Certificates may
+    be PEM or the JSON form of the C2PA trust lists (C2PA-TRUST-LIST.json).
     """
     entry = trust_directory(trust_dir).add(name, origin, kind=SourceKind(kind), title=title, replace_existing=replace)
     console.print(
@@ -145,7 +153,11 @@ _DEFAULTS_HELP = (
 
 @trust.command("add-defaults", help=_DEFAULTS_HELP)
 @click.option(
-    "--mirror", metavar="URL", help="Fetch the same file names from this base URL instead (an internal mirror)."
+    "--mirror",
+    metavar="URL|DIR",
+    help="Fetch the lists from this base URL or folder instead (an internal mirror), each under its file name "
+    "above or the name its published copy has (C2PA-TRUST-LIST.json, C2PA-TSA-TRUST-LIST.json, allowed.pem, "
+    "interim-anchors.pem, interim-allowed.pem, interim-store.cfg).",
 )
 @trust_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")

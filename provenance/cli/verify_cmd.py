@@ -12,7 +12,6 @@ import click
 from provenance.cli.batch import BatchOptions, batch_options, is_batch, run_batch
 from provenance.cli.common import build_trust, console, console_err
 from provenance.cli.hints import report_error
-from provenance.cli.render import card
 from provenance.errors import UsageError
 from provenance.text import MESSAGE_LIMIT, inert_markup
 from provenance.trust.store import TrustStore
@@ -46,6 +45,14 @@ def build_policy(*, signer: str | None, org: str | None, issuer: str | None, req
     multiple=True,
     type=click.Path(path_type=Path, dir_okay=False),
     help="PEM file of time-stamping authority roots, trusted for signing times only. Repeatable.",
+)
+@click.option(
+    "--cawg-trust",
+    "cawg",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="PEM file of CAWG identity roots: they vouch for identity assertions (cawg.identity), never for "
+    "C2PA signers. Repeatable.",
 )
 @click.option(
     "--trust-dir",
@@ -112,6 +119,7 @@ def verify(
     anchors: tuple[Path, ...],
     allowed: tuple[Path, ...],
     tsa: tuple[Path, ...],
+    cawg: tuple[Path, ...],
     trust_dir: Path | None,
     no_trust_store: bool,
     expect_signer: str | None,
@@ -135,16 +143,30 @@ def verify(
     stdout), judging every file by the same --expect-*/--require-timestamp
     policy.
 
+    A CAWG identity assertion in the clip is shown in its own block
+    (trusted, untrusted or broken); it never changes the verdict, but a
+    trusted one can meet --expect-signer/--expect-org.
+
     Exit codes (of the worst file in a batch): 0 verified, 1 tampered or
     invalid, 3 untrusted, 4 no credentials, 5 unreadable or unsupported
     input, 7 verified but not by whom --expect-*/--require-timestamp say,
     8 recovered (--lookup), 9 the repository cannot be used.
     """
     ctx = click.get_current_context()
-    batch_mode = is_batch(paths, batch)
     if as_json and output_format not in (None, "json"):
         raise UsageError(f"--json and --format {output_format} exclude each other", hint="give one of them")
     as_json = as_json or output_format == "json"
+    # One plain file with --json is the JSON report, whatever batch options
+    # come with it; --jsonl FILE still gets its record.
+    one_json = (
+        as_json
+        and len(paths) == 1
+        and str(paths[0]) != "-"
+        and not paths[0].is_dir()
+        and batch.jsonl != "-"
+        and (batch.jsonl or not batch.resume)  # --resume alone stays the batch's usage error
+    )
+    batch_mode = is_batch(paths, batch) and not (one_json and segments is None)
     crjson = output_format == "crjson"
     if crjson and batch_mode:
         raise UsageError(
@@ -167,6 +189,7 @@ def verify(
         signer=expect_signer, org=expect_org, issuer=expect_issuer, require_timestamp=require_timestamp
     )
     trust = build_trust(anchors=anchors, allowed=allowed, tsa=tsa, trust_dir=trust_dir, use_store=not no_trust_store)
+    trust = _with_cawg_trust(trust, cawg)
     if online:
         trust = trust.online()
     if lookup is not None:
@@ -202,14 +225,42 @@ def verify(
         finally:
             source.close()
     if as_json:
+        if batch.jsonl:
+            _log_one(batch, report.to_dict())
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif report.error:
         console_err.print(
             f"[bold red]error:[/] {inert_markup(report_error(report), limit=MESSAGE_LIMIT)}", soft_wrap=True
         )
     else:
+        from provenance.cli.render import card  # rich: not for --json
+
         console.print(card(report, verbose=verbose))
     ctx.exit(int(report.exit_code))
+
+
+def _log_one(batch: BatchOptions, record: dict[str, Any]) -> None:
+    """The --jsonl record of one file verified with --json: the record a
+    batch would write (appended with --resume)."""
+    from provenance.batch import JsonlLog
+
+    log = JsonlLog(batch.jsonl or "", resume=batch.resume)
+    try:
+        log.write(record)
+    finally:
+        log.close()
+
+
+# --- CAWG identity trust (issue 10, part 1) ---
+
+
+def _with_cawg_trust(trust: TrustStore, paths: tuple[Path, ...]) -> TrustStore:
+    """*trust* plus the --cawg-trust files, each a ``cawg`` source named after its path."""
+    from provenance.trust.store import SourceKind
+
+    for path in paths:
+        trust = trust.with_pem_file(path, kind=SourceKind.CAWG, name=str(path))
+    return trust
 
 
 def _verify_crjson(file: Path, *, trust: TrustStore, manifest: Path | None, policy: Policy | None) -> None:

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 import c2pa
 
 from provenance._files import open_input
-from provenance.credentials.cose import SignatureHeaders, signature_headers
+from provenance.credentials.cose import IdentitySignature, SignatureHeaders, identity_signatures, signature_headers
 from provenance.credentials.model import ManifestStore, active_label, claim_thumbnail_ids, parse_store
 from provenance.errors import (
     CredentialError,
@@ -31,6 +31,7 @@ from provenance.errors import (
     ProvenanceError,
     UnsupportedFormatError,
 )
+from provenance.identity.cawg import CawgIdentity, require_identity_signer
 from provenance.identity.signer import Signer
 from provenance.trust.store import TrustStore
 
@@ -274,16 +275,19 @@ def _store_data(reader: c2pa.Reader) -> ManifestStore:
     report = json.loads(reader.json())
     active = report.get("active_manifest")
     sigs: dict[str, SignatureHeaders] = {}
+    identities: dict[str, dict[str, IdentitySignature]] = {}
     if active:
         buf = io.BytesIO()
         reader.resource_to_stream(active, buf)
         sigs = signature_headers(buf.getvalue())
+        identities = identity_signatures(buf.getvalue())
     return parse_store(
         report,
         signatures=sigs,
         thumbnails=_thumbnails(reader, report),
         validation_state=reader.get_validation_state() or "",
         embedded=reader.is_embedded(),
+        identities=identities,
     )
 
 
@@ -420,13 +424,29 @@ def sign_stream(
     trust: TrustStore | None = None,
     intent: str | None = None,
     merkle: bool = True,
+    identity: CawgIdentity | None = None,
 ) -> bytes:
     """Sign *source* into *dest* with *definition*; return the manifest store
     bytes. *parent* is ``(ingredient_json, mime_type, stream)``; c2pa-rs
     validates its credentials against *trust* and records the result in the
     ingredient. *intent* is ``"create"``, ``"edit"`` or ``"update"``.
     *merkle* hashes BMFF media in 1 MiB Merkle leaves (bounded memory);
-    ``False`` writes the classic flat hash older validators expect."""
+    ``False`` writes the classic flat hash older validators expect.
+    *identity* adds a CAWG X.509 identity assertion signed by it (the
+    signer must then be a key file: see :mod:`provenance.identity.cawg`)."""
+    if identity is not None:
+        return _sign_with_identity(
+            definition,
+            signer=signer,
+            identity=identity,
+            mime_type=mime_type,
+            source=source,
+            dest=dest,
+            resources=resources,
+            parent=parent,
+            settings=_sign_settings(trust, merkle=merkle),
+            intent=intent,
+        )
     callback = _Callback(signer)
     try:
         context = _context(*_sign_settings(trust, merkle=merkle), *_status_settings(signer))
@@ -438,6 +458,60 @@ def sign_stream(
             return builder.sign(c2pa_signer, mime_type, source, dest)
     except c2pa.C2paError as exc:
         raise callback.failure(exc) from None
+
+
+# --- CAWG identity signing (issue 10, part 1) ---------------------------------
+
+
+def _sign_with_identity(
+    definition: Mapping[str, Any],
+    *,
+    signer: Signer,
+    identity: CawgIdentity,
+    mime_type: str,
+    source: BinaryIO,
+    dest: BinaryIO,
+    resources: Mapping[str, bytes] | None,
+    parent: tuple[Mapping[str, Any], str, BinaryIO] | None,
+    settings: list[Mapping[str, Any]],
+    intent: str | None,
+) -> bytes:
+    """:func:`sign_stream` with a CAWG X.509 identity assertion. c2pa-rs
+    0.91.3 adds one only for the Context's signer made from its settings
+    (``Context::signer`` wraps ``signer`` in ``cawg_x509_signer``; a
+    callback signer is never wrapped), so both keys go to c2pa-rs as PEM in
+    the settings, in memory. c2pa-python 0.38 marks a Context as having a
+    signer only when it was given a Signer object, so the Builder is told."""
+    key_signer = require_identity_signer(signer)
+    ident = identity.signer
+    local: dict[str, Any] = {
+        "alg": key_signer.alg.value,
+        "sign_cert": key_signer.chain_pem().decode(),
+        "private_key": key_signer.key_pem().decode(),
+    }
+    if key_signer.tsa_url:
+        local["tsa_url"] = key_signer.tsa_url
+    cawg = {
+        "alg": ident.alg.value,
+        "sign_cert": ident.chain_pem().decode(),
+        "private_key": ident.key_pem().decode(),
+        "referenced_assertions": list(identity.covers),
+    }
+    try:
+        context = _context(*settings, {"signer": {"local": local}, "cawg_x509_signer": {"local": cawg}})
+        with c2pa.Builder(dict(definition), context=context) as builder:
+            _prepare(builder, resources=resources, parent=parent, intent=intent)
+            builder._has_context_signer = True
+            return builder.sign(mime_type, source, dest)
+    except c2pa.C2paError as exc:
+        tsa_url = key_signer.tsa_url
+        if tsa_url and _is_time_stamp_failure(exc):
+            raise CredentialError(
+                f"time-stamping failed: the authority at {tsa_url} gave no valid time-stamp ({_detail(exc)})",
+                hint="check the time-stamp authority's URL and that it is reachable, or sign without one",
+                reason="tsa_failed",
+            ) from None
+        raise translate(exc) from None
 
 
 # The data-hash signing calls of the C API that c2pa-python 0.38 does not

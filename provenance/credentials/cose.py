@@ -118,3 +118,55 @@ def manifest_labels(store: bytes) -> list[str]:
     for _, s, e in _children(store, 0, len(store)):
         labels.extend(label for label, _, _ in _children(store, s, e) if label)
     return labels
+
+
+# --- CAWG identity assertions (issue 10, part 1) --------------------------------
+
+
+@dataclass(frozen=True)
+class IdentitySignature:
+    """What the COSE_Sign1 of a ``cawg.identity`` assertion carries: the
+    X.509 credential's chain (the ``cawg.x509.cose`` form) and the payload
+    (the verifiable credential of the identity-claims-aggregation form)."""
+
+    chain: tuple[x509.Certificate, ...]
+    payload: bytes | None = None
+
+
+def identity_signatures(store: bytes) -> dict[str, dict[str, IdentitySignature]]:
+    """Manifest label -> ``cawg.identity`` assertion label -> its signature,
+    read from the JUMBF manifest store (c2pa-rs's JSON names the credential
+    but not its chain)."""
+    result: dict[str, dict[str, IdentitySignature]] = {}
+    for _, s, e in _children(store, 0, len(store)):
+        for manifest_label, ms, me in _children(store, s, e):
+            if manifest_label is None:
+                continue
+            for label, as_, ae in _children(store, ms, me):
+                if label != "c2pa.assertions":
+                    continue
+                for assertion, bs, be in _children(store, as_, ae):
+                    if assertion is None or not (
+                        assertion == "cawg.identity" or assertion.startswith("cawg.identity__")
+                    ):
+                        continue
+                    for kind, cs, ce in _boxes(store, bs, be):
+                        if kind == b"cbor" and (found := _identity_signature(store[cs:ce])) is not None:
+                            result.setdefault(manifest_label, {})[assertion] = found
+    return result
+
+
+def _identity_signature(data: bytes) -> IdentitySignature | None:
+    try:
+        assertion = cbor2.loads(data)
+        signature = assertion.get("signature") if isinstance(assertion, Mapping) else None
+        if not isinstance(signature, bytes):
+            return None
+        sign1 = cbor2.loads(signature)
+        if isinstance(sign1, cbor2.CBORTag):
+            sign1 = sign1.value
+        payload = sign1[2] if isinstance(sign1[2], bytes) else None
+    except (cbor2.CBORDecodeError, IndexError, TypeError, ValueError, KeyError):
+        return None
+    headers = _parse_cose(signature)
+    return IdentitySignature(headers.chain if headers else (), payload)

@@ -35,6 +35,7 @@ import copy
 import datetime as dt
 import enum
 import functools
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
-from provenance.credentials.cose import SignatureHeaders
+from provenance.credentials.cose import IdentitySignature, SignatureHeaders
 from provenance.credentials.timestamp import TimeStampToken, parse_token
 
 MAX_DEPTH = 32
@@ -284,6 +285,182 @@ class IngredientLink:
         )
 
 
+# --- CAWG identity assertions (issue 10, part 1) -----------------------------
+
+
+@dataclass(frozen=True)
+class VerifiedIdentity:
+    """One verified identity of an identity-claims-aggregation credential
+    (``verifiedIdentities[]``): a social account, a web site, a document…"""
+
+    type: str  # cawg.social_media, cawg.web_site, cawg.document_verification, …
+    name: str | None = None
+    username: str | None = None
+    uri: str | None = None
+    address: str | None = None
+    provider: str | None = None  # provider.name
+    provider_id: str | None = None  # provider.id
+    verified_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "name": self.name,
+            "username": self.username,
+            "uri": self.uri,
+            "address": self.address,
+            "provider": self.provider,
+            "provider_id": self.provider_id,
+            "verified_at": self.verified_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VerifiedIdentity:
+        return cls(**{k: _text(data.get(k)) for k in cls.__dataclass_fields__ if k != "type"}, type=str(data["type"]))
+
+
+@dataclass(frozen=True)
+class IdentityAssertion:
+    """A ``cawg.identity`` assertion of a manifest: the credential that
+    signed it, the assertions it covers, and what c2pa-rs found (the
+    statuses whose URL names it)."""
+
+    label: str  # cawg.identity, cawg.identity__2, …
+    sig_type: str | None  # cawg.x509.cose, cawg.identity_claims_aggregation, …
+    referenced: tuple[str, ...] = ()  # labels of the assertions it covers
+    roles: tuple[str, ...] = ()
+    chain: tuple[x509.Certificate, ...] = ()  # the X.509 credential, leaf first; only certificates that parse
+    reported_common_name: str | None = None  # c2pa-rs's signature_info.common_name
+    reported_organization: str | None = None  # c2pa-rs's signature_info.issuer (the subject's O)
+    issuer: str | None = None  # the verifiable credential's issuer (identity-claims-aggregation form)
+    verified_identities: tuple[VerifiedIdentity, ...] = ()
+    statuses: tuple[Status, ...] = ()
+
+    @property
+    def leaf(self) -> x509.Certificate | None:
+        return self.chain[0] if self.chain else None
+
+    @property
+    def subject(self) -> Attributes:
+        return _attributes(self.leaf.subject) if self.leaf else ()
+
+    @property
+    def issuer_name(self) -> Attributes:
+        return _attributes(self.leaf.issuer) if self.leaf else ()
+
+    @property
+    def emails(self) -> tuple[str | None, tuple[str, ...]]:
+        return _emails(self.leaf) if self.leaf else (None, ())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "sig_type": self.sig_type,
+            "referenced": list(self.referenced),
+            "roles": list(self.roles),
+            "chain": [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in self.chain],
+            "reported_common_name": self.reported_common_name,
+            "reported_organization": self.reported_organization,
+            "issuer": self.issuer,
+            "verified_identities": [v.to_dict() for v in self.verified_identities],
+            "statuses": [s.to_dict() for s in self.statuses],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IdentityAssertion:
+        chain = tuple(x509.load_der_x509_certificate(base64.b64decode(c)) for c in data.get("chain") or ())
+        return cls(
+            label=str(data["label"]),
+            sig_type=data.get("sig_type"),
+            referenced=tuple(data.get("referenced") or ()),
+            roles=tuple(data.get("roles") or ()),
+            chain=usable_chain(chain),
+            reported_common_name=data.get("reported_common_name"),
+            reported_organization=data.get("reported_organization"),
+            issuer=data.get("issuer"),
+            verified_identities=tuple(VerifiedIdentity.from_dict(v) for v in data.get("verified_identities") or ()),
+            statuses=tuple(Status.from_dict(s) for s in data.get("statuses") or ()),
+        )
+
+
+def is_identity_label(label: str) -> bool:
+    """Whether *label* names a CAWG identity assertion."""
+    return label == "cawg.identity" or label.startswith("cawg.identity__")
+
+
+def _identity(
+    label: str, data: Mapping[str, Any], statuses: Sequence[Status], signature: IdentitySignature | None
+) -> IdentityAssertion:
+    """The model of one ``cawg.identity`` assertion from c2pa-rs's JSON of
+    it (``signer_payload``, and ``signature_info`` once c2pa-rs validated
+    the X.509 signature) and its COSE signature (*signature*)."""
+    payload = _map(data.get("signer_payload"))
+    info = _map(data.get("signature_info"))
+    referenced = []
+    for ref in _list(payload.get("referenced_assertions")):
+        url = str(_map(ref).get("url") or "")
+        if url:
+            referenced.append(url.rsplit("/", 1)[-1])
+    credential = _ica_credential(signature.payload if signature else None)
+    subject = _map(credential.get("credentialSubject"))
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    verified = []
+    for item in _list(subject.get("verifiedIdentities")):
+        item = _map(item)
+        provider = _map(item.get("provider"))
+        if item.get("type"):
+            verified.append(
+                VerifiedIdentity(
+                    type=str(item["type"]),
+                    name=_text(item.get("name")),
+                    username=_text(item.get("username")),
+                    uri=_text(item.get("uri")),
+                    address=_text(item.get("address")),
+                    provider=_text(provider.get("name")),
+                    provider_id=_text(provider.get("id")),
+                    verified_at=_text(item.get("verifiedAt")),
+                )
+            )
+    suffix = f"c2pa.assertions/{label}"
+    return IdentityAssertion(
+        label=label,
+        sig_type=_text(payload.get("sig_type")),
+        referenced=tuple(referenced),
+        roles=tuple(str(r) for r in _list(payload.get("roles"))),
+        chain=usable_chain(signature.chain) if signature else (),
+        reported_common_name=_text(info.get("common_name")),
+        reported_organization=_text(info.get("issuer")),
+        issuer=_text(issuer),
+        verified_identities=tuple(verified),
+        statuses=tuple(s for s in statuses if (s.url or "").endswith(suffix)),
+    )
+
+
+def _identities(
+    manifest: Mapping[str, Any], statuses: Sequence[Status], signatures: Mapping[str, IdentitySignature]
+) -> tuple[IdentityAssertion, ...]:
+    """Every ``cawg.identity`` assertion of one manifest of c2pa's report."""
+    out = []
+    for assertion in _list(manifest.get("assertions")):
+        label = str(_map(assertion).get("label", ""))
+        if is_identity_label(label):
+            out.append(_identity(label, _map(_map(assertion).get("data")), statuses, signatures.get(label)))
+    return tuple(out)
+
+
+def _ica_credential(payload: bytes | None) -> Mapping[str, Any]:
+    """The verifiable credential an identity-claims-aggregation signature
+    carries as its COSE payload (JSON), or ``{}``."""
+    if not payload:
+        return {}
+    try:
+        return _map(json.loads(payload))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+
+
 @dataclass(frozen=True)
 class Manifest:
     """One manifest of the store."""
@@ -298,6 +475,7 @@ class Manifest:
     statuses: tuple[Status, ...] = ()  # what c2pa-rs reports for this manifest now
     thumbnail: Thumbnail | None = field(default=None, repr=False)
     thumbnail_id: str | None = None
+    identities: tuple[IdentityAssertion, ...] = ()  # its cawg.identity assertions
 
     def assertion(self, prefix: str) -> Assertion | None:
         """The first assertion whose label starts with *prefix* (``"c2pa.hash.bmff"``)."""
@@ -319,6 +497,7 @@ class Manifest:
             "statuses": [s.to_dict() for s in self.statuses],
             "thumbnail": self.thumbnail.to_dict() if self.thumbnail else None,
             "thumbnail_id": self.thumbnail_id,
+            "identities": [i.to_dict() for i in self.identities],
         }
 
     @classmethod
@@ -335,6 +514,7 @@ class Manifest:
             statuses=tuple(Status.from_dict(s) for s in data.get("statuses") or ()),
             thumbnail=Thumbnail(thumb["mime_type"], base64.b64decode(thumb["data_base64"])) if thumb else None,
             thumbnail_id=data.get("thumbnail_id"),
+            identities=tuple(IdentityAssertion.from_dict(i) for i in data.get("identities") or ()),
         )
 
 
@@ -569,9 +749,12 @@ def parse_store(
     thumbnails: Mapping[str, bytes],
     validation_state: str = "",
     embedded: bool = True,
+    identities: Mapping[str, Mapping[str, IdentitySignature]] | None = None,
 ) -> ManifestStore:
     """The model of c2pa's manifest-store report *report* (``Reader.json()``),
-    with the COSE *signatures* and claim *thumbnails* of each manifest label."""
+    with the COSE *signatures* and claim *thumbnails* of each manifest label,
+    and the signatures of its CAWG identity assertions (*identities*:
+    manifest label -> assertion label -> signature)."""
     active = _text(report.get("active_manifest")) or ""
     groups = _group_by_manifest(report, active)
     manifests: list[Manifest] = []
@@ -581,6 +764,7 @@ def parse_store(
         sig = _map(data.get("signature_info"))
         thumb = _map(data.get("thumbnail"))
         thumb_bytes = thumbnails.get(label)
+        statuses = tuple(groups.get(str(label), ()))
         manifests.append(
             Manifest(
                 label=str(label),
@@ -598,9 +782,10 @@ def parse_store(
                     reported_issuer=_text(sig.get("issuer")),
                     reported_common_name=_text(sig.get("common_name")),
                 ),
-                statuses=tuple(groups.get(str(label), ())),
+                statuses=statuses,
                 thumbnail=Thumbnail(str(thumb.get("format") or "image/jpeg"), thumb_bytes) if thumb_bytes else None,
                 thumbnail_id=_text(thumb.get("identifier")),
+                identities=_identities(data, statuses, _map((identities or {}).get(str(label)))),
             )
         )
     results = report.get("validation_results")

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from provenance.errors import IdentityError
 from provenance.identity.algorithms import SigningAlgorithm, algorithm_for_key, sign_raw
@@ -96,6 +97,13 @@ class KeySigner(Signer):
 
     def sign(self, data: bytes) -> bytes:
         return sign_raw(self._key, self.alg, data)
+
+    def key_pem(self) -> bytes:
+        """The key as unencrypted PKCS#8 PEM, in memory only: for the c2pa-rs
+        signer settings, which take a PEM key (CAWG identity signing)."""
+        return self._key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
 
     def __repr__(self) -> str:  # never show key material
         return f"KeySigner(alg={self.alg.value}, subject={self.certificate.subject.rfc4514_string()!r})"

@@ -31,7 +31,7 @@ from provenance.errors import InputError, OutputError, ProvenanceError, Unsuppor
 from provenance.media import formats
 from provenance.service.config import ServiceConfig
 from provenance.service.expectations import SignerExpectation, check_expectation, flag
-from provenance.service.hints import http_hint
+from provenance.service.hints import http_hint, http_note
 from provenance.service.limits import REQUEST_STARTED, UploadLimitError, UploadSlots
 from provenance.service.openapi import openapi_document
 from provenance.service.uploads import Pace, Upload, UploadError, receive_upload, safe_filename, upload_folder
@@ -108,6 +108,10 @@ class WorkGate:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self.limiter)
 
 
+#: How the service's manifest repository is named in its answers.
+PUBLIC_REPOSITORY = "this service's repository"
+
+
 def _scrub(text: str | None, upload: Upload) -> str | None:
     """Messages name the file as the client did, never the server's temp path."""
     if text is None:
@@ -146,12 +150,13 @@ def verify_upload(
         from provenance.verification.recovery import LocalSource
 
         lookup = LocalSource(repository)  # the service owns the repository: never closed here
+        lookup.location = PUBLIC_REPOSITORY  # answers name no server path or database address
     report = verify(upload.clip, trust=trust, manifest=upload.sidecar, policy=policy, lookup=lookup)
     return dataclasses.replace(
         report,
         file=upload.filename,
         error=_scrub(report.error, upload),
-        notes=tuple(_scrub(n, upload) or "" for n in report.notes),
+        notes=tuple(http_note(_scrub(n, upload) or "") for n in report.notes),
         sidecar=_scrub(report.sidecar, upload),
         chain_summary=_scrub(report.chain_summary, upload),
     )
@@ -306,7 +311,7 @@ class Service:
             raise ServiceError(
                 503,
                 "signing is not enabled on this service",
-                hint="the operator enables it with --tokens-file or PROVENANCE_TOKENS and an identity",
+                hint="the operator enables signing with bearer tokens and a signing identity",
             )
         self._authenticate(request)
         query = request.query_params
@@ -315,7 +320,9 @@ class Service:
         except ValueError as exc:
             raise ServiceError(400, str(exc), hint="see /openapi.json") from None
         if register and self.config.repository is None:
-            raise ServiceError(400, "register=1 needs a repository", hint="the operator starts the service with --repo")
+            raise ServiceError(
+                400, "register=1 needs a repository", hint="the operator starts the service with a manifest repository"
+            )
         try:
             source = SourceType(query.get("source", SourceType.CAMERA.value))
         except ValueError:
@@ -396,6 +403,9 @@ async def _provenance_error(request: Request, exc: Exception) -> Response:
     if status >= 500:
         # The message names the client's file and what it holds: one inert line in the log.
         log.error("request failed: %s", inert(exc.diagnostics(), limit=MESSAGE_LIMIT))
+        # ...and the server's own paths and repository address: the client gets the gist only
+        what = "cannot write its output (disk full or read-only)" if status == 507 else "could not finish the request"
+        return error_response(status, f"the service {what}", "retry later; the service's log says why")
     return error_response(status, exc.message, http_hint(exc))
 
 

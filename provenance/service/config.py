@@ -7,14 +7,14 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provenance.batch.pool import default_jobs
 from provenance.errors import UsageError
 from provenance.identity.signer import Signer
-from provenance.trust.store import TrustStore
+from provenance.trust.store import SourceKind, TrustStore
 
 if TYPE_CHECKING:
     from provenance.repository import Repository
@@ -97,6 +97,34 @@ class BearerTokens:
                 "a bearer token is shorter than 16 characters", hint="use long random tokens (openssl rand -hex 32)"
             )
         return cls(tokens)
+
+
+# How a trust file given on the operator's command line is named to web
+# visitors: the card says who vouches, never where the file is on the server.
+_PUBLIC_TITLES = {
+    SourceKind.ANCHORS: "this service's trust anchors",
+    SourceKind.ALLOWED: "this service's pinned certificates",
+    SourceKind.TSA: "this service's time-stamping roots",
+    SourceKind.EKUS: "this service's EKU list",
+}
+
+
+def public_trust(store: TrustStore, *, files: Iterable[Path | str]) -> TrustStore:
+    """*store* with the sources read from *files* (``serve --trust``,
+    ``--allowed``, ``--tsa-trust``: named after their server paths) titled
+    for the people who read the service's answers; named trust-store
+    sources keep their names."""
+    paths = {str(f) for f in files}
+    counts: dict[SourceKind, int] = {}
+    sources = []
+    for source in store.sources:
+        if source.title is None and source.name in paths:
+            counts[source.kind] = counts.get(source.kind, 0) + 1
+            number = counts[source.kind]
+            title = _PUBLIC_TITLES[source.kind] + (f" ({number})" if number > 1 else "")
+            source = replace(source, title=title)
+        sources.append(source)
+    return TrustStore(tuple(sources))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ A reason not listed here keeps the library's hint."""
 
 from __future__ import annotations
 
+import re
+
 from provenance.errors import ProvenanceError
 
 # (endpoint or "*", reason) -> hint
@@ -16,6 +18,25 @@ HTTP_HINTS: dict[tuple[str, str], str] = {
     ("*", "tsa_failed"): "the service's time-stamp authority is unreachable; retry later",
     ("*", "signer_command_timeout"): "the service's signer did not answer; retry later",
 }
+
+
+# Notes the library words for the command line (they name its options), as
+# the service says them: (the note's CLI tail, the service's tail).
+NOTE_TAILS: tuple[tuple[str, str], ...] = (
+    (
+        "; verify it with --segments GLOB",
+        "; this service checks one file at a time, so the segments are not checked here",
+    ),
+)
+_CLI_SIDECAR = re.compile(r"\. Verify the sidecar with --manifest .*$")
+
+
+def http_note(note: str) -> str:
+    """*note* as an HTTP client reads it: no command-line options."""
+    for tail, ours in NOTE_TAILS:
+        if note.endswith(tail):
+            return note[: -len(tail)] + ours
+    return _CLI_SIDECAR.sub(". Send the sidecar as the 'sidecar' part to check it", note)
 
 
 def http_hint(exc: ProvenanceError, *, endpoint: str = "*") -> str | None:

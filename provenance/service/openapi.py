@@ -170,6 +170,20 @@ SCHEMAS: dict[str, Any] = {
                     "file_verdict, candidates (manifest_id, score, matched_span, verdict, "
                     "accepted, signer, signed_at, title, chain_summary, why_not), note.",
                 },
+                # CAWG identities (issue 10, part 1)
+                "identities": {
+                    "type": "array",
+                    "items": {"type": "object"},
+                    "description": "The CAWG identity assertions of the active manifest, each with its own "
+                    "status (trusted, untrusted, broken) that never changes the verdict: label, status, "
+                    "sig_type, name, credential (as signer), issuer, verified_identities, covers, roles, "
+                    "explanation, problems (see docs/schema/verify.schema.json).",
+                },
+                "policy_matched": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "enum": ["c2pa_signer", "cawg_identity"]},
+                    "description": "For a clip with a CAWG identity: which credential met each expectation.",
+                },
                 "thumbnail": {**_nullable("Thumbnail"), "description": "Only with ?thumbnail=1."},
                 "expectation": _ref("Expectation"),
             },

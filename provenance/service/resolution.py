@@ -26,8 +26,9 @@ from provenance.errors import InputError, RepositoryError, UnsupportedFormatErro
 from provenance.repository.bands import HASH_BYTES
 from provenance.repository.records import Candidate
 from provenance.repository.repository import DEFAULT_MAX_RESULTS
-from provenance.service.app import ServiceError, _scrub
+from provenance.service.app import ServiceError, _scrub, log
 from provenance.service.uploads import upload_folder
+from provenance.text import MESSAGE_LIMIT, inert
 
 if TYPE_CHECKING:
     from provenance.media.fingerprint import Fingerprint
@@ -127,7 +128,9 @@ class Resolution:
         try:
             return await self.service.gate.run(fn, *args, **kwargs)
         except RepositoryError as exc:
-            raise ServiceError(503, "the manifest repository is unavailable", hint=exc.message) from None
+            # the message names the repository's path or address: for the log, not the client
+            log.error("manifest repository unavailable: %s", inert(exc.diagnostics(), limit=MESSAGE_LIMIT))
+            raise ServiceError(503, "the manifest repository is unavailable", hint="retry later") from None
 
     async def algorithms(self, request: Request) -> Response:
         names = await self._run(supported_algorithms, self.repo)
@@ -206,7 +209,7 @@ class Resolution:
             raise ServiceError(
                 503,
                 "registering is not enabled on this service",
-                hint="the operator enables it with --tokens-file or PROVENANCE_TOKENS",
+                hint="the operator enables it with bearer tokens",
             )
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not self.config.tokens.accepts(token.strip() or None):

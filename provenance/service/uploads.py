@@ -137,7 +137,7 @@ class _Limit:
             raise UploadError(
                 413,
                 f"the upload is larger than the limit of {self.limit} bytes",
-                hint="send a smaller file, or ask the operator to raise --max-upload",
+                hint="send a smaller file, or ask the operator to raise the upload limit",
             )
 
 
@@ -151,7 +151,7 @@ async def receive_upload(request: Request, *, folder: Path, limit: int, pace: Pa
         raise UploadError(
             413,
             f"the upload ({length} bytes) is larger than the limit of {limit} bytes",
-            hint="send a smaller file, or ask the operator to raise --max-upload",
+            hint="send a smaller file, or ask the operator to raise the upload limit",
         )
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     budget = _Limit(limit)

@@ -1,6 +1,6 @@
 """The persistent trust store: named trust sources kept in a folder.
 
-Each source has a name, a kind (anchors, allowed, tsa, ekus), an origin
+Each source has a name, a kind (anchors, allowed, tsa, ekus, cawg), an origin
 (an http(s) URL or a local file) and a validated local copy. ``update``
 fetches every origin again, validates everything it fetched before
 replacing anything, keeps the previous copy of a source whose download
@@ -10,7 +10,8 @@ Layout of the folder (``$PROVENANCE_TRUST_DIR``, ``--trust-dir``, or the
 user's config dir)::
 
     sources.json        the index: one entry per source
-    lists/NAME.pem      the last good copy of each source (NAME.txt for EKUs)
+    lists/NAME.pem      the last good copy of each source (NAME.json for a JSON
+                        list, NAME.txt for hashes and EKUs)
 
 >>> trust_dir = TrustDirectory(default_trust_dir())  # doctest: +SKIP
 >>> trust_dir.add_defaults()                          # doctest: +SKIP
@@ -30,11 +31,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from provenance._files import atomic_write
 from provenance.errors import ProvenanceError, UsageError
 from provenance.trust.download import Fetcher, TrustSourceError, download, is_url
+from provenance.trust.lote import looks_like_json
 from provenance.trust.store import SourceKind, TrustSource, TrustStore
 
 INDEX = "sources.json"
@@ -47,6 +47,8 @@ def default_trust_dir() -> Path:
     env = os.environ.get("PROVENANCE_TRUST_DIR")
     if env:
         return Path(env)
+    import platformdirs  # only when the store is used (not for --no-trust-store)
+
     return platformdirs.user_config_path("provenance") / "trust"
 
 
@@ -56,6 +58,14 @@ class DefaultSource:
     kind: SourceKind
     url: str
     title: str
+    # other names a mirror may give the file (tried after the URL's own):
+    # the JSON form of the C2PA lists, the verify site's repository names
+    # (static/trust/), and the copies in this project's shared data
+    also_named: tuple[str, ...] = ()
+
+    @property
+    def mirror_names(self) -> tuple[str, ...]:
+        return (self.url.rsplit("/", 1)[1], *self.also_named)
 
 
 _C2PA = "https://raw.githubusercontent.com/c2pa-org/conformance-public/refs/heads/main/trust-list"
@@ -65,11 +75,33 @@ _INTERIM = "https://contentcredentials.org/trust"
 #: and TSA trust list, and the legacy interim list of the Content
 #: Credentials Verify site (anchors, pinned certificate hashes, EKUs).
 DEFAULT_SOURCES: tuple[DefaultSource, ...] = (
-    DefaultSource("c2pa-trust-list", SourceKind.ANCHORS, f"{_C2PA}/C2PA-TRUST-LIST.pem", "C2PA trust list"),
-    DefaultSource("c2pa-tsa-trust-list", SourceKind.TSA, f"{_C2PA}/C2PA-TSA-TRUST-LIST.pem", "C2PA TSA trust list"),
-    DefaultSource("interim-anchors", SourceKind.ANCHORS, f"{_INTERIM}/anchors.pem", "interim list"),
-    DefaultSource("interim-allowed", SourceKind.ALLOWED, f"{_INTERIM}/allowed.sha256.txt", "interim list"),
-    DefaultSource("interim-ekus", SourceKind.EKUS, f"{_INTERIM}/store.cfg", "interim list EKUs"),
+    DefaultSource(
+        "c2pa-trust-list",
+        SourceKind.ANCHORS,
+        f"{_C2PA}/C2PA-TRUST-LIST.pem",
+        "C2PA trust list",
+        ("C2PA-TRUST-LIST.json",),
+    ),
+    DefaultSource(
+        "c2pa-tsa-trust-list",
+        SourceKind.TSA,
+        f"{_C2PA}/C2PA-TSA-TRUST-LIST.pem",
+        "C2PA TSA trust list",
+        ("C2PA-TSA-TRUST-LIST.json",),
+    ),
+    DefaultSource(
+        "interim-anchors", SourceKind.ANCHORS, f"{_INTERIM}/anchors.pem", "interim list", ("interim-anchors.pem",)
+    ),
+    DefaultSource(
+        "interim-allowed",
+        SourceKind.ALLOWED,
+        f"{_INTERIM}/allowed.sha256.txt",
+        "interim list",
+        ("allowed.pem", "interim-allowed.pem"),
+    ),
+    DefaultSource(
+        "interim-ekus", SourceKind.EKUS, f"{_INTERIM}/store.cfg", "interim list EKUs", ("interim-store.cfg",)
+    ),
 )
 
 
@@ -139,9 +171,17 @@ class UpdateOutcome:
     changed: bool = False
     entries: int = 0
     error: str | None = None
+    kept_previous: bool = False  # failed, and an earlier good copy is still used
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "changed": self.changed, "entries": self.entries, "error": self.error}
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "changed": self.changed,
+            "entries": self.entries,
+            "error": self.error,
+            "kept_previous": self.kept_previous,
+        }
 
 
 @dataclass(frozen=True)
@@ -242,7 +282,8 @@ class TrustDirectory:
     def _store_copy(self, entry: SourceEntry, data: bytes, source: TrustSource) -> SourceEntry:
         lists = self.path / "lists"
         lists.mkdir(parents=True, exist_ok=True)
-        copy = f"{entry.name}.pem" if source.certificates else f"{entry.name}.txt"
+        suffix = ".json" if looks_like_json(data) else ".pem" if source.certificates else ".txt"
+        copy = f"{entry.name}{suffix}"
         atomic_write(lists / copy, data)
         if entry.copy and entry.copy != copy:
             (lists / entry.copy).unlink(missing_ok=True)
@@ -307,7 +348,15 @@ class TrustDirectory:
     def update(self, names: Iterable[str] | None = None) -> list[UpdateOutcome]:
         """Fetch the sources again (all, or *names*). Every download is
         validated before any copy is replaced; a source whose download or
-        validation fails keeps its previous copy and records the error."""
+        validation fails keeps its previous copy, if it has one, and records
+        the error."""
+        return self._update(names, {})
+
+    def _update(
+        self, names: Iterable[str] | None, done: dict[str, tuple[bytes, TrustSource] | str]
+    ) -> list[UpdateOutcome]:
+        # *done*: sources add_defaults already looked for in a mirror: what
+        # was fetched and validated, or why nothing was
         entries = self.entries()
         wanted = list(names) if names is not None else [e.name for e in entries]
         known = {e.name for e in entries}
@@ -318,10 +367,10 @@ class TrustDirectory:
                     hint="list the registered sources",
                     reason="no_such_trust_source",
                 )
-        fetched: dict[str, tuple[bytes, TrustSource]] = {}
-        errors: dict[str, str] = {}
+        fetched = {name: found for name, found in done.items() if not isinstance(found, str)}
+        errors = {name: found for name, found in done.items() if isinstance(found, str)}
         for entry in entries:
-            if entry.name not in wanted:
+            if entry.name not in wanted or entry.name in done:
                 continue
             try:
                 fetched[entry.name] = self._fetch_valid(entry)
@@ -340,37 +389,77 @@ class TrustDirectory:
                 updated.append(new)
             elif entry.name in errors:
                 updated.append(replace(entry, last_attempt=_now(), last_error=errors[entry.name]))
-                outcomes.append(UpdateOutcome(entry.name, False, entries=entry.entries, error=errors[entry.name]))
+                kept = entry.copy is not None
+                outcomes.append(
+                    UpdateOutcome(
+                        entry.name,
+                        False,
+                        entries=entry.entries if kept else 0,
+                        error=errors[entry.name],
+                        kept_previous=kept,
+                    )
+                )
             else:
                 updated.append(entry)
         self._write_index(updated)
         return outcomes
 
     def add_defaults(self, *, mirror: str | None = None) -> list[UpdateOutcome]:
-        """Register :data:`DEFAULT_SOURCES` (from *mirror*, a base URL serving
-        the same file names, when given) and fetch them. Sources are
-        registered even when a fetch fails, so a later ``update`` can
-        complete them."""
+        """Register :data:`DEFAULT_SOURCES` and fetch them. With *mirror*
+        (an http(s) base URL or a local folder), each list is taken from
+        there under the first of its :attr:`~DefaultSource.mirror_names`
+        that is found and valid (the official file name, then the names
+        the published copies have). Sources are registered even when a
+        fetch fails, so a later ``update`` can complete them."""
+        folder = None
         if mirror is not None and not is_url(mirror):
-            raise UsageError(
-                f"{mirror}: the mirror must be an http(s) URL",
-                hint="e.g. https://intranet/trust/",
-                reason="mirror_not_url",
-            )
+            folder = Path(mirror).expanduser()
+            if not folder.is_dir():
+                raise UsageError(
+                    f"{mirror}: the mirror must be an http(s) URL or a folder",
+                    hint="e.g. https://intranet/trust/ or a folder holding copies of the lists",
+                    reason="mirror_not_url",
+                )
         entries = self.entries()
         names = []
+        fetched: dict[str, tuple[bytes, TrustSource] | str] = {}
         for default in DEFAULT_SOURCES:
-            url = default.url
-            if mirror is not None:
-                url = urllib.parse.urljoin(mirror.rstrip("/") + "/", url.rsplit("/", 1)[1])
             existing = next((e for e in entries if e.name == default.name), None)
+            entry = SourceEntry(name=default.name, kind=default.kind, origin=default.url, title=default.title)
+            if mirror is not None:
+                entry, fetched[default.name] = self._from_mirror(entry, default, mirror, folder)
             if existing is not None:
-                entries[entries.index(existing)] = replace(existing, kind=default.kind, origin=url, title=default.title)
+                entry = replace(existing, kind=entry.kind, origin=entry.origin, title=entry.title)
+                entries[entries.index(existing)] = entry
             else:
-                entries.append(SourceEntry(name=default.name, kind=default.kind, origin=url, title=default.title))
+                entries.append(entry)
             names.append(default.name)
         self._write_index(entries)
-        return self.update(names)
+        return self._update(names, fetched)
+
+    def _from_mirror(
+        self, entry: SourceEntry, default: DefaultSource, mirror: str, folder: Path | None
+    ) -> tuple[SourceEntry, tuple[bytes, TrustSource] | str]:
+        """*entry* with its origin in *mirror*: the first of the default's
+        names there that is found and valid, with what was fetched; when
+        none is, the official name and why."""
+        base = mirror.rstrip("/") + "/"
+        origins = [
+            str((folder / name).resolve()) if folder is not None else urllib.parse.urljoin(base, name)
+            for name in default.mirror_names
+        ]
+        problems: list[str] = []
+        for origin in origins:
+            if folder is not None and not os.path.isfile(origin):
+                continue
+            candidate = replace(entry, origin=origin)
+            try:
+                return candidate, self._fetch_valid(candidate)
+            except ProvenanceError as exc:
+                problems.append(exc.diagnostics())  # another name may hold a valid copy
+        tried = " or ".join(default.mirror_names)
+        why = f"no {tried} in {mirror}" if not problems else f"{problems[0]} (tried {tried})"
+        return replace(entry, origin=origins[0]), why
 
     def load(self) -> LoadedTrust:
         """A :class:`TrustStore` of every source that has a valid copy. A

@@ -11,7 +11,10 @@ Kinds of source (the C2PA spec keeps them apart):
 - ``tsa``: roots of time-stamping authorities (they vouch for signing
   times, never for signers);
 - ``ekus``: extra extended key usage OIDs accepted on signer certificates
-  (the interim list's ``store.cfg``).
+  (the interim list's ``store.cfg``);
+- ``cawg``: root (or intermediate) CAs of CAWG identity credentials (the
+  certificates that sign ``cawg.identity`` assertions): they vouch for the
+  identity a clip names, never for its C2PA signer.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from cryptography.hazmat.primitives import serialization
 
 import provenance._pickle  # noqa: F401 - registers the certificate reducer, so what holds certificates pickles
 from provenance.errors import UsageError
+from provenance.trust.lote import looks_like_json, lote_certificates
 
 
 class SourceKind(str, enum.Enum):
@@ -41,6 +45,7 @@ class SourceKind(str, enum.Enum):
     ALLOWED = "allowed"  # pinned end-entity certificates
     TSA = "tsa"  # time-stamping roots
     EKUS = "ekus"  # extra EKU OIDs accepted on signer certificates
+    CAWG = "cawg"  # CAs of CAWG identity credentials (cawg.identity assertions)
 
 
 SIGNER_KINDS = frozenset({SourceKind.ANCHORS, SourceKind.ALLOWED})
@@ -127,11 +132,15 @@ class TrustSource:
     def from_bytes(
         cls, data: bytes, *, kind: SourceKind, name: str, origin: str | None = None, title: str | None = None
     ) -> TrustSource:
-        """Parse and validate a trust list of *kind*. Raises :class:`UsageError`
-        when it holds nothing usable or any PEM block is damaged."""
+        """Parse and validate a trust list of *kind*: PEM (hashes too for
+        ``allowed``), or the C2PA's JSON form (:mod:`provenance.trust.lote`).
+        Raises :class:`UsageError` when it holds nothing usable or any
+        certificate is damaged."""
         where = origin or name
         if kind is SourceKind.EKUS:
             return cls(name=name, kind=kind, certificates=(), ekus=_parse_ekus(data, where), title=title)
+        if looks_like_json(data):  # the JSON form the C2PA also publishes its lists in
+            return cls(name=name, kind=kind, certificates=lote_certificates(data, where), title=title)
         certs = _pem_certificates(data, where)
         hashes: tuple[str, ...] = ()
         if kind is SourceKind.ALLOWED:
@@ -253,7 +262,24 @@ class TrustStore:
             trust["allowed_list"] = _pem(allowed) + "".join(f"{h}\n" for h in hashes)
         if ekus:
             trust["trust_config"] = "".join(f"{e}\n" for e in dict.fromkeys(ekus))
-        return {"trust": trust, "verify": {"verify_trust": True, "ocsp_fetch": self.ocsp_fetch}}
+        settings: dict[str, Any] = {"trust": trust, "verify": {"verify_trust": True, "ocsp_fetch": self.ocsp_fetch}}
+        settings["trust"].update(self._cawg_settings())
+        return settings
+
+    # --- CAWG identity anchors (issue 10, part 1) ---
+    def _cawg_settings(self) -> dict[str, Any]:
+        """The CAWG identity anchors as c2pa-rs 0.91.3 takes them: one
+        ``trust.anchors`` entry of ``trust_kind`` ``cawg`` per source (its
+        ``cawg_trust`` block of other releases is not read by 0.91.3; see
+        docs/design/c2pa-rs.md). c2pa-rs checks identities against these
+        only, but also lets them vouch for claim signers; the verdict rules
+        undo that (rule 11), as for TSA roots."""
+        anchors = [
+            {"trust_anchors": _pem(s.certificates), "trust_kind": "cawg", "trust_uri": f"provenance:{s.display_name}"}
+            for s in self.sources
+            if s.kind is SourceKind.CAWG and s.certificates
+        ]
+        return {"anchors": anchors} if anchors else {}
 
     def pinned_source(self, leaf: x509.Certificate) -> str | None:
         """Name of the ``allowed`` source that pins *leaf*, if any."""

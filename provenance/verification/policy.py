@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
 from provenance.errors import ExitCode, ProvenanceError, UsageError
-from provenance.verification.report import SignerIdentity, VerificationReport
+from provenance.verification.report import IdentityStatus, SignerIdentity, VerificationReport
 
 
 class PolicyError(ProvenanceError):
@@ -67,6 +67,11 @@ class Policy(ABC):
         reason = self.check(report)
         return () if reason is None else (PolicyFailure(reason, expectation=self.expectation),)
 
+    def matched_by(self, report: VerificationReport) -> tuple[tuple[str, str], ...]:
+        """``(expectation, credential)`` for each expectation *report* meets
+        through a credential: ``c2pa_signer`` or ``cawg_identity``."""
+        return ()
+
     def verify(self, report: VerificationReport) -> None:
         """Raise :class:`PolicyError` when *report* fails this policy."""
         reason = self.check(report)
@@ -81,6 +86,27 @@ def _who(signer: SignerIdentity | None) -> str:
     if signer is None:
         return "nobody (no signer certificate)"
     return signer.display()
+
+
+# --- CAWG identities (issue 10, part 1) ---
+#: The credentials an expectation can be met by (``report.policy_matched``).
+C2PA_SIGNER = "c2pa_signer"  # the C2PA claim signer's certificate
+CAWG_IDENTITY = "cawg_identity"  # a trusted CAWG identity assertion's credential
+
+
+def trusted_identities(report: VerificationReport) -> list[SignerIdentity]:
+    """The credentials of the report's trusted CAWG identity assertions:
+    only a trusted identity can meet an expectation (an untrusted one says
+    what anybody can write)."""
+    return [i.credential for i in report.identities if i.status is IdentityStatus.TRUSTED and i.credential]
+
+
+def _identity_suffix(report: VerificationReport) -> str:
+    if not report.identities:
+        return ""
+    if trusted_identities(report):
+        return ", nor does its trusted CAWG identity"
+    return " (its CAWG identity is not trusted, so it cannot meet the expectation)"
 
 
 def _value(text: str, what: str) -> str:
@@ -105,14 +131,22 @@ class ExpectSigner(Policy):
         )
 
     def check(self, report: VerificationReport) -> str | None:
-        if report.signer is not None and self.matches(report.signer):
+        if self.matched_by(report):
             return None
         reason = f"expected signer {self.name!r}, but it was signed by {_who(report.signer)}"
+        reason += _identity_suffix(report)
         names = report.signer.subject_values("CN") + list(report.signer.emails) if report.signer else []
         near = next((n for n in names if n.casefold() == self.name.casefold()), None)
         if near is not None:  # "jane doe" for "Jane Doe": say that matching is exact
             reason += f" (matching is exact: the certificate says {near!r})"
         return reason
+
+    def matched_by(self, report: VerificationReport) -> tuple[tuple[str, str], ...]:
+        if report.signer is not None and self.matches(report.signer):
+            return ((self.expectation, C2PA_SIGNER),)
+        if any(self.matches(c) for c in trusted_identities(report)):
+            return ((self.expectation, CAWG_IDENTITY),)
+        return ()
 
     def describe(self) -> str:
         return f"signer is {self.name!r}"
@@ -126,12 +160,25 @@ class ExpectOrganization(Policy):
     def __init__(self, name: str) -> None:
         self.name = _value(name, "organisation")
 
+    def matches(self, signer: SignerIdentity) -> bool:
+        return self.name in signer.subject_values("O") or self.name == signer.organization
+
+    def matched_by(self, report: VerificationReport) -> tuple[tuple[str, str], ...]:
+        if report.signer is not None and self.matches(report.signer):
+            return ((self.expectation, C2PA_SIGNER),)
+        if any(self.matches(c) for c in trusted_identities(report)):
+            return ((self.expectation, CAWG_IDENTITY),)
+        return ()
+
     def check(self, report: VerificationReport) -> str | None:
-        signer = report.signer
-        if signer is not None and (self.name in signer.subject_values("O") or self.name == signer.organization):
+        if self.matched_by(report):
             return None
+        signer = report.signer
         org = signer.organization if signer and signer.organization else "no organisation"
-        return f"expected organisation {self.name!r}, but the signer's certificate names {org!r} ({_who(signer)})"
+        return (
+            f"expected organisation {self.name!r}, but the signer's certificate names {org!r} ({_who(signer)})"
+            + _identity_suffix(report)
+        )
 
     def describe(self) -> str:
         return f"organisation is {self.name!r}"
@@ -202,6 +249,9 @@ class AllOf(_Composite):
     def failures(self, report: VerificationReport) -> tuple[PolicyFailure, ...]:
         return tuple(r for p in self.policies for r in p.failures(report))
 
+    def matched_by(self, report: VerificationReport) -> tuple[tuple[str, str], ...]:
+        return tuple(m for p in self.policies for m in p.matched_by(report))
+
     def describe(self) -> str:
         return " and ".join(p.describe() for p in self.policies)
 
@@ -217,6 +267,10 @@ class AnyOf(_Composite):
                 return None
             reasons.append(reason)
         return "none of the expectations holds: " + "; ".join(reasons)
+
+    def matched_by(self, report: VerificationReport) -> tuple[tuple[str, str], ...]:
+        holding = next((p for p in self.policies if p.check(report) is None), None)
+        return holding.matched_by(report) if holding is not None else ()
 
     def describe(self) -> str:
         return " or ".join(p.describe() for p in self.policies)

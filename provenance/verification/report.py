@@ -12,12 +12,14 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from provenance.credentials.model import Action, Status, StatusKind, Thumbnail
+from provenance.credentials.model import Action, Status, StatusKind, Thumbnail, VerifiedIdentity
 from provenance.errors import ExitCode
 
 __all__ = [
     "SCHEMA",
     "Action",
+    "IdentityReport",
+    "IdentityStatus",
     "Ingredient",
     "Recovery",
     "RecoveryCandidate",
@@ -29,6 +31,7 @@ __all__ = [
     "TimeStampInfo",
     "VerificationReport",
     "Verdict",
+    "VerifiedIdentity",
 ]
 
 SCHEMA = "provenance.verify/1"
@@ -165,6 +168,55 @@ class Ingredient:
         }
 
 
+# --- CAWG identity assertions (issue 10, part 1) -----------------------------
+
+
+class IdentityStatus(str, enum.Enum):
+    """The status of a CAWG identity assertion, apart from the C2PA verdict."""
+
+    TRUSTED = "trusted"  # valid, and its credential is vouched for by a cawg trust source
+    UNTRUSTED = "untrusted"  # valid, but nobody this verifier trusts for identities vouches for it
+    BROKEN = "broken"  # its signature, its credential or what it covers does not check out
+
+
+@dataclass(frozen=True)
+class IdentityReport:
+    """A CAWG identity assertion (``cawg.identity``) of the active manifest:
+    who it names, with which credential, and whether that is trusted. It
+    never changes the C2PA verdict."""
+
+    label: str
+    status: IdentityStatus
+    sig_type: str | None  # cawg.x509.cose, cawg.identity_claims_aggregation, …
+    name: str | None  # who it names: the credential's CN (X.509), or the first verified identity's name
+    credential: SignerIdentity | None = None  # the X.509 credential that signed it
+    issuer: str | None = None  # the credential issuer (identity-claims-aggregation form: a DID)
+    verified_identities: tuple[VerifiedIdentity, ...] = ()
+    covers: tuple[str, ...] = ()  # labels of the assertions it signs over
+    roles: tuple[str, ...] = ()
+    explanation: str = ""  # why this status, in a sentence
+    problems: tuple[Status, ...] = ()  # the failure codes behind untrusted or broken
+
+    @property
+    def trusted_by(self) -> str | None:
+        return self.credential.trusted_by if self.credential else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "status": self.status.value,
+            "sig_type": self.sig_type,
+            "name": self.name,
+            "credential": self.credential.to_dict() if self.credential else None,
+            "issuer": self.issuer,
+            "verified_identities": [v.to_dict() for v in self.verified_identities],
+            "covers": list(self.covers),
+            "roles": list(self.roles),
+            "explanation": self.explanation,
+            "problems": [s.to_dict() for s in self.problems],
+        }
+
+
 @dataclass(frozen=True)
 class RecoveryCandidate:
     """A signed original whose content the file matches, as the repository
@@ -261,6 +313,11 @@ class VerificationReport:
     warnings: tuple[Status, ...] = ()
     error_reason: str | None = None  # for verdict error: the stable reason key (see provenance.errors)
     recovery: Recovery | None = None  # what a repository lookup (verify --lookup) found
+    # CAWG identity assertions of the active manifest, each with its own status
+    identities: tuple[IdentityReport, ...] = ()
+    # which credential met each --expect-signer/--expect-org expectation:
+    # (("signer", "c2pa_signer"), ("organization", "cawg_identity"))
+    policy_matched: tuple[tuple[str, str], ...] = ()
     # the library's hint inside ``error``, so a front end can put its own in its place
     error_hint: str | None = field(default=None, repr=False, compare=False)
     # Kept out of the default JSON (it is large); see to_dict(thumbnail=True).
@@ -305,6 +362,8 @@ class VerificationReport:
             "warnings": [s.to_dict() for s in self.warnings],
             "error_reason": self.error_reason,
             "recovery": self.recovery.to_dict() if self.recovery else None,
+            "identities": [i.to_dict() for i in self.identities],
+            "policy_matched": dict(self.policy_matched),
         }
         if thumbnail:
             out["thumbnail"] = self.thumbnail.to_dict() if self.thumbnail else None

@@ -36,6 +36,17 @@ Rules
      with the reasons recorded.
   9. Severity and exit codes (:data:`SEVERITY`, :data:`EXIT_CODES`): the
      worst verdict of a batch or a chain is the most severe.
+ 11. CAWG identities (:func:`judge_identity`, :func:`cawg_only_source`):
+     c2pa-rs 0.91.3 puts ``cawg`` anchors in the claim signers' pool too,
+     so, as with TSA roots (rule 4), a signer that only a ``cawg`` source
+     vouches for is ``untrusted``: identity roots vouch for identities,
+     never for signers. Each ``cawg.identity``
+     assertion of the active manifest gets its own status, never the
+     verdict's: ``trusted`` when c2pa-rs validated it and reports its
+     credential trusted *and* a ``cawg`` source vouches for the credential;
+     ``broken`` when any other check of it failed (its signature, its
+     credential's profile, what it covers); ``untrusted`` otherwise. A
+     trusted identity can meet ``--expect-signer``/``--expect-org`` (rule 8).
  10. Recovery (:func:`judge_detached`, :func:`recovered`): a file without
      credentials, or with tampered ones, whose content matches a signed
      original in a repository is ``recovered`` when the original's manifest
@@ -43,7 +54,7 @@ Rules
      is expected: the original's bytes are not at hand), its signed
      soft-binding confirms the content match, and it meets the policy.
      Anything less is listed but never shown as good.
- 11. Revocation (:func:`revocation_failures`, :func:`revocation_note`): a
+ 12. Revocation (:func:`revocation_failures`, :func:`revocation_note`): a
      signer whose CA revoked its certificate (``signingCredential.ocsp.revoked``,
      from the OCSP status attached at signing or fetched online) is
      ``invalid``, whatever kind c2pa-rs logs it as; a status that could not
@@ -79,10 +90,26 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from provenance.credentials.model import ChainNode, Manifest, SignatureInfo, Status, StatusKind, utc_text
+from provenance.credentials.model import (
+    ChainNode,
+    IdentityAssertion,
+    Manifest,
+    SignatureInfo,
+    Status,
+    StatusKind,
+    utc_text,
+)
 from provenance.errors import ExitCode
 from provenance.trust.store import SourceKind, TrustStore
-from provenance.verification.report import Ingredient, SignerIdentity, TimeStampInfo, Verdict, VerificationReport
+from provenance.verification.report import (
+    IdentityReport,
+    IdentityStatus,
+    Ingredient,
+    SignerIdentity,
+    TimeStampInfo,
+    Verdict,
+    VerificationReport,
+)
 
 if TYPE_CHECKING:
     from provenance.verification.policy import Policy
@@ -296,7 +323,7 @@ def signer_verdict(statuses: Sequence[Status], signature: SignatureInfo, trust: 
     """Rules 2 and 4: the manifest's verdict, with a signer vouched for by
     a TSA root alone downgraded to untrusted."""
     verdict = manifest_verdict(statuses)
-    if verdict is Verdict.VERIFIED and tsa_only_source(signature, trust):
+    if verdict is Verdict.VERIFIED and (tsa_only_source(signature, trust) or cawg_only_source(signature, trust)):
         return Verdict.UNTRUSTED
     return verdict
 
@@ -343,6 +370,7 @@ class Judgement:
     trusted_by: str | None  # the source that vouches for a verified signer
     timestamp: TimeStampInfo | None
     tsa_only: str | None  # a tsa source that alone vouches for the signer (rule 4)
+    cawg_only: str | None = None  # a cawg source that alone vouches for the signer (rule 11)
 
     @property
     def warnings(self) -> tuple[Status, ...]:
@@ -362,6 +390,7 @@ def judge(manifest: Manifest, trust: TrustStore, *, statuses: Sequence[Status] |
         trusted_by,
         judge_timestamp(manifest.signature, found, trust),
         tsa_only_source(manifest.signature, trust),
+        cawg_only_source(manifest.signature, trust),
     )
 
 
@@ -482,6 +511,8 @@ def apply_policy(report: VerificationReport, policy: Policy) -> VerificationRepo
     untrusted signer is not vouched for, whatever its certificate says),
     with the reasons recorded in ``policy_failures`` either way."""
     reasons = policy.failures(report) if report.verdict is not Verdict.ERROR else ()
+    if report.identities:  # which credential met what, the C2PA signer's or a CAWG identity's (rule 11)
+        report = replace(report, policy_matched=policy.matched_by(report))
     if not reasons:
         return report
     verdict = Verdict.WRONG_SIGNER if report.verdict is Verdict.VERIFIED else report.verdict
@@ -556,7 +587,93 @@ def recovered(candidate_verdict: Verdict, *, content_confirmed: bool, policy_fai
     return None
 
 
-# --- 11. revocation (OCSP) --------------------------------------------------------
+# --- 11. CAWG identities (issue 10, part 1) ------------------------------------
+
+#: Failures that say only that nobody vouches for an identity's credential.
+IDENTITY_UNTRUSTED = frozenset({"cawg.x509.credential.untrusted", "cawg.ica.untrusted_issuer"})
+#: Successes that say c2pa-rs found the credential trusted.
+IDENTITY_TRUSTED = frozenset({"cawg.x509.credential.trusted", "cawg.ica.credential_valid"})
+
+
+def _first_value(pairs: Sequence[tuple[str, str]], key: str) -> str | None:
+    return next((v for k, v in pairs if k == key), None)
+
+
+def identity_credential(identity: IdentityAssertion, trusted_by: str | None) -> SignerIdentity | None:
+    """The X.509 credential that signed *identity* (from its leaf
+    certificate, else from what c2pa-rs reported)."""
+    subject, issuer = identity.subject, identity.issuer_name
+    common_name = _first_value(subject, "CN") or identity.reported_common_name
+    if not (common_name or identity.reported_organization or identity.chain):
+        return None
+    email, emails = identity.emails
+    leaf = identity.leaf
+    return SignerIdentity(
+        common_name=common_name,
+        organization=_first_value(subject, "O") or identity.reported_organization,
+        issuer=_first_value(issuer, "CN") or _first_value(issuer, "O"),
+        trusted_by=trusted_by,
+        email=email,
+        not_before=leaf.not_valid_before_utc.isoformat() if leaf else None,
+        not_after=leaf.not_valid_after_utc.isoformat() if leaf else None,
+        subject_attributes=subject,
+        issuer_attributes=issuer,
+        emails=emails,
+    )
+
+
+def cawg_only_source(signature: SignatureInfo, trust: TrustStore) -> str | None:
+    """The ``cawg`` source that c2pa-rs let vouch for this C2PA *signer*
+    (its ``trust.anchors`` of every kind reach the claim signers' pool),
+    when no anchors/allowed source does."""
+    if not signature.chain or trust.vouching_source(signature.chain) is not None:
+        return None
+    return trust.vouching_source(signature.chain, kinds={SourceKind.CAWG})
+
+
+def judge_identity(identity: IdentityAssertion, trust: TrustStore) -> IdentityReport:
+    """Rule 11: the status of one CAWG identity assertion."""
+    failures = tuple(s for s in identity.statuses if s.kind is StatusKind.FAILURE)
+    broken = tuple(s for s in failures if s.code not in IDENTITY_UNTRUSTED)
+    c2pa_trusted = any(s.kind is StatusKind.SUCCESS and s.code in IDENTITY_TRUSTED for s in identity.statuses)
+    vouched = trust.vouching_source(identity.chain, kinds={SourceKind.CAWG}) if identity.chain else None
+    x509_form = identity.sig_type == "cawg.x509.cose"
+    if broken:
+        status = IdentityStatus.BROKEN
+        explanation = (
+            f"the identity assertion does not check out ({broken[0].code}): the identity it names is not confirmed"
+        )
+    elif c2pa_trusted and not failures and (vouched is not None or not x509_form):
+        status = IdentityStatus.TRUSTED
+        explanation = f"its credential is vouched for by {vouched}" if vouched else "its credential issuer is trusted"
+    else:
+        status = IdentityStatus.UNTRUSTED
+        explanation = (
+            "no CAWG trust source vouches for the credential that signed it: the name is only what it claims"
+            if identity.statuses
+            else "c2pa-rs did not check it: the name is only what it claims"
+        )
+    credential = identity_credential(identity, vouched if status is IdentityStatus.TRUSTED else None)
+    name = credential.common_name if credential else None
+    if name is None and identity.verified_identities:
+        first = identity.verified_identities[0]
+        name = first.name or first.username
+    return IdentityReport(
+        label=identity.label,
+        status=status,
+        sig_type=identity.sig_type,
+        name=name,
+        credential=credential,
+        issuer=identity.issuer,
+        verified_identities=identity.verified_identities,
+        covers=identity.referenced,
+        roles=identity.roles,
+        explanation=explanation,
+        problems=failures,
+    )
+
+
+# --- 12. revocation (OCSP) --------------------------------------------------------
 
 OCSP_REVOKED = "signingCredential.ocsp.revoked"
 OCSP_NOT_REVOKED = "signingCredential.ocsp.notRevoked"

@@ -160,6 +160,11 @@ def _report(
             f"the signer chains only to {judged.tsa_only}, a time-stamping authority list; "
             "TSA roots vouch for signing times, never for signers"
         )
+    if judged.cawg_only:  # rule 11
+        notes.append(
+            f"the signer chains only to {judged.cawg_only}, a CAWG identity list; "
+            "identity roots vouch for identities, never for signers"
+        )
     if stamp is not None and not stamp.trusted:
         notes.append(
             f"the time-stamp by {stamp.authority} is not vouched for by any TSA trust source; "
@@ -188,6 +193,7 @@ def _report(
         warnings=judged.warnings,
         credentials_source=credentials_source,
         thumbnail=manifest.thumbnail,
+        identities=tuple(rules.judge_identity(i, trust) for i in manifest.identities),  # rule 11
     )
 
 
@@ -464,6 +470,11 @@ def _separated(document: dict[str, Any], store: ManifestStore | None, trust: Tru
         fixes["signingCredential.trusted"] = (
             "signingCredential.untrusted",
             f"the signer chains only to {judged.tsa_only}, a time-stamping authority list",
+        )
+    if judged.cawg_only:  # rule 11
+        fixes["signingCredential.trusted"] = (
+            "signingCredential.untrusted",
+            f"the signer chains only to {judged.cawg_only}, a CAWG identity list",
         )
     if judged.timestamp is not None and not judged.timestamp.trusted:
         fixes["timeStamp.trusted"] = (

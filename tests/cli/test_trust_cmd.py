@@ -125,3 +125,20 @@ def test_a_source_that_never_fetched_warns_and_is_skipped(run, http_site, signed
     verified = run("verify", signed_clip)
     assert verified.exit_code == 0  # the dev root still vouches
     assert "has never been fetched" in verified.output
+
+
+def test_add_defaults_never_claims_a_previous_copy_it_does_not_have(run, tmp_path: Path, trust_lists: Path) -> None:
+    """Issue 12, item 9: "kept the previous copy" was said when there was none."""
+    empty = tmp_path / "mirror"
+    empty.mkdir()
+    first = run("trust", "add-defaults", "--mirror", empty)
+    assert first.exit_code == 5
+    assert "kept the previous copy" not in first.output
+    assert "c2pa-trust-list: no C2PA-TRUST-LIST.pem or C2PA-TRUST-LIST.json in" in first.stderr
+    assert "no copy yet" in first.stderr and first.stderr.count("\n") == 5
+    good = run("trust", "add-defaults", "--mirror", trust_lists)  # ../shared/trust, its own file names
+    assert good.exit_code == 0, good.output
+    assert "interim-anchors: updated (18 entries)" in good.output
+    again = run("trust", "add-defaults", "--mirror", empty)
+    assert again.exit_code == 5 and "(kept the previous copy, 30 entries)" in again.stderr
+    assert "no copy yet" not in again.stderr

@@ -15,12 +15,18 @@ from provenance.identity.pki import DevPKI
 _CREATED = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 
 
-def sign_with_cawg_identity(src: Path, out: Path, *, pki: DevPKI, identity: DevPKI | None = None) -> Path:
+def sign_with_cawg_identity(
+    src: Path, out: Path, *, pki: DevPKI, identity: DevPKI | None = None, identity_key: DevPKI | None = None
+) -> Path:
     """Sign *src* into *out* with *pki*'s creator key, adding a CAWG X.509
-    identity assertion signed by *identity*'s creator key (default: the same)."""
+    identity assertion signed by *identity*'s creator key (default: the same).
+    *identity_key* signs it instead, under *identity*'s certificate: a
+    mismatched credential (c2pa-rs writes it; validation reports
+    ``cawg.x509.signature.mismatch``)."""
     identity = identity or pki
+    key = (identity_key or identity).signer_key.read_text()
     signer = {"alg": "es256", "sign_cert": pki.chain.read_text(), "private_key": pki.signer_key.read_text()}
-    cawg = {"alg": "es256", "sign_cert": identity.chain.read_text(), "private_key": identity.signer_key.read_text()}
+    cawg = {"alg": "es256", "sign_cert": identity.chain.read_text(), "private_key": key}
     context = c2pa.Context.from_dict({"signer": {"local": signer}, "cawg_x509_signer": {"local": cawg}})
     definition = {
         "claim_generator_info": [{"name": "provenance tests", "version": "1"}],

@@ -147,3 +147,52 @@ def test_a_damaged_index_is_a_one_line_error(trust_dir: TrustDirectory) -> None:
     trust_dir.index_path.write_text(json.dumps({"version": 1, "sources": [{"name": "x"}]}))
     with pytest.raises(UsageError, match="index is damaged"):
         trust_dir.load()
+
+
+PUBLISHED_NAMES = (
+    "C2PA-TRUST-LIST.json",
+    "C2PA-TSA-TRUST-LIST.pem",
+    "interim-anchors.pem",
+    "interim-allowed.pem",
+    "interim-store.cfg",
+)
+
+
+def test_add_defaults_from_a_folder_with_the_published_names(trust_dir: TrustDirectory, trust_lists: Path) -> None:
+    """Issue 12, item 9: a mirror holding the lists under the names their
+    published copies have (../shared/trust as it is) is taken as it is."""
+    outcomes = trust_dir.add_defaults(mirror=str(trust_lists))
+    assert all(o.ok for o in outcomes), outcomes
+    entries = {e.name: e for e in trust_dir.entries()}
+    assert entries["c2pa-trust-list"].origin == str(trust_lists / "C2PA-TRUST-LIST.pem")  # our name first
+    assert entries["interim-anchors"].origin == str(trust_lists / "interim-anchors.pem")
+    assert entries["interim-allowed"].entries == 86 and entries["interim-ekus"].entries == 6
+    assert trust_dir.load().problems == ()
+
+
+def test_add_defaults_from_a_url_with_the_published_names(
+    trust_dir: TrustDirectory, http_site, trust_lists: Path
+) -> None:
+    for name in PUBLISHED_NAMES:  # the C2PA list only in its JSON form
+        http_site.put(name, (trust_lists / name).read_bytes())
+    outcomes = trust_dir.add_defaults(mirror=http_site.base_url)
+    assert all(o.ok for o in outcomes), outcomes
+    entries = {e.name: e for e in trust_dir.entries()}
+    assert entries["c2pa-trust-list"].origin.endswith("/C2PA-TRUST-LIST.json")
+    assert entries["c2pa-trust-list"].entries == 30 and entries["c2pa-trust-list"].copy == "c2pa-trust-list.json"
+    assert [o.ok for o in trust_dir.update()] == [True] * len(DEFAULT_SOURCES)  # update fetches the same names
+
+
+def test_a_failed_fetch_says_whether_an_earlier_copy_is_kept(
+    trust_dir: TrustDirectory, tmp_path: Path, trust_lists
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    first = trust_dir.add_defaults(mirror=str(empty))
+    assert not any(o.ok or o.kept_previous for o in first)
+    assert first[0].error == f"no C2PA-TRUST-LIST.pem or C2PA-TRUST-LIST.json in {empty}"
+    assert all(o.ok for o in trust_dir.add_defaults(mirror=str(trust_lists)))
+    again = trust_dir.add_defaults(mirror=str(empty))
+    assert all(o.kept_previous and not o.ok for o in again) and again[0].entries == 30
+    with pytest.raises(UsageError, match="must be an http"):
+        trust_dir.add_defaults(mirror=str(tmp_path / "missing"))

@@ -61,6 +61,8 @@ ALL = [
     "timestamp_not_from_tsa_list",
     "chain",
     "cawg_untrusted",
+    "cawg_trusted",
+    "cawg_broken",
 ]
 
 
@@ -313,7 +315,100 @@ def test_a_gap_in_the_segments_makes_a_fragmented_mp4_tampered() -> None:
     assert rules.fragmented_verdict([Verdict.ERROR], missing=True) is Verdict.ERROR
 
 
-# --- rule 11: revocation (OCSP) -------------------------------------------------
+# --- rule 11: CAWG identities (issue 10, part 1) ---------------------------------------------------
+
+
+def _identity(name: str) -> tuple[Manifest, TrustStore, dict[str, Any]]:
+    store, trust, expected = fixture(name)
+    assert store.active is not None and len(store.active.identities) == 1
+    return store.active, trust, expected
+
+
+@pytest.mark.parametrize("name", ["cawg_trusted", "cawg_untrusted", "cawg_broken"])
+def test_an_identity_gets_its_own_status_and_never_the_verdicts(name: str) -> None:
+    manifest, trust, expected = _identity(name)
+    judged = rules.judge_identity(manifest.identities[0], trust)
+    assert judged.status.value == expected.get("identity", "untrusted"), _doc(name)["about"]
+    assert rules.judge(manifest, trust).verdict is Verdict.VERIFIED  # the C2PA signature stands
+    if "problem" in expected:
+        assert expected["problem"] in [s.code for s in judged.problems]
+
+
+def test_a_trusted_identity_names_its_credential_and_the_cawg_source_that_vouched() -> None:
+    manifest, trust, expected = _identity("cawg_trusted")
+    judged = rules.judge_identity(manifest.identities[0], trust)
+    assert judged.credential is not None and judged.credential.common_name == "Ed Itor"
+    assert judged.credential.organization == "Other Desk" and judged.trusted_by == expected["trusted_by"]
+    # it covers the actions, the creative work and the hard binding
+    assert {"c2pa.actions.v2", "cawg.metadata"} <= set(judged.covers)
+    assert any(c.startswith("c2pa.hash.") for c in judged.covers)
+
+
+def test_only_a_cawg_source_vouches_for_an_identity() -> None:
+    manifest, trust, _ = _identity("cawg_trusted")
+    # the same root as a claim-signer anchor: c2pa-rs said trusted, but no cawg source vouches
+    as_anchor = TrustStore(
+        tuple(replace(s, kind=SourceKind.ANCHORS) if s.kind is SourceKind.CAWG else s for s in trust.sources)
+    )
+    judged = rules.judge_identity(manifest.identities[0], as_anchor)
+    assert judged.status.value == "untrusted" and judged.trusted_by is None
+
+
+def test_a_broken_identity_beats_a_trusted_credential() -> None:
+    manifest, trust, _ = _identity("cawg_broken")
+    identity = manifest.identities[0]
+    assert "cawg.x509.credential.trusted" in [s.code for s in identity.statuses]  # c2pa-rs trusts the chain...
+    assert rules.judge_identity(identity, trust).status.value == "broken"  # ...but the signature does not match
+
+
+def _with_identity(identity_status: str, **signer: Any) -> VerificationReport:
+    from provenance.verification.report import IdentityReport, IdentityStatus
+
+    credential = SignerIdentity(
+        "Ed Itor", "Other Desk", "Desk CA", subject_attributes=(("CN", "Ed Itor"), ("O", "Other Desk"))
+    )
+    return VerificationReport(
+        file="x.mp4",
+        verdict=Verdict.VERIFIED,
+        signer=SignerIdentity(
+            "Jane Doe", "Example News", "CA", subject_attributes=(("CN", "Jane Doe"), ("O", "Example News"))
+        ),
+        identities=(
+            IdentityReport("cawg.identity", IdentityStatus(identity_status), "cawg.x509.cose", "Ed Itor", credential),
+        ),
+    )
+
+
+def test_a_trusted_identity_meets_an_expectation_and_says_so() -> None:
+    from provenance.verification.policy import ExpectOrganization, identity_policy
+
+    report = _with_identity("trusted")
+    judged = rules.apply_policy(report, identity_policy(signer="Ed Itor", org="Example News"))
+    assert judged.verdict is Verdict.VERIFIED
+    assert dict(judged.policy_matched) == {"signer": "cawg_identity", "organization": "c2pa_signer"}
+    assert dict(rules.apply_policy(report, ExpectOrganization("Other Desk")).policy_matched) == {
+        "organization": "cawg_identity"
+    }
+
+
+@pytest.mark.parametrize("status", ["untrusted", "broken"])
+def test_an_identity_that_is_not_trusted_never_meets_an_expectation(status: str) -> None:
+    judged = rules.apply_policy(_with_identity(status), ExpectSigner("Ed Itor"))
+    assert judged.verdict is Verdict.WRONG_SIGNER
+    assert "CAWG identity is not trusted" in judged.policy_failures[0]
+    assert judged.policy_matched == ()
+
+
+def test_a_signer_only_a_cawg_source_vouches_for_is_untrusted() -> None:
+    store, trust, _ = fixture("trusted")  # c2pa-rs reported the signer trusted
+    assert store.active is not None
+    as_cawg = TrustStore(tuple(replace(s, kind=SourceKind.CAWG) for s in trust.sources))
+    judged = rules.judge(store.active, as_cawg)
+    assert judged.verdict is Verdict.UNTRUSTED and judged.cawg_only == trust.sources[0].display_name
+    assert rules.judge(store.active, trust).cawg_only is None
+
+
+# --- rule 12: revocation (OCSP) -------------------------------------------------
 # Recorded by tests.verification.fixtures.record_ocsp (a real responder).
 
 OCSP_FIXTURES = ["ocsp_attached", "ocsp_revoked", "ocsp_inaccessible"]

@@ -21,6 +21,7 @@ const $ = (id) => document.getElementById(id);
 // it is inserted only as text (never HTML), and its control, bidi and
 // invisible characters are shown as escapes ("\x1b", "\u202e"), long values
 // cut with an ellipsis: the rules of provenance/text.py.
+const PAGE_FORMATS = "this page checks MP4, MOV, M4V and AVI videos";
 const DISPLAY_LIMIT = 200;
 const MESSAGE_LIMIT = 2000;
 const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0\u2800\u034f]/u;
@@ -98,6 +99,20 @@ function actionText(action) {
   return extra.length ? `${name} (${extra.join(", ")})` : name;
 }
 
+// Where the signing time comes from, in the CLI card's words
+// (provenance/cli/render.py, _time_text).
+function clockText(stamp) {
+  if (stamp && stamp.trusted) {
+    const by = stamp.trusted_by ? `, vouched for by ${inert(stamp.trusted_by)}` : "";
+    return `trusted time-stamp by ${inert(stamp.authority)}${by}`;
+  }
+  if (stamp) {
+    return `time-stamp by ${inert(stamp.authority)}, which no trusted TSA list vouches for: ` +
+      "no better than the signer's own clock";
+  }
+  return "signer's own clock, not time-stamped";
+}
+
 function pill(verdict) {
   const badge = BADGES[verdict] || BADGES.error;
   return el("span", { class: `pill ${verdict}` }, `${badge.icon} ${badge.text.toLowerCase()}`);
@@ -131,6 +146,36 @@ function chainNode(node) {
   return item;
 }
 
+// --- CAWG identities (issue 10, part 1): their own block and status, never the verdict's
+const IDENTITY_STATUS = {
+  trusted: { icon: "✔", text: "trusted" },
+  untrusted: { icon: "?", text: "untrusted" },
+  broken: { icon: "✗", text: "broken" },
+};
+const MATCHED_BY = { c2pa_signer: "the C2PA signer", cawg_identity: "the CAWG identity" };
+
+function identityFacts(facts, report) {
+  for (const identity of report.identities || []) {
+    const status = IDENTITY_STATUS[identity.status] || IDENTITY_STATUS.broken;
+    const who = identity.credential ? signerName(identity.credential) : inert(identity.name || "an unnamed identity");
+    let line = `${status.icon} ${identity.status === "trusted" ? who : `claims to be ${who}`} (${status.text}`;
+    if (identity.status === "trusted" && identity.credential && identity.credential.trusted_by) {
+      line += `, vouched for by ${inert(identity.credential.trusted_by)}`;
+    } else if (identity.status !== "trusted") {
+      line += `: ${inert(identity.explanation, MESSAGE_LIMIT)}`;
+    }
+    addFact(facts, "Identity", el("span", { class: `identity ${status.text}` }, `${line})`));
+    for (const verified of identity.verified_identities || []) {
+      const handle = [verified.name, verified.username, verified.uri].filter(Boolean).map((v) => inert(v)).join(" ");
+      const via = verified.provider ? ` via ${inert(verified.provider)}` : "";
+      addFact(facts, "Verified", `${inert(verified.type.replace(/^cawg\./, ""))}: ${handle}${via}`);
+    }
+  }
+  for (const [expectation, by] of Object.entries(report.policy_matched || {})) {
+    addFact(facts, "Expected", el("span", { class: "matched" }, `${inert(expectation)} met by ${MATCHED_BY[by] || inert(by)}`));
+  }
+}
+
 function render(report) {
   const card = $("result");
   const verdict = BADGES[report.verdict] ? report.verdict : "error";
@@ -149,9 +194,10 @@ function render(report) {
     }
     if (report.signer.issuer) addFact(facts, "Issued by", inert(report.signer.issuer));
   }
+  identityFacts(facts, report);
   if (report.signed_at) {
-    const clock = report.timestamped ? "trusted time-stamp" : "signer's own clock, not time-stamped";
-    addFact(facts, "Signed at", el("time", { datetime: report.signed_at }, inert(report.signed_at)), ` (${clock})`);
+    addFact(facts, "Signed at",
+      el("time", { datetime: report.signed_at }, inert(report.signed_at)), ` (${clockText(report.timestamp)})`);
   }
   if (report.title) addFact(facts, "Title", el("span", { id: "title" }, inert(report.title)));
   if (report.generator) addFact(facts, "Made with", inert(report.generator));
@@ -217,6 +263,18 @@ function size(bytes) {
   return `${Math.max(1, Math.round(bytes / 1e3))} KB`;
 }
 
+// Why the server could not check a file, for a visitor: its message without
+// the file name the status line already gives, and the page's own advice for
+// a file that is no video (the API's hint names request parts this page has
+// no field for).
+function failure(status, data, name) {
+  if (!data || !data.error) return `the server answered ${status}`;
+  const error = String(data.error);
+  const message = inert(error.startsWith(`${name}: `) ? error.slice(name.length + 2) : error, MESSAGE_LIMIT);
+  const hint = status === 415 ? PAGE_FORMATS : data.hint ? inert(data.hint, MESSAGE_LIMIT) : "";
+  return hint ? `${message} (${hint})` : message;
+}
+
 async function check(file) {
   $("result").hidden = true;
   document.body.setAttribute("aria-busy", "true");
@@ -237,9 +295,7 @@ async function check(file) {
       showStatus(`Checked ${inert(file.name)}.`);
       render(data);
     } else {
-      const message = data && data.error ? inert(data.error, MESSAGE_LIMIT) : `the server answered ${response.status}`;
-      const hint = data && data.hint ? ` (${inert(data.hint, MESSAGE_LIMIT)})` : "";
-      showStatus(`Could not check ${inert(file.name)}: ${message}${hint}`, true);
+      showStatus(`Could not check ${inert(file.name)}: ${failure(response.status, data, file.name)}`, true);
     }
   } catch (err) {
     showStatus(`Could not reach the server: ${inert(err.message)}`, true);
