@@ -175,7 +175,7 @@ def recover(
     try:
         # one decode: the dense query, and the per-second frames whose ISCC
         # codes confirm a candidate against its signed soft binding
-        sampled = fingerprint.compute_query(path)
+        sampled = fingerprint.compute_query(path, threads=fingerprint.waiting_threads())
     except InputError as exc:  # too short or uniform to fingerprint, or not decodable video
         note = f"the repository was not asked: {exc.message.removeprefix(f'{path}: ')}"
         return replace(report, recovery=Recovery(source.location, report.verdict, note=note))
