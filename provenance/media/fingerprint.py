@@ -284,15 +284,13 @@ def _sample(
             if not container.streams.video:
                 raise FingerprintError(f"{path}: no video stream to fingerprint")
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO" if threads > 1 else "NONE"
-            stream.codec_context.thread_count = max(1, threads)
             stream.codec_context.skip_frame = "NONREF"
             if stream.codec_context.name in ("h264", "hevc"):
                 stream.codec_context.options = {"skip_loop_filter": "all"}
             rate = float(stream.average_rate or 0) or 25.0
             frame_step = 1.0 / rate
             index = 0
-            for frame in _decode(container, stream, clock if skip_groups else None):
+            for frame in _decode(container, stream, clock if skip_groups else None, threads=threads, step=step):
                 if frame.time is None:
                     clock.exact = False
                 t = float(frame.time) if frame.time is not None else index / rate
@@ -348,7 +346,9 @@ def _sample(
     return LookupQuery(fingerprint=fp, seconds=tuple(seconds))
 
 
-def _decode(container: Any, stream: Any, clock: _Clock | None) -> Iterator[av.VideoFrame]:
+def _decode(
+    container: Any, stream: Any, clock: _Clock | None, *, threads: int = 1, step: float = STEP
+) -> Iterator[av.VideoFrame]:
     """The decoded frames of *stream*. With *clock*, the rest of a keyframe
     group is not decoded once every frame left in it (by its packets'
     presentation times) falls before ``clock.next_t``: none would be
@@ -357,11 +357,25 @@ def _decode(container: Any, stream: Any, clock: _Clock | None) -> Iterator[av.Vi
     has no leading pictures that refer back), so the frames that are
     sampled decode exactly as in a full decode: 2-second groups of one
     sample a second decode about half their frames, 1-second groups that
-    start on whole seconds only their keyframes."""
+    start on whole seconds only their keyframes.
+
+    Up to *threads* frame threads decode when the first group is longer
+    than 1.5 sampling steps (*step*), so that runs of frames are decoded;
+    with a keyframe per sample only the keyframe is, and a frame thread
+    would only decode one frame more per group (measured: 12 % more wall
+    time, not less)."""
     base = stream.time_base
     starts = _random_access_test(stream.codec_context)
+    configured = False
     for group, clean_after in _groups(container.demux(stream), starts):
         times = [float(p.pts * base) if p.pts is not None else math.inf for p in group]
+        if not configured:  # before the first decode opens the decoder
+            known = [t for t in times if t != math.inf]
+            span = max(known) - min(known) if known else math.inf
+            use = threads > 1 and (clock is None or not clean_after or span > 1.5 * step)
+            stream.thread_type = "AUTO" if use else "NONE"
+            stream.codec_context.thread_count = threads if use else 1
+            configured = True
         if clock is not None:
             clock.latest = max([clock.latest, *(t for t in times if t != math.inf)])
         # the latest presentation time among the packets from i on

@@ -98,6 +98,8 @@ def test_skipping_never_changes_a_fingerprint(scene: Path, name: str) -> None:
         assert fast.hashes == full.hashes and len(fast.hashes) >= (30 if dense else 7)
         assert fast.image_codes == full.image_codes and fast.zoom_hashes == full.zoom_hashes
         assert fast.duration == pytest.approx(full.duration, abs=2 / FPS)
+        # frame threads (sign --register, verify --lookup) decode the same pictures
+        assert compute(clip, dense=dense, threads=2) == fast
 
 
 def test_closed_groups_are_decoded_only_up_to_their_last_sample(scene: Path) -> None:
