@@ -263,6 +263,6 @@ def content_binding(path: Path) -> ContentBinding:
     from provenance.media import fingerprint
 
     try:
-        return ContentBinding(fingerprint.compute(path))
+        return ContentBinding(fingerprint.compute(path, threads=fingerprint.waiting_threads()))
     except fingerprint.FingerprintError as exc:
         return ContentBinding(None, f"not fingerprinted: {exc.message.removeprefix(f'{path}: ')}")

@@ -50,7 +50,35 @@ def _window(old: int) -> int:
 def _box(values: np.ndarray, window: int, axis: int) -> np.ndarray:
     """The reference's ``box1DFloat`` along *axis*: output k is the mean of
     the inputs from ``k + half - window`` to ``k + half - 1``, clipped to
-    the vector (``half = (window + 2) // 2``)."""
+    the vector (``half = (window + 2) // 2``).
+
+    Summed in float64 from shifted slices of a zero-padded copy: the sums of
+    a few float32 values are exact there, so this equals a cumulative-sum
+    formulation bit for bit, several times faster at the small windows a
+    256-pixel-wide frame has (2 to 4)."""
+    n = values.shape[axis]
+    if window > 8:  # many shifted adds: one cumulative sum is cheaper
+        return _box_cumsum(values, window, axis)
+    half = (window + 2) // 2
+    moved = np.moveaxis(values, axis, 0)
+    padded = np.zeros((n + window, *moved.shape[1:]), dtype=np.float64)
+    padded[window - half : window - half + n] = moved  # padded[k] is input k + half - window
+    total = padded[:n].copy()
+    for j in range(1, window):
+        total += padded[j : j + n]
+    counts = _counts(n, window).reshape((n,) + (1,) * (values.ndim - 1))
+    return np.moveaxis((total / counts).astype(np.float32), 0, axis)
+
+
+@functools.cache
+def _counts(n: int, window: int) -> np.ndarray:
+    """How many inputs each output of :func:`_box` averages (fewer at the ends)."""
+    half = (window + 2) // 2
+    k = np.arange(n)
+    return (np.clip(k + half, 0, n) - np.clip(k + half - window, 0, n)).astype(np.float64)
+
+
+def _box_cumsum(values: np.ndarray, window: int, axis: int) -> np.ndarray:
     n = values.shape[axis]
     half = (window + 2) // 2
     k = np.arange(n)

@@ -161,14 +161,6 @@ def open_source(where: str | None) -> MatchSource:
     return LocalSource.open(where)
 
 
-def _query_codes(path: Path) -> list[tuple[float, bytes]]:
-    """The file's per-second ISCC image codes, to compare with a signed soft binding."""
-    from provenance.media import fingerprint
-
-    computed = fingerprint.compute(path)
-    return [(t, code) for (t, _), code in zip(computed.hashes, computed.image_codes, strict=True)]
-
-
 def recover(
     path: Path, report: VerificationReport, *, source: MatchSource, trust: TrustStore, policy: Policy | None = None
 ) -> VerificationReport:
@@ -181,17 +173,19 @@ def recover(
     from provenance.media import fingerprint
 
     try:
-        query = fingerprint.compute(path, dense=True)
+        # one decode: the dense query, and the per-second frames whose ISCC
+        # codes confirm a candidate against its signed soft binding
+        sampled = fingerprint.compute_query(path, threads=fingerprint.waiting_threads())
     except InputError as exc:  # too short or uniform to fingerprint, or not decodable video
         note = f"the repository was not asked: {exc.message.removeprefix(f'{path}: ')}"
         return replace(report, recovery=Recovery(source.location, report.verdict, note=note))
-    found = source.lookup(query)[:MAX_CANDIDATES]
+    found = source.lookup(sampled.fingerprint)[:MAX_CANDIDATES]
     if not found:
         recovery = Recovery(
             source.location, report.verdict, note="the repository knows no signed clip with this content"
         )
         return replace(report, recovery=recovery, notes=(*report.notes, f"{source.location} was asked: no match"))
-    codes = _query_codes(path)
+    codes = sampled.image_codes()
     candidates = tuple(_judge(path, f, source=source, trust=trust, policy=policy, codes=codes) for f in found)
     candidates = tuple(sorted(candidates, key=lambda c: (not c.accepted, -c.score)))
     recovery = Recovery(source.location, report.verdict, candidates)

@@ -54,8 +54,10 @@ def make_scene_clip(
     cuts: bool = True,
     audio: bool = True,
     static: bool = False,
+    gop_seconds: float = 2.0,
 ) -> Path:
-    """Encode scene *seed* (take *take*) as H.264 at *path*; AAC tone when *audio*.
+    """Encode scene *seed* (take *take*) as H.264 at *path*; AAC tone when *audio*;
+    a keyframe every *gop_seconds*.
 
     *static* keeps the camera and shapes still (a tripod shot of a set), so
     two takes differ only by noise, jitter and where the shapes stand.
@@ -85,7 +87,7 @@ def make_scene_clip(
         vstream = out.add_stream("libx264", rate=fps)
         vstream.width, vstream.height, vstream.pix_fmt = width, height, "yuv420p"
         vstream.options = {"preset": "ultrafast", "crf": "20"}
-        vstream.codec_context.gop_size = fps * 2
+        vstream.codec_context.gop_size = max(1, round(fps * gop_seconds))
         astream = None
         if audio:
             astream = out.add_stream("aac", rate=48000)
