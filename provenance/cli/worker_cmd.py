@@ -117,6 +117,14 @@ def broker_option(f: Any) -> Any:
     help="Retries after a transient fault (repository or file server unreachable) [env PROVENANCE_MAX_RETRIES].",
 )
 @click.option(
+    "--retry-delay",
+    type=click.FloatRange(min=0),
+    default=2,
+    show_default=True,
+    envvar=ENV + "RETRY_DELAY",
+    help="Seconds before the first retry; each further one waits twice as long [env PROVENANCE_RETRY_DELAY].",
+)
+@click.option(
     "--visibility-timeout",
     type=click.FloatRange(min=1),
     default=3600,
@@ -169,6 +177,7 @@ def worker(
     output_root: Path | None,
     max_deliveries: int,
     max_retries: int,
+    retry_delay: float,
     visibility_timeout: float,
     restore_interval: float,
     fetch_max: str,
@@ -213,6 +222,7 @@ def worker(
         output_root=output_root,
         max_deliveries=max_deliveries,
         max_retries=max_retries,
+        retry_delay=retry_delay,
         fetch_max_bytes=parse_size(fetch_max),
         fetch_timeout=fetch_timeout,
     )

@@ -40,7 +40,17 @@ def _shown(app: Celery) -> str:
 
 
 def _ping(app: Celery) -> int:
-    return len(app.control.ping(timeout=0.5) or [])
+    """How many workers answer (at least one, when any does); a worker
+    that just reconnected to its broker may miss the first ping."""
+    for timeout in (1.0, 2.0):
+        answers = len(app.control.ping(timeout=timeout, limit=1) or [])
+        if answers:
+            return answers
+    return 0
+
+
+def _no_subscription(producer: Any, task_id: str) -> None:
+    pass
 
 
 def gather(
@@ -56,8 +66,12 @@ def gather(
     (a bug: tasks return records) gives ``failed(index, why)``. Raises
     :class:`BrokerLost` when the broker cannot be reached, restarted, or no
     worker answers while results are missing."""
-    errors = _redis_errors()
+    errors = (*_redis_errors(), RuntimeError)  # RuntimeError: Celery's result consumer giving up on Redis
     backend = app.backend
+    # Results are read by polling their keys (below). Celery's own consumer
+    # would also subscribe to each task's channel, and a subscriber nobody
+    # reads from fills Redis's output buffer until it is disconnected.
+    backend.on_task_call = _no_subscription
     where = _shown(app)
     done = 0
     try:
@@ -119,7 +133,7 @@ def gather(
                 time.sleep(POLL)
     except errors as exc:
         raise BrokerLost(
-            f"lost the broker at {where} ({done} of {len(calls)} files done): {exc}",
+            f"lost the broker at {where} ({done} of {len(calls)} files done): {str(exc).strip().rstrip('.')}",
             hint="check that it runs; then run the same command again with --resume",
         ) from None
 
