@@ -66,7 +66,10 @@ def gather(
     (a bug: tasks return records) gives ``failed(index, why)``. Raises
     :class:`BrokerLost` when the broker cannot be reached, restarted, or no
     worker answers while results are missing."""
-    errors = (*_redis_errors(), RuntimeError)  # RuntimeError: Celery's result consumer giving up on Redis
+    errors: tuple[type[BaseException], ...] = (
+        *_redis_errors(),
+        RuntimeError,
+    )  # RuntimeError: Celery's result consumer giving up on Redis
     backend = app.backend
     # Results are read by polling their keys (below). Celery's own consumer
     # would also subscribe to each task's channel, and a subscriber nobody

@@ -196,71 +196,73 @@ def lookup_file(location: str, max_results: int) -> Callable[[Path], Record]:
     return work
 
 
+def verify_task(
+    self: Task,
+    location: str,
+    expect_signer: str | None = None,
+    expect_org: str | None = None,
+    expect_issuer: str | None = None,
+    require_timestamp: bool = False,
+    lookup: bool = False,
+) -> Record:
+    """``verify --json`` of the file at *location*, judged by the
+    worker's trust store and the ``expect_*`` policy; with *lookup*,
+    a file without valid credentials is looked up in the worker's
+    repository."""
+    work = verify_clip(
+        location,
+        expect_signer=expect_signer,
+        expect_org=expect_org,
+        expect_issuer=expect_issuer,
+        require_timestamp=require_timestamp,
+        lookup=lookup,
+    )
+    return _run(self, location, work, verify_failure)
+
+
+def sign_task(
+    self: Task,
+    location: str,
+    output: str,
+    title: str | None = None,
+    author: str | None = None,
+    source: str = "camera",
+    register: bool = False,
+    force: bool = False,
+    flat_hash: bool = False,
+) -> Record:
+    """``sign --json`` of the file at *location*, signed with the
+    worker's identity into *output* (a path under the worker's output
+    folder); with *register*, registered in the worker's repository."""
+
+    def failed(loc: str, error: str, code: ExitCode, reason: str | None) -> Record:
+        return sign_failure(loc, error, code, reason, output)
+
+    work = sign_clip(
+        self,
+        location,
+        output,
+        title=title,
+        author=author,
+        source=source,
+        register=register,
+        force=force,
+        flat_hash=flat_hash,
+    )
+    return _run(self, location, work, failed)
+
+
+def register_task(self: Task, location: str) -> Record:
+    """``repo add --json`` of the signed clip at *location*."""
+    return _run(self, location, register_file(location), file_failure)
+
+
+def lookup_task(self: Task, location: str, max_results: int = 10) -> Record:
+    """``repo lookup --json`` of the clip at *location*."""
+    return _run(self, location, lookup_file(location, max_results), file_failure)
+
+
 def register(app: Celery) -> None:
     """Register the tasks on *app* under their stable names."""
-
-    @app.task(name=VERIFY, bind=True)
-    def verify_task(
-        self: Task,
-        location: str,
-        expect_signer: str | None = None,
-        expect_org: str | None = None,
-        expect_issuer: str | None = None,
-        require_timestamp: bool = False,
-        lookup: bool = False,
-    ) -> Record:
-        """``verify --json`` of the file at *location*, judged by the
-        worker's trust store and the ``expect_*`` policy; with *lookup*,
-        a file without valid credentials is looked up in the worker's
-        repository."""
-        work = verify_clip(
-            location,
-            expect_signer=expect_signer,
-            expect_org=expect_org,
-            expect_issuer=expect_issuer,
-            require_timestamp=require_timestamp,
-            lookup=lookup,
-        )
-        return _run(self, location, work, verify_failure)
-
-    @app.task(name=SIGN, bind=True)
-    def sign_task(
-        self: Task,
-        location: str,
-        output: str,
-        title: str | None = None,
-        author: str | None = None,
-        source: str = "camera",
-        register: bool = False,
-        force: bool = False,
-        flat_hash: bool = False,
-    ) -> Record:
-        """``sign --json`` of the file at *location*, signed with the
-        worker's identity into *output* (a path under the worker's output
-        folder); with *register*, registered in the worker's repository."""
-
-        def failed(loc: str, error: str, code: ExitCode, reason: str | None) -> Record:
-            return sign_failure(loc, error, code, reason, output)
-
-        work = sign_clip(
-            self,
-            location,
-            output,
-            title=title,
-            author=author,
-            source=source,
-            register=register,
-            force=force,
-            flat_hash=flat_hash,
-        )
-        return _run(self, location, work, failed)
-
-    @app.task(name=REGISTER, bind=True)
-    def register_task(self: Task, location: str) -> Record:
-        """``repo add --json`` of the signed clip at *location*."""
-        return _run(self, location, register_file(location), file_failure)
-
-    @app.task(name=LOOKUP, bind=True)
-    def lookup_task(self: Task, location: str, max_results: int = 10) -> Record:
-        """``repo lookup --json`` of the clip at *location*."""
-        return _run(self, location, lookup_file(location, max_results), file_failure)
+    for name, function in ((VERIFY, verify_task), (SIGN, sign_task), (REGISTER, register_task), (LOOKUP, lookup_task)):
+        app.task(name=name, bind=True)(function)
