@@ -83,7 +83,7 @@ def gather(
         if require_workers and calls and not _ping(app):
             raise BrokerLost(
                 f"no worker answers on the broker at {where}",
-                hint="start workers (provenance worker --broker URL) on the same broker",
+                hint="start workers on the same broker",
                 reason="no_workers",
             )
         pending: dict[str, int] = {}
@@ -122,14 +122,15 @@ def gather(
                     raise BrokerLost(
                         f"the broker at {where} restarted mid-batch ({done} of {len(calls)} files done; "
                         "the tasks it held may be lost)",
-                        hint="run the same command again with --resume to finish the rest",
+                        hint="send the files not recorded again",
+                        reason="broker_restarted",
                     )
             if now - progressed >= IDLE_PING:
                 progressed = now
                 if not _ping(app):
                     raise BrokerLost(
                         f"no worker answers on the broker at {where} ({done} of {len(calls)} files done)",
-                        hint="start workers; then run the same command again with --resume",
+                        hint="start workers; then send the files not recorded again",
                         reason="no_workers",
                     )
             if not ready:
@@ -137,7 +138,8 @@ def gather(
     except errors as exc:
         raise BrokerLost(
             f"lost the broker at {where} ({done} of {len(calls)} files done): {str(exc).strip().rstrip('.')}",
-            hint="check that it runs; then run the same command again with --resume",
+            hint="check that it runs; then send the files not recorded again",
+            reason="broker_lost",
         ) from None
 
 
