@@ -382,3 +382,39 @@ def test_a_worker_refuses_a_broker_that_is_not_redis(run: CLI) -> None:
     result = run("worker", "--broker", "amqp://127.0.0.1/")
     assert result.exit_code == 2 and "not a Redis URL" in result.output
     assert run("worker").exit_code == 2
+
+
+def test_a_batch_larger_than_the_window_is_sent_as_results_come_back(
+    cluster: Cluster, make_clip: Callable[..., Path], signed_clip: Path
+) -> None:
+    from provenance.tasks.app import VERIFY
+    from provenance.tasks.client import gather
+
+    plain = make_clip("mp4", name="plain.mp4")
+    paths = [signed_clip, plain] * 3
+    calls = [((str(p),), {}) for p in paths]
+    found = dict(gather(cluster.app, VERIFY, calls, failed=lambda i, why: {"error": why}, window=2))
+    assert sorted(found) == list(range(6))
+    assert [found[i]["verdict"] for i in range(6)] == ["verified", "no_credentials"] * 3
+    assert [found[i]["file"] for i in range(6)] == [str(p) for p in paths]
+
+
+def test_without_the_extra_the_commands_say_how_to_install_it(tmp_path: Path, signed_clip: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['celery'] = None  # as if the extra were not installed\n"
+        "from provenance.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    for argv in (
+        ["worker", "--broker", "redis://127.0.0.1:1/0"],
+        ["verify", str(signed_clip), "--engine", "celery", "--broker", "redis://127.0.0.1:1/0"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60, cwd=tmp_path
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "pip install 'provenance[celery]'" in proc.stderr and "Traceback" not in proc.stderr

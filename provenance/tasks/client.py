@@ -18,7 +18,9 @@ from provenance.errors import BrokerError
 from provenance.tasks.app import VERIFY
 
 Record = dict[str, Any]
-POLL = 0.05  # seconds between looks at the results while none is ready
+POLL = 0.02  # seconds between looks at the results while none is ready, growing to POLL_MAX
+POLL_MAX = 0.2
+WINDOW = 1000  # tasks sent and not yet read: the queue and each look at the results stay bounded
 RESTART_CHECK = 0.5  # seconds between looks at the broker's identity
 IDLE_PING = 30.0  # seconds without a result before asking whether any worker is left
 
@@ -60,9 +62,11 @@ def gather(
     *,
     failed: Callable[[int, str], Record],
     require_workers: bool = True,
+    window: int = WINDOW,
 ) -> Iterator[tuple[int, Record]]:
     """Send task *name* once per ``(args, kwargs)`` of *calls*; yield
-    ``(index, record)`` as each finishes, in any order. A task that raised
+    ``(index, record)`` as each finishes, in any order; at most *window*
+    tasks are out at once (more are sent as results come back). A task that raised
     (a bug: tasks return records) gives ``failed(index, why)``. Raises
     :class:`BrokerLost` when the broker cannot be reached, restarted, or no
     worker answers while results are missing."""
@@ -87,11 +91,15 @@ def gather(
                 reason="no_workers",
             )
         pending: dict[str, int] = {}
-        for index, (args, kwargs) in enumerate(calls):
-            sent = app.send_task(name, args=list(args), kwargs=dict(kwargs))
-            pending[sent.id] = index
+        unsent = iter(enumerate(calls))
+        poll = POLL
         checked = progressed = time.monotonic()
-        while pending:
+        while True:
+            while len(pending) < window and (call := next(unsent, None)) is not None:
+                index, (args, kwargs) = call
+                pending[app.send_task(name, args=list(args), kwargs=dict(kwargs)).id] = index
+            if not pending:
+                break
             ids = list(pending)
             keys = [backend.get_key_for_task(i) for i in ids]
             ready = False
@@ -133,8 +141,9 @@ def gather(
                         hint="start workers; then send the files not recorded again",
                         reason="no_workers",
                     )
+            poll = POLL if ready else min(poll * 1.5, POLL_MAX)
             if not ready:
-                time.sleep(POLL)
+                time.sleep(poll)
     except errors as exc:
         raise BrokerLost(
             f"lost the broker at {where} ({done} of {len(calls)} files done): {str(exc).strip().rstrip('.')}",
