@@ -71,8 +71,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "worker": (
         "provenance.cli.worker_cmd",
         "worker",
-        "Run a Celery worker for provenance tasks (verify, sign, register, lookup) from a Redis broker, until "
-        "stopped.",
+        "Run a Celery worker for provenance tasks (verify, sign, register, lookup) from a Redis broker, until stopped.",
     ),
 }
 
