@@ -49,6 +49,7 @@ class ExitCode(IntEnum):
     WRONG_SIGNER = 7  # verified, but not by whom the caller expected
     RECOVERED = 8  # no valid credentials in the file; its content matches a signed original
     REPOSITORY = 9  # the manifest repository is unreachable, corrupt or not a repository
+    BROKER = 10  # the task broker (verify --engine celery) is unreachable or restarted mid-batch
     INTERNAL = 70  # a bug in provenance
 
 
@@ -154,6 +155,15 @@ class InvalidParentError(ProvenanceError):
     would hide that, so it is refused unless the caller allows it."""
 
     exit_code = ExitCode.FAILED
+
+
+class BrokerError(ProvenanceError):
+    """The task broker (Celery's Redis) cannot be reached, or restarted in
+    the middle of a batch (tasks queued there may be gone): what finished
+    is recorded, and ``--resume`` finishes the rest."""
+
+    exit_code = ExitCode.BROKER
+    reason = "broker_unavailable"
 
 
 class RepositoryError(ProvenanceError):

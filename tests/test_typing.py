@@ -25,6 +25,7 @@ PUBLIC = [
     "provenance/batch",
     "provenance/service",
     "provenance/repository",
+    "provenance/tasks",
     "examples",
 ]
 

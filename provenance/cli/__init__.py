@@ -68,6 +68,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "verify",
         "Verify the content credentials of each PATH: a file, a folder (walked recursively) or - (paths on stdin).",
     ),
+    "worker": (
+        "provenance.cli.worker_cmd",
+        "worker",
+        "Run a Celery worker for provenance tasks (verify, sign, register, lookup) from a Redis broker, until stopped.",
+    ),
 }
 
 

@@ -136,8 +136,11 @@ def _outcome_label(outcome: str) -> Text:
     return Text(badge.lower(), style=style)
 
 
-def summary_renderables(summary: BatchSummary, found: InputSet, *, seconds: float, jobs: int) -> list[Any]:
-    """The end-of-batch summary: counts per outcome, failures, skipped files."""
+def summary_renderables(
+    summary: BatchSummary, found: InputSet, *, seconds: float, jobs: int, engine: str | None = None
+) -> list[Any]:
+    """The end-of-batch summary: counts per outcome, failures, skipped files.
+    *engine* names where the work ran when not in local processes."""
     from rich.table import Table
     from rich.text import Text
 
@@ -146,7 +149,8 @@ def summary_renderables(summary: BatchSummary, found: InputSet, *, seconds: floa
 
     ran = summary.files - summary.resumed
     rate = f"{ran / seconds:.1f} files/s, {summary.bytes / seconds / 1e6:.1f} MB/s" if seconds > 0 and ran else "-"
-    head = Text(f"{summary.files} files, {summary.bytes / 1e6:.1f} MB in {seconds:.1f} s ({rate}), {jobs} jobs")
+    where = engine or f"{jobs} jobs"
+    head = Text(f"{summary.files} files, {summary.bytes / 1e6:.1f} MB in {seconds:.1f} s ({rate}), {where}")
     if summary.resumed:
         head.append(f"; {summary.resumed} already done in an earlier run")
     table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
@@ -185,6 +189,7 @@ def run_batch(
     json_stdout: bool = False,
     avoid: Sequence[Path] = (),
     verb: str = "checking",
+    engine: str | None = None,
 ) -> ExitCode:
     """Collect the inputs, run *start* over those not done yet, log and
     count each result, show progress and the summary; return the exit code
@@ -224,6 +229,6 @@ def run_batch(
     from provenance.batch import default_jobs
 
     jobs = min(options.jobs or default_jobs(), max(1, len(todo)))
-    for part in summary_renderables(summary, found, seconds=time.monotonic() - started, jobs=jobs):
+    for part in summary_renderables(summary, found, seconds=time.monotonic() - started, jobs=jobs, engine=engine):
         out.print(part, soft_wrap=True)
     return summary.exit_code

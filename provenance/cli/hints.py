@@ -76,6 +76,10 @@ CLI_HINTS: dict[str, str] = {
     "no_repository": "create it with 'provenance repo init' or register a clip with 'repo add'",
     "not_a_repository": "create it with 'provenance repo init'",
     "trust_source_exists": "pass --replace to replace it, remove it first, or choose another name",
+    "no_workers": "start workers on the same broker ('provenance worker --broker URL'); "
+    "a batch cut short finishes with the same command and --resume",
+    "broker_restarted": "run the same command again with --resume to finish the rest",
+    "broker_lost": "check that it runs; then run the same command again with --resume",
 }
 
 

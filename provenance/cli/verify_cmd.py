@@ -113,6 +113,20 @@ def build_policy(*, signer: str | None, org: str | None, issuer: str | None, req
     help="Check revocation online: ask each signer's OCSP responder (named in its certificate) instead of "
     "relying on the status attached at signing.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "celery"]),
+    default="local",
+    show_default=True,
+    help="Where a batch runs: worker processes here, or Celery workers behind --broker "
+    "(provenance worker; they judge by their own trust store and repository).",
+)
+@click.option(
+    "--broker",
+    metavar="URL",
+    envvar="PROVENANCE_BROKER",
+    help="The Redis broker of --engine celery, e.g. redis://127.0.0.1:6379/0 [env PROVENANCE_BROKER].",
+)
 @batch_options
 def verify(
     paths: tuple[Path, ...],
@@ -133,6 +147,8 @@ def verify(
     segments: str | None,
     lookup: str | None,
     online: bool,
+    engine: str,
+    broker: str | None,
     batch: BatchOptions,
 ) -> None:
     """Verify the content credentials of each PATH: a file, a folder
@@ -147,12 +163,46 @@ def verify(
     (trusted, untrusted or broken); it never changes the verdict, but a
     trusted one can meet --expect-signer/--expect-org.
 
+    With --engine celery the batch runs on Celery workers (provenance
+    worker) that see the same paths; the JSON lines, summary and --resume
+    are those of a local batch.
+
     Exit codes (of the worst file in a batch): 0 verified, 1 tampered or
     invalid, 3 untrusted, 4 no credentials, 5 unreadable or unsupported
     input, 7 verified but not by whom --expect-*/--require-timestamp say,
-    8 recovered (--lookup), 9 the repository cannot be used.
+    8 recovered (--lookup), 9 the repository cannot be used, 10 the
+    broker cannot be reached or restarted mid-batch (--resume finishes).
     """
     ctx = click.get_current_context()
+    if engine == "celery":
+        code = _verify_on_celery(
+            paths,
+            batch,
+            broker=broker,
+            as_json=as_json or output_format == "json",
+            refused={
+                "--trust": bool(anchors),
+                "--allowed": bool(allowed),
+                "--tsa-trust": bool(tsa),
+                "--trust-dir": trust_dir is not None,
+                "--no-trust-store": no_trust_store,
+                "--manifest": manifest is not None,
+                "--segments": segments is not None,
+                "--format crjson": output_format == "crjson",
+                "--jobs": batch.jobs is not None,
+                "--lookup REPO": bool(lookup),
+            },
+            policy={
+                "expect_signer": expect_signer,
+                "expect_org": expect_org,
+                "expect_issuer": expect_issuer,
+                "require_timestamp": require_timestamp,
+                "lookup": lookup is not None,
+            },
+        )
+        ctx.exit(int(code))
+    if broker is not None and ctx.get_parameter_source("broker") is click.core.ParameterSource.COMMANDLINE:
+        raise UsageError("--broker applies to --engine celery", hint="add --engine celery, or drop --broker")
     if as_json and output_format not in (None, "json"):
         raise UsageError(f"--json and --format {output_format} exclude each other", hint="give one of them")
     as_json = as_json or output_format == "json"
@@ -293,6 +343,42 @@ def _verify_fragments(
     else:
         console.print(fragments_card(report, verbose=verbose))
     click.get_current_context().exit(report.exit_code)
+
+
+def _verify_on_celery(
+    paths: tuple[Path, ...],
+    batch: BatchOptions,
+    *,
+    broker: str | None,
+    as_json: bool,
+    refused: dict[str, bool],
+    policy: dict[str, Any],
+) -> Any:
+    """A batch on the Celery workers: the same JSON lines, summary and
+    --resume as a local one; the workers' own trust store and repository."""
+    used = [flag for flag, given in refused.items() if given]
+    if used:
+        raise UsageError(
+            f"{used[0]} does not apply to --engine celery",
+            hint="the workers judge by their own trust store, repository and concurrency (provenance worker options)",
+        )
+    if not broker:
+        raise UsageError("--engine celery needs --broker URL", hint="or set PROVENANCE_BROKER")
+    from provenance.cli.worker_cmd import require_celery
+
+    require_celery()
+    from provenance.tasks.app import make_app
+    from provenance.tasks.client import verify_batch
+
+    app = make_app(broker)
+    shown = broker.rsplit("@", 1)[-1]
+    return run_batch(
+        paths,
+        batch,
+        json_stdout=as_json,
+        engine=f"Celery workers on {shown}",
+        start=lambda items, _jobs: verify_batch(items, app=app, **policy),
+    )
 
 
 def _verify_batch(*args: Any, **kwargs: Any) -> Any:

@@ -180,6 +180,7 @@ class PostgresBackend(Backend):
             raise RepositoryError(
                 f"cannot reach the repository at {self.location} ({_first_line(exc)})",
                 hint="check the URL, that the server runs, and the credentials",
+                reason="repository_unreachable",
             ) from None
 
     def sql(self, statement: str) -> str:
@@ -196,6 +197,7 @@ class PostgresBackend(Backend):
             raise RepositoryError(
                 f"{self.location}: the repository connection failed ({_first_line(exc)})",
                 hint="check that the server runs; then retry",
+                reason="repository_unreachable",
             ) from None
         except psycopg.Error as exc:
             raise RepositoryError(
