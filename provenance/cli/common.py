@@ -73,6 +73,51 @@ def real_console(lazy: Console) -> Console:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def service_trust_options(f: F) -> F:
+    """The trust options of a long-running command (serve, worker), each
+    also read from its PROVENANCE_* environment variable: anchors,
+    pinned certificates, TSA roots, the store folder, --no-trust-store."""
+    decorated: Any = f
+    for option in reversed(_SERVICE_TRUST_OPTIONS):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+_SERVICE_TRUST_OPTIONS = [
+    click.option(
+        "--trust",
+        "anchors",
+        multiple=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        envvar="PROVENANCE_TRUST",
+        help="PEM file of trust anchors, added to the trust store. Repeatable [env PROVENANCE_TRUST, ':'-separated].",
+    ),
+    click.option(
+        "--allowed",
+        multiple=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        envvar="PROVENANCE_ALLOWED",
+        help="PEM file of pinned end-entity certificates. Repeatable [env PROVENANCE_ALLOWED].",
+    ),
+    click.option(
+        "--tsa-trust",
+        "tsa",
+        multiple=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        envvar="PROVENANCE_TSA_TRUST",
+        help="PEM file of time-stamping authority roots, trusted for signing times only. "
+        "Repeatable [env PROVENANCE_TSA_TRUST].",
+    ),
+    click.option(
+        "--trust-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Trust store folder [default: $PROVENANCE_TRUST_DIR or the user config dir].",
+    ),
+    click.option("--no-trust-store", is_flag=True, help="Ignore the trust store; use only the files given here."),
+]
+
+
 def passphrase_option(f: F) -> F:
     return click.option(
         "--passphrase-env",

@@ -12,7 +12,7 @@ import click
 
 from provenance._sign_step import check_signer
 from provenance.batch.pool import default_jobs
-from provenance.cli.common import build_trust, console_err
+from provenance.cli.common import build_trust, console_err, service_trust_options
 from provenance.cli.signers import signer_from_options, signer_options_from_env
 from provenance.errors import UsageError
 from provenance.identity.signer import Signer
@@ -70,37 +70,7 @@ def _bind(host: str, port: int) -> socket.socket:
     envvar=ENV + "PORT",
     help="Port (0: any free port; the address is printed) [env PROVENANCE_PORT].",
 )
-@click.option(
-    "--trust",
-    "anchors",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar=ENV + "TRUST",
-    help="PEM file of trust anchors, added to the trust store. Repeatable [env PROVENANCE_TRUST, ':'-separated].",
-)
-@click.option(
-    "--allowed",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar=ENV + "ALLOWED",
-    help="PEM file of pinned end-entity certificates. Repeatable [env PROVENANCE_ALLOWED].",
-)
-@click.option(
-    "--tsa-trust",
-    "tsa",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar=ENV + "TSA_TRUST",
-    help="PEM file of time-stamping authority roots, trusted for signing times only. "
-    "Repeatable [env PROVENANCE_TSA_TRUST].",
-)
-@click.option(
-    "--trust-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Trust store folder [default: $PROVENANCE_TRUST_DIR or the user config dir].",
-)
-@click.option("--no-trust-store", is_flag=True, help="Ignore the trust store; use only the files given here.")
+@service_trust_options
 @click.option(
     "--tokens-file",
     type=click.Path(path_type=Path, dir_okay=False),

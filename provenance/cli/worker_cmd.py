@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from provenance.cli.common import build_trust, console_err
+from provenance.cli.common import build_trust, console_err, service_trust_options
 from provenance.cli.signers import factory_from_options, signer_options_from_env
 from provenance.errors import UsageError
 
@@ -46,37 +46,7 @@ def broker_option(f: Any) -> Any:
     help="Task processes [default: one per core; env PROVENANCE_CONCURRENCY].",
 )
 @click.option("-n", "--name", metavar="NAME", help="Worker name, unique per broker [default: provenance-PID@HOST].")
-@click.option(
-    "--trust",
-    "anchors",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar=ENV + "TRUST",
-    help="PEM file of trust anchors, added to the trust store. Repeatable [env PROVENANCE_TRUST, ':'-separated].",
-)
-@click.option(
-    "--allowed",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar=ENV + "ALLOWED",
-    help="PEM file of pinned end-entity certificates. Repeatable [env PROVENANCE_ALLOWED].",
-)
-@click.option(
-    "--tsa-trust",
-    "tsa",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar=ENV + "TSA_TRUST",
-    help="PEM file of time-stamping authority roots, trusted for signing times only. "
-    "Repeatable [env PROVENANCE_TSA_TRUST].",
-)
-@click.option(
-    "--trust-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Trust store folder [default: $PROVENANCE_TRUST_DIR or the user config dir].",
-)
-@click.option("--no-trust-store", is_flag=True, help="Ignore the trust store; use only the files given here.")
+@service_trust_options
 @click.option(
     "--repo",
     "repository",
