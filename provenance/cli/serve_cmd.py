@@ -13,7 +13,7 @@ import click
 from provenance._sign_step import check_signer
 from provenance.batch.pool import default_jobs
 from provenance.cli.common import build_trust, console_err, service_trust_options
-from provenance.cli.signers import signer_from_options, signer_options_from_env
+from provenance.cli.signers import SERVICE_SIGNER_ENV, signer_from_options, signer_options_from_env
 from provenance.errors import UsageError
 from provenance.identity.signer import Signer
 from provenance.service.config import (
@@ -78,14 +78,7 @@ def _bind(host: str, port: int) -> socket.socket:
     help="Bearer tokens allowed to sign, one per line; enables POST /v1/sign [env PROVENANCE_TOKENS_FILE]. "
     "Tokens may also come comma-separated in PROVENANCE_TOKENS.",
 )
-@signer_options_from_env(
-    {
-        "key": ENV + "SIGNING_KEY",
-        "cert": ENV + "SIGNING_CERT",
-        "pkcs11_uri": ENV + "SIGNING_PKCS11",
-        "signer_command": ENV + "SIGNING_COMMAND",
-    }
-)
+@signer_options_from_env(SERVICE_SIGNER_ENV)
 @click.option(
     "--max-upload",
     default="2G",

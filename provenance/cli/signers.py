@@ -148,6 +148,16 @@ def signer_options(f: F) -> F:
     return f
 
 
+# The signer options of a long-running command (serve, worker) and the
+# environment variables each may also come from.
+SERVICE_SIGNER_ENV = {
+    "key": "PROVENANCE_SIGNING_KEY",
+    "cert": "PROVENANCE_SIGNING_CERT",
+    "pkcs11_uri": "PROVENANCE_SIGNING_PKCS11",
+    "signer_command": "PROVENANCE_SIGNING_COMMAND",
+}
+
+
 def signer_options_from_env(env: Mapping[str, str]) -> Callable[[F], F]:
     """:func:`signer_options`, where the options named in *env* may also come
     from those environment variables (``{"key": "PROVENANCE_SIGNING_KEY"}``)."""

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from provenance.cli.common import build_trust, console_err, service_trust_options
-from provenance.cli.signers import factory_from_options, signer_options_from_env
+from provenance.cli.signers import SERVICE_SIGNER_ENV, factory_from_options, signer_options_from_env
 from provenance.errors import UsageError
 
 ENV = "PROVENANCE_"
@@ -62,14 +62,7 @@ def broker_option(f: Any) -> Any:
     help="Folder (on shared storage) sign tasks write into; enables sign tasks with the identity the signer "
     "options name [env PROVENANCE_OUTPUT_ROOT].",
 )
-@signer_options_from_env(
-    {
-        "key": ENV + "SIGNING_KEY",
-        "cert": ENV + "SIGNING_CERT",
-        "pkcs11_uri": ENV + "SIGNING_PKCS11",
-        "signer_command": ENV + "SIGNING_COMMAND",
-    }
-)
+@signer_options_from_env(SERVICE_SIGNER_ENV)
 @click.option(
     "--max-deliveries",
     type=click.IntRange(min=1),

@@ -179,21 +179,11 @@ def _emails(cert: x509.Certificate) -> tuple[str | None, tuple[str, ...]]:
     return email, tuple(emails)
 
 
-@dataclass(frozen=True)
-class SignatureInfo:
-    """A claim signature: what c2pa-rs says of it and what its COSE headers
-    hold. Name fields come from the leaf certificate when it parses, else
-    from what c2pa-rs reported."""
+class _CertificateNames:
+    """The names of a credential's leaf certificate, for a frozen record
+    with a ``chain`` (leaf first): a claim signature, a CAWG identity."""
 
-    chain: tuple[x509.Certificate, ...] = ()  # leaf first; only certificates that parse
-    timestamp_tokens: tuple[bytes, ...] = ()  # raw RFC 3161 tokens
-    time: str | None = None  # c2pa-rs's signing time (from a time-stamp, when there is one)
-    reported_issuer: str | None = None  # c2pa-rs's signature_info.issuer
-    reported_common_name: str | None = None  # c2pa-rs's signature_info.common_name
-
-    @functools.cached_property
-    def timestamps(self) -> tuple[TimeStampToken, ...]:
-        return tuple(t for t in (parse_token(raw) for raw in self.timestamp_tokens) if t is not None)
+    chain: tuple[x509.Certificate, ...]
 
     @property
     def leaf(self) -> x509.Certificate | None:
@@ -210,6 +200,23 @@ class SignatureInfo:
     @property
     def emails(self) -> tuple[str | None, tuple[str, ...]]:
         return _emails(self.leaf) if self.leaf else (None, ())
+
+
+@dataclass(frozen=True)
+class SignatureInfo(_CertificateNames):
+    """A claim signature: what c2pa-rs says of it and what its COSE headers
+    hold. Name fields come from the leaf certificate when it parses, else
+    from what c2pa-rs reported."""
+
+    chain: tuple[x509.Certificate, ...] = ()  # leaf first; only certificates that parse
+    timestamp_tokens: tuple[bytes, ...] = ()  # raw RFC 3161 tokens
+    time: str | None = None  # c2pa-rs's signing time (from a time-stamp, when there is one)
+    reported_issuer: str | None = None  # c2pa-rs's signature_info.issuer
+    reported_common_name: str | None = None  # c2pa-rs's signature_info.common_name
+
+    @functools.cached_property
+    def timestamps(self) -> tuple[TimeStampToken, ...]:
+        return tuple(t for t in (parse_token(raw) for raw in self.timestamp_tokens) if t is not None)
 
     @property
     def validity(self) -> tuple[str | None, str | None]:
@@ -320,7 +327,7 @@ class VerifiedIdentity:
 
 
 @dataclass(frozen=True)
-class IdentityAssertion:
+class IdentityAssertion(_CertificateNames):
     """A ``cawg.identity`` assertion of a manifest: the credential that
     signed it, the assertions it covers, and what c2pa-rs found (the
     statuses whose URL names it)."""
@@ -335,22 +342,6 @@ class IdentityAssertion:
     issuer: str | None = None  # the verifiable credential's issuer (identity-claims-aggregation form)
     verified_identities: tuple[VerifiedIdentity, ...] = ()
     statuses: tuple[Status, ...] = ()
-
-    @property
-    def leaf(self) -> x509.Certificate | None:
-        return self.chain[0] if self.chain else None
-
-    @property
-    def subject(self) -> Attributes:
-        return _attributes(self.leaf.subject) if self.leaf else ()
-
-    @property
-    def issuer_name(self) -> Attributes:
-        return _attributes(self.leaf.issuer) if self.leaf else ()
-
-    @property
-    def emails(self) -> tuple[str | None, tuple[str, ...]]:
-        return _emails(self.leaf) if self.leaf else (None, ())
 
     def to_dict(self) -> dict[str, Any]:
         return {
