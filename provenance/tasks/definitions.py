@@ -139,6 +139,9 @@ def sign_clip(
             if state is None and not force and os.path.lexists(target):
                 raise UsageError(f"{target}: output file exists", reason="output_exists")
             save_state(client, task.request.id, {"started": True}, ttl=ttl)
+            # With register, sign fingerprints the clip once for both the
+            # soft binding and the repository (as `sign --register` does).
+            repository = runtime.current.repository() if register else None
             with output_folder(settings.output_root, target):
                 done = sign(
                     path,
@@ -150,15 +153,18 @@ def sign_clip(
                     force=True,
                     flat_hash=flat_hash,
                     soft_binding=register,
+                    register=repository,
                 )
             result = _as_location(done.to_dict(), path, location, "input")
             save_state(client, task.request.id, {"signed": result}, ttl=ttl)
+            return {**result, "error": None}
         if register:
             from provenance.repository.clips import register_clip
 
             repository = runtime.current.repository()
-            # Registering the same manifest again changes nothing: a
-            # redelivered task registers once.
+            # A redelivery after signing: its predecessor may have died
+            # before registering. Registering the same manifest again
+            # changes nothing, so the clip is registered once.
             registration = register_clip(repository, target, trust=settings.trust)
             result["registered_in"] = repository.location
             result["registration_note"] = registration.reason
