@@ -273,7 +273,7 @@ def _store_data(reader: c2pa.Reader) -> ManifestStore:
     """The model of *reader*'s manifest store: its report, the COSE headers
     of every claim signature, and the claim thumbnails."""
     report = json.loads(reader.json())
-    active = report.get("active_manifest")
+    active = active_label(report)
     sigs: dict[str, SignatureHeaders] = {}
     identities: dict[str, dict[str, IdentitySignature]] = {}
     if active:
