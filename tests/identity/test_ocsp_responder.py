@@ -24,23 +24,17 @@ from provenance.cli import cli
 from provenance.errors import IdentityError
 from provenance.identity import ocsp, revocation
 from provenance.identity.certificates import read_chain
-from tests.support.ocsp import Creator, OrgCA, issue_creator, make_org_ca, running_responder
+from tests.support.ocsp import OrgCA, issue_creator, make_org_ca, new_creator, org_with_responder, running_responder
 from tests.support.system import require
 
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OrgCA, Path]]:
-    work = tmp_path_factory.mktemp("ocsp-org")
-    authority = make_org_ca(work / "ca")
-    with running_responder(authority, work / "responder.log"):
-        yield authority, work
+    with org_with_responder(tmp_path_factory.mktemp("ocsp-org")) as made:
+        yield made
 
 
-def _creator(org: tuple[OrgCA, Path], name: str) -> Creator:
-    authority, work = org
-    folder = work / name.replace(" ", "-")
-    folder.mkdir()
-    return issue_creator(authority, folder, name)
+_creator = new_creator
 
 
 def _post(url: str, body: bytes, content_type: str = "application/ocsp-request") -> tuple[int, bytes]:

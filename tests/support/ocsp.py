@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,10 @@ from cryptography import x509
 from provenance.identity import ca as org_ca
 from provenance.identity import csr, revocation
 from provenance.identity.certificates import Subject, pem
+from tests.support.postgres import free_port
 
 ORG = "Example News"
 _LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)/")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -105,3 +99,20 @@ def running_responder(authority: OrgCA, log: Path) -> Iterator[subprocess.Popen[
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def org_with_responder(work: Path) -> Iterator[tuple[OrgCA, Path]]:
+    """An organisation CA in *work* with its responder running, and the
+    folder its creators go in (for a module-scoped fixture)."""
+    authority = make_org_ca(work / "ca")
+    with running_responder(authority, work / "responder.log"):
+        yield authority, work
+
+
+def new_creator(org: tuple[OrgCA, Path], name: str) -> Creator:
+    """A creator certificate *name* issued by the CA of :func:`org_with_responder`."""
+    authority, work = org
+    folder = work / name.replace(" ", "-")
+    folder.mkdir()
+    return issue_creator(authority, folder, name)

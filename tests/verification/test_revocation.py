@@ -15,22 +15,24 @@ from pathlib import Path
 import pytest
 
 from provenance.identity import revocation
-from tests.support.ocsp import Creator, OrgCA, issue_creator, make_org_ca, running_responder
+from tests.support.ocsp import (
+    Creator,
+    OrgCA,
+    issue_creator,
+    make_org_ca,
+    new_creator,
+    org_with_responder,
+    running_responder,
+)
 
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OrgCA, Path]]:
-    work = tmp_path_factory.mktemp("revocation-org")
-    authority = make_org_ca(work / "ca")
-    with running_responder(authority, work / "responder.log"):
-        yield authority, work
+    with org_with_responder(tmp_path_factory.mktemp("revocation-org")) as made:
+        yield made
 
 
-def _creator(org: tuple[OrgCA, Path], name: str) -> Creator:
-    authority, work = org
-    folder = work / name.replace(" ", "-")
-    folder.mkdir()
-    return issue_creator(authority, folder, name)
+_creator = new_creator
 
 
 def _sign(run, creator: Creator, clip: Path, out: Path, *extra: str | Path):
